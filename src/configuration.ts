@@ -1,0 +1,95 @@
+import configuration from '@feathersjs/configuration'
+import { Ajv } from '@feathersjs/schema'
+import { Type, authenticationSettingsSchema, getValidator } from '@feathersjs/typebox'
+import type { Static } from '@feathersjs/typebox'
+
+const port = Type.Integer({ minimum: 0, maximum: 65535 })
+
+export const configurationSchema = Type.Object(
+  {
+    host: Type.String({ minLength: 1 }),
+    port,
+    origins: Type.Array(Type.String({ minLength: 1 })),
+    paginate: Type.Object(
+      {
+        default: Type.Integer({ minimum: 1 }),
+        max: Type.Integer({ minimum: 1 })
+      },
+      { additionalProperties: false }
+    ),
+    database: Type.Object(
+      {
+        url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+        embedded: Type.Object(
+          {
+            dataDir: Type.String({ minLength: 1 }),
+            port,
+            database: Type.String({ pattern: '^[a-z_][a-z0-9_]*$' })
+          },
+          { additionalProperties: false }
+        ),
+        pool: Type.Object(
+          {
+            min: Type.Integer({ minimum: 0 }),
+            max: Type.Integer({ minimum: 1 })
+          },
+          { additionalProperties: false }
+        )
+      },
+      { additionalProperties: false }
+    ),
+    redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+    authentication: authenticationSettingsSchema
+  },
+  { $id: 'Configuration', additionalProperties: false }
+)
+
+export type ApplicationConfiguration = Static<typeof configurationSchema>
+
+const validateConfiguration = getValidator(configurationSchema, new Ajv({ allErrors: true }))
+
+/** The one place a known-insecure setting stops start-up. */
+export const DEVELOPMENT_SECRET = 'development-only-secret-do-not-use-in-production'
+const MIN_PRODUCTION_SECRET_BYTES = 32
+
+function describeErrors(errors: { instancePath: string; message?: string; params: Record<string, unknown> }[]) {
+  return errors
+    .map(({ instancePath, message, params }) => {
+      const setting = instancePath.replace(/^\//, '').replace(/\//g, '.') || '(root)'
+      const extra = typeof params.additionalProperty === 'string' ? ` '${params.additionalProperty}'` : ''
+      return `${setting}: ${message}${extra}`
+    })
+    .join('; ')
+}
+
+function checkProductionSecret(settings: ApplicationConfiguration) {
+  const secret = settings.authentication.secret
+  if (secret === DEVELOPMENT_SECRET || Buffer.byteLength(secret) < MIN_PRODUCTION_SECRET_BYTES) {
+    throw new Error(
+      `Invalid configuration: authentication.secret: set JWT_SECRET to a secret of at least ${MIN_PRODUCTION_SECRET_BYTES} bytes in production`
+    )
+  }
+}
+
+/** Validates settings and fails with a message naming every offending setting. */
+export async function checkConfiguration(
+  raw: unknown,
+  environment = process.env.NODE_ENV
+): Promise<ApplicationConfiguration> {
+  // A plain copy: node-config objects are frozen and carry helper methods.
+  const settings = JSON.parse(JSON.stringify(raw))
+  try {
+    await validateConfiguration(settings)
+  } catch (error: any) {
+    throw new Error(`Invalid configuration: ${describeErrors(error.errors ?? [])}`)
+  }
+  if (environment === 'production') {
+    checkProductionSecret(settings)
+  }
+  return settings
+}
+
+/** The settings of `config/` and the environment, validated. */
+export function loadConfiguration(): Promise<ApplicationConfiguration> {
+  return checkConfiguration(configuration()())
+}

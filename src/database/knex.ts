@@ -1,0 +1,47 @@
+import knex from 'knex'
+import type { Knex } from 'knex'
+import path from 'node:path'
+import pg from 'pg'
+import type { ApplicationConfiguration } from '../configuration'
+
+// Numeric aggregates (COUNT is bigint) come back as numbers, not strings.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10))
+// Timestamps stay the ISO strings the schemas promise.
+pg.types.setTypeParser(pg.types.builtins.TIMESTAMPTZ, (value) => new Date(value).toISOString())
+
+const snakeCase = (name: string) => name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)
+const camelCase = (name: string) => name.replace(/_([a-z])/g, (_match, letter: string) => letter.toUpperCase())
+
+function camelCaseRow(row: unknown): unknown {
+  if (row === null || typeof row !== 'object' || Array.isArray(row)) {
+    return row
+  }
+  const result: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(row)) {
+    result[camelCase(key)] = value
+  }
+  return result
+}
+
+/** Columns are snake_case in PostgreSQL and camelCase in the API. */
+const namingConvention: Pick<Knex.Config, 'wrapIdentifier' | 'postProcessResponse'> = {
+  wrapIdentifier: (value, wrap) => wrap(value === '*' ? value : snakeCase(value)),
+  postProcessResponse: (result) => (Array.isArray(result) ? result.map(camelCaseRow) : result)
+}
+
+export const migrations: Knex.MigratorConfig = {
+  directory: path.join(__dirname, '..', '..', 'migrations'),
+  // Compiled JavaScript in lib/, TypeScript when run from the sources.
+  loadExtensions: [path.extname(__filename)],
+  tableName: 'knex_migrations'
+}
+
+export function createKnex(connectionString: string, pool: ApplicationConfiguration['database']['pool']): Knex {
+  return knex({
+    client: 'pg',
+    connection: connectionString,
+    pool,
+    migrations,
+    ...namingConvention
+  })
+}

@@ -1,0 +1,24 @@
+import type { HookContext as FeathersHookContext, NextFunction } from '@feathersjs/feathers'
+import type { Application as FeathersApplication } from '@feathersjs/koa'
+import type { Knex } from 'knex'
+import type { ApplicationConfiguration } from './configuration'
+import type { User } from './services/users/users.schema'
+
+export type { NextFunction }
+
+export interface Configuration extends ApplicationConfiguration {
+  postgresqlClient: Knex
+}
+
+// Each service adds itself here with `declare module '../../declarations'`.
+export interface ServiceTypes {}
+
+export type Application = FeathersApplication<ServiceTypes, Configuration>
+
+export type HookContext<S = any> = FeathersHookContext<Application, S>
+
+declare module '@feathersjs/feathers' {
+  interface Params {
+    user?: User
+  }
+}

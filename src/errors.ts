@@ -1,0 +1,98 @@
+import { BadRequest, Conflict, FeathersError, GeneralError, NotFound, Unavailable } from '@feathersjs/errors'
+import { describeError, logger } from './logger'
+
+const KNEX_ORIGINAL_ERROR = Symbol.for('@feathersjs/knex/error')
+
+export class PayloadTooLarge extends FeathersError {
+  constructor(message = 'Request body is too large') {
+    super(message, 'PayloadTooLarge', 413, 'payload-too-large', undefined)
+  }
+}
+
+export class UnsupportedMediaType extends FeathersError {
+  constructor(message = 'Unsupported media type') {
+    super(message, 'UnsupportedMediaType', 415, 'unsupported-media-type', undefined)
+  }
+}
+
+interface PostgresError {
+  code: string
+  severity: string
+  detail?: string
+  column?: string
+}
+
+const camelCase = (name: string) => name.replace(/_([a-z])/g, (_m, letter: string) => letter.toUpperCase())
+
+function isPostgresError(error: any): error is PostgresError {
+  return typeof error?.code === 'string' && error.code.length === 5 && typeof error.severity === 'string'
+}
+
+/** `Key (patient_id, doctor_id)=(…)` names the columns; the values stay on the server. */
+function keyFields(detail = '') {
+  const match = /^Key \(([^)]+)\)/.exec(detail)
+  return match ? match[1].split(',').map((name) => camelCase(name.trim().replace(/^lower\(|\)$/g, ''))) : []
+}
+
+function fromPostgres(error: PostgresError): FeathersError | undefined {
+  const fields = keyFields(error.detail)
+  switch (error.code) {
+    case '23505':
+      return new Conflict(`${fields.join(', ') || 'Record'} already exists`, { fields })
+    case '23503':
+      return new BadRequest(`Referenced ${fields.join(', ') || 'record'} does not exist`, { fields })
+    case '23502':
+    case '23514':
+      return new BadRequest('Invalid data', { fields: error.column ? [camelCase(error.column)] : fields })
+  }
+  switch (error.code.slice(0, 2)) {
+    case '22':
+      return new BadRequest('Invalid value')
+    case '08':
+    case '53':
+    case '57':
+      return new Unavailable('Database unavailable')
+  }
+  return undefined
+}
+
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'])
+
+function isConnectionFailure(error: any) {
+  return (
+    UNAVAILABLE_CODES.has(error?.code) ||
+    /^Knex: Timeout acquiring a connection|Connection terminated/.test(String(error?.message ?? ''))
+  )
+}
+
+/** Koa middleware errors (koa-body and friends) carry an HTTP status. */
+function fromHttpError(error: any): FeathersError | undefined {
+  const status = error?.status ?? error?.statusCode
+  if (typeof status !== 'number' || status < 400 || status >= 500) {
+    return undefined
+  }
+  if (status === 413) return new PayloadTooLarge()
+  if (status === 415) return new UnsupportedMediaType()
+  if (status === 404) return new NotFound('Not found')
+  if (error instanceof SyntaxError) return new BadRequest('Malformed JSON in request body')
+  return new BadRequest(error.expose ? error.message : 'Bad request')
+}
+
+/**
+ * Every error leaves the server through here: database errors become what they mean (409, 400,
+ * 503) and anything unexpected becomes a bare 500; details are logged, never sent.
+ */
+export function toPublicError(error: any): FeathersError {
+  const original = error?.[KNEX_ORIGINAL_ERROR] ?? error
+  const mapped =
+    (isPostgresError(original) && fromPostgres(original)) ||
+    (isConnectionFailure(original) && new Unavailable('Database unavailable')) ||
+    (error instanceof FeathersError && error.code < 500 && error) ||
+    (error instanceof FeathersError && error.code === 503 && error) ||
+    fromHttpError(error)
+  if (mapped) {
+    return mapped
+  }
+  logger.error('Unexpected error', describeError(original))
+  return new GeneralError('Internal Server Error')
+}

@@ -1,0 +1,13 @@
+import { cors } from '@feathersjs/koa'
+import type { Middleware } from '@feathersjs/koa'
+
+/** CORS for the configured origins only; other origins get no CORS headers. */
+export const corsFor = (origins: string[]): Middleware => {
+  const allowed = new Set(origins)
+  return cors({
+    origin: (ctx) => {
+      const origin = ctx.get('Origin')
+      return allowed.has(origin) ? origin : ''
+    }
+  })
+}

@@ -1,0 +1,17 @@
+import { NotFound } from '@feathersjs/errors'
+import type { Middleware } from '@feathersjs/koa'
+import { toPublicError } from '../errors'
+
+/** Like @feathersjs/koa's errorHandler, but nothing unexpected (SQL, stacks, paths) reaches a client. */
+export const errorHandler = (): Middleware => async (ctx, next) => {
+  try {
+    await next()
+    if (ctx.body === undefined) {
+      throw new NotFound(`Path ${ctx.path} not found`)
+    }
+  } catch (error: unknown) {
+    const publicError = toPublicError(error)
+    ctx.status = publicError.code
+    ctx.body = publicError.toJSON()
+  }
+}

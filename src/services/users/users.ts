@@ -1,0 +1,61 @@
+import { authenticate } from '@feathersjs/authentication'
+import { hooks as schemaHooks } from '@feathersjs/schema'
+import type { Application, HookContext, NextFunction } from '../../declarations'
+import { UserService, getOptions } from './users.class'
+import {
+  userDataResolver,
+  userDataValidator,
+  userExternalResolver,
+  userPatchResolver,
+  userPatchValidator,
+  userQueryResolver,
+  userQueryValidator,
+  userResolver
+} from './users.schema'
+import { userMethods, userPath } from './users.shared'
+
+export * from './users.class'
+export * from './users.schema'
+
+/** Emails are stored trimmed and lower-cased; this runs before validation so ' A@b.org' is valid. */
+const normaliseEmail = async (context: HookContext<UserService>, next?: NextFunction) => {
+  const data = context.data as Record<string, unknown> | undefined
+  if (data && typeof data.email === 'string') {
+    data.email = data.email.trim().toLowerCase()
+  }
+  await next?.()
+}
+
+export const user = (app: Application) => {
+  app.use(userPath, new UserService(getOptions(app)), {
+    methods: userMethods
+  })
+  app.service(userPath).hooks({
+    around: {
+      all: [schemaHooks.resolveExternal(userExternalResolver), schemaHooks.resolveResult(userResolver)],
+      find: [authenticate('jwt')],
+      get: [authenticate('jwt')],
+      patch: [authenticate('jwt')],
+      remove: [authenticate('jwt')]
+    },
+    before: {
+      all: [schemaHooks.validateQuery(userQueryValidator)],
+      // Registration is anonymous; every other method is scoped to the caller.
+      find: [schemaHooks.resolveQuery(userQueryResolver)],
+      get: [schemaHooks.resolveQuery(userQueryResolver)],
+      create: [normaliseEmail, schemaHooks.validateData(userDataValidator), schemaHooks.resolveData(userDataResolver)],
+      patch: [
+        schemaHooks.resolveQuery(userQueryResolver),
+        schemaHooks.validateData(userPatchValidator),
+        schemaHooks.resolveData(userPatchResolver)
+      ],
+      remove: [schemaHooks.resolveQuery(userQueryResolver)]
+    }
+  })
+}
+
+declare module '../../declarations' {
+  interface ServiceTypes {
+    [userPath]: UserService
+  }
+}

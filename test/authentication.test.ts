@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict'
+import { assertError, assertNoSecret, http, signUp, uniqueEmail } from './helpers'
+
+describe('authentication', () => {
+  it('POST /api/auth/login without a strategy answers 201 with token, authentication and user', async () => {
+    const alice = await signUp('Alice')
+    const reply = await http('POST', '/api/auth/login', { body: { email: alice.email, password: alice.password } })
+    assert.equal(reply.status, 201)
+    assert.deepEqual(Object.keys(reply.body).sort(), ['accessToken', 'authentication', 'user'])
+    assert.match(reply.body.accessToken, /^[\w-]+\.[\w-]+\.[\w-]+$/)
+    assert.equal(reply.body.authentication.strategy, 'local')
+    assert.equal(reply.body.authentication.payload.sub, alice.id)
+    assert.equal(reply.body.authentication.payload.aud, 'healthcare-api')
+    assert.equal(reply.body.authentication.payload.iss, 'healthcare-api')
+    assert.ok(reply.body.authentication.payload.exp > reply.body.authentication.payload.iat)
+    assert.deepEqual(Object.keys(reply.body.user).sort(), ['createdAt', 'email', 'id', 'name', 'updatedAt'])
+    assert.equal(reply.body.user.id, alice.id)
+    assertNoSecret(reply.body, alice.password)
+  })
+
+  it('POST /authentication with strategy local works the same', async () => {
+    const alice = await signUp('Alice')
+    const reply = await http('POST', '/authentication', {
+      body: { strategy: 'local', email: alice.email, password: alice.password }
+    })
+    assert.equal(reply.status, 201)
+    assert.equal(reply.body.user.id, alice.id)
+    assertNoSecret(reply.body, alice.password)
+  })
+
+  it('accepts the email in any case and with surrounding spaces', async () => {
+    const alice = await signUp('Alice')
+    const reply = await http('POST', '/api/auth/login', {
+      body: { email: `  ${alice.email.toUpperCase()} `, password: alice.password }
+    })
+    assert.equal(reply.status, 201)
+    assert.equal(reply.body.user.id, alice.id)
+  })
+
+  it('gives a wrong password and an unknown email the same 401', async () => {
+    const alice = await signUp('Alice')
+    const wrongPassword = await http('POST', '/api/auth/login', { body: { email: alice.email, password: 'not the password' } })
+    const unknownEmail = await http('POST', '/api/auth/login', { body: { email: uniqueEmail(), password: alice.password } })
+    assertError(wrongPassword, 401, 'NotAuthenticated')
+    assert.deepEqual(unknownEmail.body, wrongPassword.body)
+    assert.equal(wrongPassword.body.message, 'Invalid login')
+  })
+
+  for (const [label, body] of [
+    ['no password', { email: 'a@example.org' }],
+    ['an object as email', { email: { $ne: null }, password: 'whatever1' }],
+    ['an array as password', { email: 'a@example.org', password: ['x'] }],
+    ['an empty body', {}]
+  ] as const) {
+    it(`answers 401, not 500, for ${label}`, async () => {
+      assertError(await http('POST', '/api/auth/login', { body }), 401, 'NotAuthenticated')
+    })
+  }
+
+  it('the access token authenticates later requests; a forged one does not', async () => {
+    const alice = await signUp('Alice')
+    const own = await http('GET', `/users/${alice.id}`, { token: alice.token })
+    assert.equal(own.status, 200)
+    const [header, payload] = alice.token.split('.')
+    assertError(await http('GET', `/users/${alice.id}`, { token: `${header}.${payload}.forged` }), 401, 'NotAuthenticated')
+    assertError(await http('GET', `/users/${alice.id}`, { token: 'garbage' }), 401, 'NotAuthenticated')
+  })
+})

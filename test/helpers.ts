@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { testContext } from './setup'
+
+export interface Reply<T = any> {
+  status: number
+  body: T
+  headers: Headers
+}
+
+export interface RequestOptions {
+  body?: unknown
+  /** Sent as is: for malformed or oversized bodies. */
+  rawBody?: string
+  token?: string
+  headers?: Record<string, string>
+}
+
+export function baseUrl() {
+  return testContext().server.url
+}
+
+/** One HTTP request against the listening test server. */
+export async function http<T = any>(method: string, path: string, options: RequestOptions = {}): Promise<Reply<T>> {
+  const headers: Record<string, string> = { accept: 'application/json', ...options.headers }
+  if (options.body !== undefined || options.rawBody !== undefined) {
+    headers['content-type'] ??= 'application/json'
+  }
+  if (options.token) {
+    headers.authorization = `Bearer ${options.token}`
+  }
+  const response = await fetch(baseUrl() + path, {
+    method,
+    headers,
+    body: options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body))
+  })
+  const text = await response.text()
+  let body: any = text
+  try {
+    body = text ? JSON.parse(text) : undefined
+  } catch {
+    // not JSON: leave the text for the assertion to show
+  }
+  return { status: response.status, body, headers: response.headers }
+}
+
+export const uniqueEmail = (label = 'user') => `${label}-${randomUUID()}@example.org`
+
+export interface TestUser {
+  id: string
+  name: string
+  email: string
+  password: string
+  token: string
+}
+
+/** Registers and logs in a fresh user through the documented routes. */
+export async function signUp(name = 'Dr. Test'): Promise<TestUser> {
+  const email = uniqueEmail()
+  const password = 'correct horse battery'
+  const registered = await http('POST', '/api/auth/register', { body: { name, email, password } })
+  assert.equal(registered.status, 201, JSON.stringify(registered.body))
+  const login = await http('POST', '/api/auth/login', { body: { email, password } })
+  assert.equal(login.status, 201, JSON.stringify(login.body))
+  return { id: registered.body.id, name, email, password, token: login.body.accessToken }
+}
+
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+export const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
+
+/** Asserts a Feathers JSON error with this status and class name. */
+export function assertError(reply: Reply, code: number, name: string) {
+  assert.equal(reply.status, code, JSON.stringify(reply.body))
+  assert.equal(reply.body.code, code)
+  assert.equal(reply.body.name, name)
+  assert.equal(typeof reply.body.message, 'string')
+  assertNoLeak(reply.body)
+}
+
+/** No SQL, stack trace or file path in anything a client receives. */
+export function assertNoLeak(body: unknown) {
+  const text = JSON.stringify(body ?? '')
+  assert.doesNotMatch(text, /\b(select|insert into|update .* set|delete from)\b/i, 'SQL in a response')
+  assert.doesNotMatch(text, /\bat .*\(.*:\d+:\d+\)|\/node_modules\/|\/src\/|\.ts:\d+/, 'a stack or path in a response')
+}
+
+/** Neither the password nor its hash, anywhere in a payload. */
+export function assertNoSecret(body: unknown, password?: string) {
+  const text = JSON.stringify(body ?? '')
+  assert.ok(!text.includes('"password"'), 'a password field in a response')
+  assert.ok(!text.includes('$argon2'), 'a password hash in a response')
+  if (password) {
+    assert.ok(!text.includes(password), 'the plain password in a response')
+  }
+}
