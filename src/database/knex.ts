@@ -1,5 +1,6 @@
 import knex from 'knex'
 import type { Knex } from 'knex'
+import fs from 'node:fs/promises'
 import path from 'node:path'
 import pg from 'pg'
 import type { ApplicationConfiguration } from '../configuration'
@@ -29,12 +30,24 @@ const namingConvention: Pick<Knex.Config, 'wrapIdentifier' | 'postProcessRespons
   postProcessResponse: (result) => (Array.isArray(result) ? result.map(camelCaseRow) : result)
 }
 
-export const migrations: Knex.MigratorConfig = {
-  directory: path.join(__dirname, '..', '..', 'migrations'),
-  // Compiled JavaScript in lib/, TypeScript when run from the sources.
-  loadExtensions: [path.extname(__filename)],
-  tableName: 'knex_migrations'
+const MIGRATIONS_DIR = path.join(__dirname, '..', '..', 'migrations')
+// Compiled JavaScript in lib/, TypeScript when run from the sources.
+const MIGRATION_EXTENSION = path.extname(__filename)
+
+/** Migrations are recorded by name without extension, so sources and compiled code agree. */
+const migrationSource: Knex.MigrationSource<string> = {
+  async getMigrations() {
+    const files = await fs.readdir(MIGRATIONS_DIR)
+    return files
+      .filter((file) => file.endsWith(MIGRATION_EXTENSION) && !file.endsWith('.d.ts'))
+      .map((file) => path.basename(file, MIGRATION_EXTENSION))
+      .sort()
+  },
+  getMigrationName: (name) => name,
+  getMigration: async (name) => require(path.join(MIGRATIONS_DIR, name + MIGRATION_EXTENSION))
 }
+
+export const migrations: Knex.MigratorConfig = { migrationSource, tableName: 'knex_migrations' }
 
 export function createKnex(connectionString: string, pool: ApplicationConfiguration['database']['pool']): Knex {
   return knex({
