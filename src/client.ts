@@ -2,6 +2,9 @@ import { feathers } from '@feathersjs/feathers'
 import type { TransportConnection, Application } from '@feathersjs/feathers'
 import authenticationClient from '@feathersjs/authentication-client'
 import type { AuthenticationClientOptions } from '@feathersjs/authentication-client'
+import { doctorClient } from './services/doctors/doctors.shared'
+import { mappingClient } from './services/mappings/mappings.shared'
+import { patientClient } from './services/patients/patients.shared'
 import { userClient } from './services/users/users.shared'
 
 export interface Configuration {
@@ -27,5 +30,8 @@ export const createClient = (
   client.set('connection', connection)
 
   client.configure(userClient)
+  client.configure(patientClient)
+  client.configure(doctorClient)
+  client.configure(mappingClient)
   return client
 }

@@ -78,11 +78,17 @@ function fromHttpError(error: any): FeathersError | undefined {
   return new BadRequest(error.expose ? error.message : 'Bad request')
 }
 
+// Mapped and logged once, whichever layer (service hook, then Koa) sees it again.
+const alreadyPublic = new WeakSet<object>()
+
 /**
  * Every error leaves the server through here: database errors become what they mean (409, 400,
  * 503) and anything unexpected becomes a bare 500; details are logged, never sent.
  */
 export function toPublicError(error: any): FeathersError {
+  if (alreadyPublic.has(error)) {
+    return error
+  }
   const original = error?.[KNEX_ORIGINAL_ERROR] ?? error
   const mapped =
     (isPostgresError(original) && fromPostgres(original)) ||
@@ -94,5 +100,7 @@ export function toPublicError(error: any): FeathersError {
     return mapped
   }
   logger.error('Unexpected error', describeError(original))
-  return new GeneralError('Internal Server Error')
+  const internal = new GeneralError('Internal Server Error')
+  alreadyPublic.add(internal)
+  return internal
 }

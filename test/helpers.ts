@@ -93,3 +93,31 @@ export function assertNoSecret(body: unknown, password?: string) {
     assert.ok(!text.includes(password), 'the plain password in a response')
   }
 }
+
+export const validPatient = (overrides: Record<string, unknown> = {}) => ({
+  name: 'Jane Roe',
+  age: 42,
+  disease: 'Hypertension',
+  ...overrides
+})
+
+export const validDoctor = (overrides: Record<string, unknown> = {}) => ({
+  name: 'Dr. Gregory House',
+  age: 50,
+  specialty: 'Diagnostics',
+  ...overrides
+})
+
+/** Creates a record through the documented route and returns it. */
+export async function created<T = any>(path: string, user: TestUser, body: unknown): Promise<T> {
+  const reply = await http('POST', path, { token: user.token, body })
+  assert.equal(reply.status, 201, JSON.stringify(reply.body))
+  return reply.body
+}
+
+/** Rows in a table, read directly: to prove that a rejected request changed nothing. */
+export async function countRows(table: string, where: Record<string, unknown> = {}) {
+  const db = testContext().server.app.get('postgresqlClient')
+  const [{ count }] = await db(table).where(where).count({ count: '*' })
+  return Number(count)
+}

@@ -16,3 +16,12 @@ export async function ownerOnly<V>(value: V, _query: unknown, context: HookConte
   }
   return value
 }
+
+/** A data property resolver for server-owned owner fields (`userId`, `createdBy`): the caller. */
+export async function currentUserId(_value: unknown, _data: unknown, context: HookContext): Promise<string> {
+  const { user } = context.params
+  if (!user) {
+    throw new NotAuthenticated('Not authenticated')
+  }
+  return user.id
+}

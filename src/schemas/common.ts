@@ -1,0 +1,14 @@
+import { Type } from '@feathersjs/typebox'
+
+export const uuid = () => Type.String({ format: 'uuid' })
+
+export const timestamp = () => Type.String({ format: 'date-time' })
+
+/** Text with at least one non-space character. */
+export const text = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: '\\S' })
+
+/** `$ilike` for name searches: a bounded pattern string. */
+export const ilike = () => ({ $ilike: Type.String({ maxLength: 200 }) })
+
+/** The data resolver for `updatedAt` on update and patch. */
+export const now = async () => new Date().toISOString()

@@ -1,0 +1,44 @@
+import { authenticate } from '@feathersjs/authentication'
+import { hooks as schemaHooks } from '@feathersjs/schema'
+import type { Application } from '../../declarations'
+import { creatorOnly } from '../../hooks/creator-only'
+import { DoctorService, getOptions } from './doctors.class'
+import {
+  doctorDataResolver,
+  doctorDataValidator,
+  doctorExternalResolver,
+  doctorPatchResolver,
+  doctorPatchValidator,
+  doctorQueryValidator
+} from './doctors.schema'
+import { doctorMethods, doctorPath } from './doctors.shared'
+
+export * from './doctors.class'
+export * from './doctors.schema'
+
+// A shared directory: every user may find, get and create; only the creator may change or remove.
+export const doctor = (app: Application) => {
+  app.use(doctorPath, new DoctorService(getOptions(app)), {
+    methods: doctorMethods
+  })
+  app.service(doctorPath).hooks({
+    around: {
+      all: [authenticate('jwt'), schemaHooks.resolveExternal(doctorExternalResolver)],
+      update: [creatorOnly('createdBy')],
+      patch: [creatorOnly('createdBy')],
+      remove: [creatorOnly('createdBy')]
+    },
+    before: {
+      all: [schemaHooks.validateQuery(doctorQueryValidator)],
+      create: [schemaHooks.validateData(doctorDataValidator), schemaHooks.resolveData(doctorDataResolver)],
+      update: [schemaHooks.validateData(doctorDataValidator), schemaHooks.resolveData(doctorPatchResolver)],
+      patch: [schemaHooks.validateData(doctorPatchValidator), schemaHooks.resolveData(doctorPatchResolver)]
+    }
+  })
+}
+
+declare module '../../declarations' {
+  interface ServiceTypes {
+    [doctorPath]: DoctorService
+  }
+}

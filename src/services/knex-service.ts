@@ -1,0 +1,97 @@
+import { NotFound } from '@feathersjs/errors'
+import type { Id, NullableId, Paginated, Params } from '@feathersjs/feathers'
+import { KnexService, errorHandler } from '@feathersjs/knex'
+import type { KnexAdapterParams } from '@feathersjs/knex'
+
+type Row = Record<string, any>
+
+/** The adapter's error conversion, typed as what it is: it always throws. */
+function databaseError(error: Error): never {
+  errorHandler(error)
+  throw error
+}
+
+/**
+ * The Knex adapter with single-statement writes: INSERT / UPDATE / DELETE … RETURNING instead of
+ * the stock write-then-select (one round trip, and the scope check is part of the statement), a
+ * full `update` that never nulls server-owned columns, and the page and its count fetched in
+ * parallel.
+ */
+export class RecordService<
+  Result extends Row,
+  Data extends Row,
+  ServiceParams extends Params<any> = KnexAdapterParams,
+  PatchData extends Row = Partial<Data>
+> extends KnexService<Result, Data, ServiceParams, PatchData> {
+  private returningColumns(params?: ServiceParams): string[] | '*' {
+    const $select: string[] | undefined = params?.query?.$select
+    return $select ? [...new Set([...$select, this.id])] : '*'
+  }
+
+  /** The caller's scope (the hooks' query, minus paging) applied to a write statement. */
+  private scopedTo(id: Id, params?: ServiceParams) {
+    const { query } = this.filterQuery((params ?? {}) as ServiceParams)
+    return this.knexify(this.db(params).where(this.id, id), query)
+  }
+
+  async _find(params?: ServiceParams & { paginate?: false }): Promise<Result[]>
+  async _find(params?: ServiceParams): Promise<Paginated<Result>>
+  async _find(params: ServiceParams = {} as ServiceParams): Promise<Paginated<Result> | Result[]> {
+    const { filters, paginate } = this.filterQuery(params)
+    if (!(paginate && paginate.default) || (params as KnexAdapterParams).paginate === false) {
+      return super._find({ ...params, paginate: false })
+    }
+    const builder = this.createQuery(params)
+    const countBuilder = builder.clone().clearSelect().clearOrder().count(`${this.getOptions(params).name}.${this.id} as total`)
+    if (filters.$limit) builder.limit(filters.$limit)
+    if (filters.$skip) builder.offset(filters.$skip)
+    const [data, count] = await Promise.all([
+      filters.$limit === 0 ? [] : builder,
+      countBuilder
+    ]).catch(databaseError)
+    return { total: Number(count[0]?.total ?? 0), limit: filters.$limit, skip: filters.$skip ?? 0, data }
+  }
+
+  async _create(data: Data, params?: ServiceParams): Promise<Result>
+  async _create(data: Data[], params?: ServiceParams): Promise<Result[]>
+  async _create(data: Data | Data[], params?: ServiceParams): Promise<Result | Result[]>
+  async _create(data: Data | Data[], params?: ServiceParams): Promise<Result | Result[]> {
+    const rows = await this.db(params).insert(data).returning(this.returningColumns(params)).catch(databaseError)
+    return Array.isArray(data) ? rows : rows[0]
+  }
+
+  async _patch(id: null, data: PatchData | Partial<Result>, params?: ServiceParams): Promise<Result[]>
+  async _patch(id: Id, data: PatchData | Partial<Result>, params?: ServiceParams): Promise<Result>
+  async _patch(id: NullableId, data: PatchData | Partial<Result>, params?: ServiceParams): Promise<Result | Result[]>
+  async _patch(id: NullableId, data: PatchData | Partial<Result>, params?: ServiceParams): Promise<Result | Result[]> {
+    if (id === null) {
+      return super._patch(id, data, params)
+    }
+    const { [this.id]: _ignored, ...changes } = data as Row
+    const rows = await this.scopedTo(id, params).update(changes).returning(this.returningColumns(params)).catch(databaseError)
+    return this.onlyRow(rows, id)
+  }
+
+  /** A full replacement: the update schema requires every writable field, the rest is the server's. */
+  async _update(id: Id, data: Data, params?: ServiceParams): Promise<Result> {
+    return this._patch(id, data as unknown as PatchData, params)
+  }
+
+  async _remove(id: null, params?: ServiceParams): Promise<Result[]>
+  async _remove(id: Id, params?: ServiceParams): Promise<Result>
+  async _remove(id: NullableId, params?: ServiceParams): Promise<Result | Result[]>
+  async _remove(id: NullableId, params?: ServiceParams): Promise<Result | Result[]> {
+    if (id === null) {
+      return super._remove(id, params)
+    }
+    const rows = await this.scopedTo(id, params).delete().returning(this.returningColumns(params)).catch(databaseError)
+    return this.onlyRow(rows, id)
+  }
+
+  private onlyRow(rows: Result[], id: Id): Result {
+    if (rows.length !== 1) {
+      throw new NotFound(`No record found for id '${id}'`)
+    }
+    return rows[0]
+  }
+}

@@ -1,0 +1,46 @@
+import { resolve } from '@feathersjs/schema'
+import { Type, getValidator } from '@feathersjs/typebox'
+import type { Static } from '@feathersjs/typebox'
+import type { HookContext } from '../../declarations'
+import { currentUserId, ownerOnly } from '../../hooks/owner-scope'
+import { timestamp, uuid } from '../../schemas/common'
+import { querySyntaxFor } from '../../schemas/query'
+import { dataValidator, queryValidator } from '../../validators'
+import { doctorSchema } from '../doctors/doctors.schema'
+import { patientSchema } from '../patients/patients.schema'
+import type { MappingService } from './mappings.class'
+
+export const mappingSchema = Type.Object(
+  {
+    id: uuid(),
+    patientId: uuid(),
+    doctorId: uuid(),
+    // The patient's owner: kept for access checks, never sent (see mappingExternalResolver).
+    userId: Type.Optional(uuid()),
+    createdAt: timestamp(),
+    doctor: Type.Optional(Type.Union([Type.Ref(doctorSchema), Type.Null()])),
+    patient: Type.Optional(Type.Union([Type.Ref(patientSchema), Type.Null()]))
+  },
+  { $id: 'Mapping', additionalProperties: false }
+)
+export type Mapping = Static<typeof mappingSchema>
+export const mappingExternalResolver = resolve<Mapping, HookContext<MappingService>>({
+  userId: async () => undefined
+})
+
+export const mappingDataSchema = Type.Pick(mappingSchema, ['patientId', 'doctorId'], {
+  $id: 'MappingData',
+  additionalProperties: false
+})
+export type MappingData = Static<typeof mappingDataSchema>
+export const mappingDataValidator = getValidator(mappingDataSchema, dataValidator)
+export const mappingDataResolver = resolve<Mapping, HookContext<MappingService>>({
+  userId: currentUserId
+})
+
+export const mappingQuerySchema = querySyntaxFor(Type.Pick(mappingSchema, ['id', 'patientId', 'doctorId', 'createdAt']), {})
+export type MappingQuery = Static<typeof mappingQuerySchema> & { userId?: string }
+export const mappingQueryValidator = getValidator(mappingQuerySchema, queryValidator)
+export const mappingQueryResolver = resolve<MappingQuery, HookContext<MappingService>>({
+  userId: ownerOnly
+})

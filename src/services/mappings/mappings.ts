@@ -1,0 +1,57 @@
+import { authenticate } from '@feathersjs/authentication'
+import { hooks as schemaHooks } from '@feathersjs/schema'
+import type { Application } from '../../declarations'
+import { includeRelated } from '../../hooks/include-related'
+import { referencesNotFound, requireOwnReference } from '../../hooks/references-not-found'
+import { MappingService, getOptions } from './mappings.class'
+import {
+  mappingDataResolver,
+  mappingDataValidator,
+  mappingExternalResolver,
+  mappingQueryResolver,
+  mappingQueryValidator
+} from './mappings.schema'
+import { mappingMethods, mappingPath } from './mappings.shared'
+
+export * from './mappings.class'
+export * from './mappings.schema'
+
+// Mappings follow their patient's owner: the caller's own patients only (a composite foreign key
+// keeps a mapping's userId equal to its patient's). Every response carries `doctor` and `patient`.
+export const mapping = (app: Application) => {
+  app.use(mappingPath, new MappingService(getOptions(app)), {
+    methods: mappingMethods
+  })
+  app.service(mappingPath).hooks({
+    around: {
+      all: [
+        authenticate('jwt'),
+        schemaHooks.resolveExternal(mappingExternalResolver),
+        includeRelated({
+          doctor: { service: 'doctors', foreignKey: 'doctorId' },
+          patient: { service: 'patients', foreignKey: 'patientId' }
+        })
+      ],
+      create: [
+        referencesNotFound({
+          mappings_patient_owner_foreign: 'Patient not found',
+          mappings_doctor_id_foreign: 'Doctor not found'
+        })
+      ]
+    },
+    before: {
+      all: [schemaHooks.validateQuery(mappingQueryValidator), schemaHooks.resolveQuery(mappingQueryResolver)],
+      create: [
+        schemaHooks.validateData(mappingDataValidator),
+        requireOwnReference({ field: 'patientId', service: 'patients', ownerField: 'userId', message: 'Patient not found' }),
+        schemaHooks.resolveData(mappingDataResolver)
+      ]
+    }
+  })
+}
+
+declare module '../../declarations' {
+  interface ServiceTypes {
+    [mappingPath]: MappingService
+  }
+}

@@ -1,0 +1,23 @@
+import type { Params } from '@feathersjs/feathers'
+import type { KnexAdapterOptions, KnexAdapterParams } from '@feathersjs/knex'
+import type { Application } from '../../declarations'
+import { RecordService } from '../knex-service'
+import type { Patient, PatientData, PatientPatch, PatientQuery } from './patients.schema'
+
+export type { Patient, PatientData, PatientPatch, PatientQuery }
+
+export interface PatientParams extends KnexAdapterParams<PatientQuery> {}
+
+export class PatientService<ServiceParams extends Params = PatientParams> extends RecordService<
+  Patient,
+  PatientData,
+  PatientParams,
+  PatientPatch
+> {}
+
+export const getOptions = (app: Application): KnexAdapterOptions => ({
+  paginate: app.get('paginate'),
+  Model: app.get('postgresqlClient'),
+  name: 'patients',
+  operators: ['$ilike']
+})

@@ -1,0 +1,25 @@
+import type { Params } from '@feathersjs/feathers'
+import type { ClientApplication } from '../../client'
+import type { Patient, PatientData, PatientPatch, PatientQuery, PatientService } from './patients.class'
+
+export type { Patient, PatientData, PatientPatch, PatientQuery }
+
+export type PatientClientService = Pick<PatientService<Params<PatientQuery>>, (typeof patientMethods)[number]>
+
+export const patientPath = 'patients'
+
+export const patientMethods: Array<keyof PatientService> = ['find', 'get', 'create', 'update', 'patch', 'remove']
+
+export const patientClient = (client: ClientApplication) => {
+  const connection = client.get('connection')
+
+  client.use(patientPath, connection.service(patientPath), {
+    methods: patientMethods
+  })
+}
+
+declare module '../../client' {
+  interface ServiceTypes {
+    [patientPath]: PatientClientService
+  }
+}

@@ -1,0 +1,41 @@
+import { authenticate } from '@feathersjs/authentication'
+import { hooks as schemaHooks } from '@feathersjs/schema'
+import type { Application } from '../../declarations'
+import { PatientService, getOptions } from './patients.class'
+import {
+  patientDataResolver,
+  patientDataValidator,
+  patientExternalResolver,
+  patientPatchResolver,
+  patientPatchValidator,
+  patientQueryResolver,
+  patientQueryValidator
+} from './patients.schema'
+import { patientMethods, patientPath } from './patients.shared'
+
+export * from './patients.class'
+export * from './patients.schema'
+
+// Every method reaches only the caller's own patients (patientQueryResolver forces userId).
+export const patient = (app: Application) => {
+  app.use(patientPath, new PatientService(getOptions(app)), {
+    methods: patientMethods
+  })
+  app.service(patientPath).hooks({
+    around: {
+      all: [authenticate('jwt'), schemaHooks.resolveExternal(patientExternalResolver)]
+    },
+    before: {
+      all: [schemaHooks.validateQuery(patientQueryValidator), schemaHooks.resolveQuery(patientQueryResolver)],
+      create: [schemaHooks.validateData(patientDataValidator), schemaHooks.resolveData(patientDataResolver)],
+      update: [schemaHooks.validateData(patientDataValidator), schemaHooks.resolveData(patientPatchResolver)],
+      patch: [schemaHooks.validateData(patientPatchValidator), schemaHooks.resolveData(patientPatchResolver)]
+    }
+  })
+}
+
+declare module '../../declarations' {
+  interface ServiceTypes {
+    [patientPath]: PatientService
+  }
+}
