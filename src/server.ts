@@ -7,6 +7,7 @@ import type { ApplicationConfiguration } from './configuration'
 import { startDatabase } from './database'
 import type { DatabaseServer } from './database'
 import { createKnex } from './database/knex'
+import { answerClientErrorsAsJson } from './http/client-errors'
 import type { Application } from './declarations'
 
 export interface RunningServer {
@@ -41,6 +42,7 @@ export async function startServer(settings: ApplicationConfiguration): Promise<R
     await migrateToLatest(db)
     app = createApp(settings, db)
     const server = await app.listen(settings.port, settings.host)
+    answerClientErrorsAsJson(server)
     if (!server.listening) {
       await once(server, 'listening')
     }
