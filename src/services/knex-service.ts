@@ -1,7 +1,8 @@
 import { NotFound } from '@feathersjs/errors'
 import type { Id, NullableId, Paginated, Params } from '@feathersjs/feathers'
 import { KnexService, errorHandler } from '@feathersjs/knex'
-import type { KnexAdapterParams } from '@feathersjs/knex'
+import type { KnexAdapterOptions, KnexAdapterParams } from '@feathersjs/knex'
+import type { Application } from '../declarations'
 
 type Row = Record<string, any>
 
@@ -95,3 +96,11 @@ export class RecordService<
     return rows[0]
   }
 }
+
+/** Adapter options for a table: the app's pagination and database, `$ilike` for name searches. */
+export const recordServiceOptions = (app: Application, name: string): KnexAdapterOptions => ({
+  paginate: app.get('paginate'),
+  Model: app.get('postgresqlClient'),
+  name,
+  operators: ['$ilike']
+})

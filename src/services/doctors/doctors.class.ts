@@ -1,7 +1,7 @@
 import type { Params } from '@feathersjs/feathers'
-import type { KnexAdapterOptions, KnexAdapterParams } from '@feathersjs/knex'
+import type { KnexAdapterParams } from '@feathersjs/knex'
 import type { Application } from '../../declarations'
-import { RecordService } from '../knex-service'
+import { RecordService, recordServiceOptions } from '../knex-service'
 import type { Doctor, DoctorData, DoctorPatch, DoctorQuery } from './doctors.schema'
 
 export type { Doctor, DoctorData, DoctorPatch, DoctorQuery }
@@ -15,9 +15,4 @@ export class DoctorService<ServiceParams extends Params = DoctorParams> extends 
   DoctorPatch
 > {}
 
-export const getOptions = (app: Application): KnexAdapterOptions => ({
-  paginate: app.get('paginate'),
-  Model: app.get('postgresqlClient'),
-  name: 'doctors',
-  operators: ['$ilike']
-})
+export const getOptions = (app: Application) => recordServiceOptions(app, 'doctors')

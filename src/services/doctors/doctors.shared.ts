@@ -1,5 +1,5 @@
 import type { Params } from '@feathersjs/feathers'
-import type { ClientApplication } from '../../client'
+import { remoteService } from '../remote-service'
 import type { Doctor, DoctorData, DoctorPatch, DoctorQuery, DoctorService } from './doctors.class'
 
 export type { Doctor, DoctorData, DoctorPatch, DoctorQuery }
@@ -10,13 +10,7 @@ export const doctorPath = 'doctors'
 
 export const doctorMethods: Array<keyof DoctorService> = ['find', 'get', 'create', 'update', 'patch', 'remove']
 
-export const doctorClient = (client: ClientApplication) => {
-  const connection = client.get('connection')
-
-  client.use(doctorPath, connection.service(doctorPath), {
-    methods: doctorMethods
-  })
-}
+export const doctorClient = remoteService(doctorPath, doctorMethods)
 
 declare module '../../client' {
   interface ServiceTypes {

@@ -1,7 +1,7 @@
 import type { Params } from '@feathersjs/feathers'
-import type { KnexAdapterOptions, KnexAdapterParams } from '@feathersjs/knex'
+import type { KnexAdapterParams } from '@feathersjs/knex'
 import type { Application } from '../../declarations'
-import { RecordService } from '../knex-service'
+import { RecordService, recordServiceOptions } from '../knex-service'
 import type { Mapping, MappingData, MappingQuery } from './mappings.schema'
 
 export type { Mapping, MappingData, MappingQuery }
@@ -14,8 +14,4 @@ export class MappingService<ServiceParams extends Params = MappingParams> extend
   MappingParams
 > {}
 
-export const getOptions = (app: Application): KnexAdapterOptions => ({
-  paginate: app.get('paginate'),
-  Model: app.get('postgresqlClient'),
-  name: 'mappings'
-})
+export const getOptions = (app: Application) => recordServiceOptions(app, 'mappings')

@@ -1,5 +1,5 @@
 import type { Params } from '@feathersjs/feathers'
-import type { ClientApplication } from '../../client'
+import { remoteService } from '../remote-service'
 import type { Mapping, MappingData, MappingQuery, MappingService } from './mappings.class'
 
 export type { Mapping, MappingData, MappingQuery }
@@ -10,13 +10,7 @@ export const mappingPath = 'mappings'
 
 export const mappingMethods: Array<keyof MappingService> = ['find', 'get', 'create', 'remove']
 
-export const mappingClient = (client: ClientApplication) => {
-  const connection = client.get('connection')
-
-  client.use(mappingPath, connection.service(mappingPath), {
-    methods: mappingMethods
-  })
-}
+export const mappingClient = remoteService(mappingPath, mappingMethods)
 
 declare module '../../client' {
   interface ServiceTypes {

@@ -1,7 +1,7 @@
 import type { Params } from '@feathersjs/feathers'
-import type { KnexAdapterOptions, KnexAdapterParams } from '@feathersjs/knex'
+import type { KnexAdapterParams } from '@feathersjs/knex'
 import type { Application } from '../../declarations'
-import { RecordService } from '../knex-service'
+import { RecordService, recordServiceOptions } from '../knex-service'
 import type { Patient, PatientData, PatientPatch, PatientQuery } from './patients.schema'
 
 export type { Patient, PatientData, PatientPatch, PatientQuery }
@@ -15,9 +15,4 @@ export class PatientService<ServiceParams extends Params = PatientParams> extend
   PatientPatch
 > {}
 
-export const getOptions = (app: Application): KnexAdapterOptions => ({
-  paginate: app.get('paginate'),
-  Model: app.get('postgresqlClient'),
-  name: 'patients',
-  operators: ['$ilike']
-})
+export const getOptions = (app: Application) => recordServiceOptions(app, 'patients')

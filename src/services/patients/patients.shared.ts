@@ -1,5 +1,5 @@
 import type { Params } from '@feathersjs/feathers'
-import type { ClientApplication } from '../../client'
+import { remoteService } from '../remote-service'
 import type { Patient, PatientData, PatientPatch, PatientQuery, PatientService } from './patients.class'
 
 export type { Patient, PatientData, PatientPatch, PatientQuery }
@@ -10,13 +10,7 @@ export const patientPath = 'patients'
 
 export const patientMethods: Array<keyof PatientService> = ['find', 'get', 'create', 'update', 'patch', 'remove']
 
-export const patientClient = (client: ClientApplication) => {
-  const connection = client.get('connection')
-
-  client.use(patientPath, connection.service(patientPath), {
-    methods: patientMethods
-  })
-}
+export const patientClient = remoteService(patientPath, patientMethods)
 
 declare module '../../client' {
   interface ServiceTypes {

@@ -1,7 +1,7 @@
 import type { Params } from '@feathersjs/feathers'
-import type { KnexAdapterOptions, KnexAdapterParams } from '@feathersjs/knex'
+import type { KnexAdapterParams } from '@feathersjs/knex'
 import type { Application } from '../../declarations'
-import { RecordService } from '../knex-service'
+import { RecordService, recordServiceOptions } from '../knex-service'
 import type { User, UserData, UserPatch, UserQuery } from './users.schema'
 
 export type { User, UserData, UserPatch, UserQuery }
@@ -15,9 +15,4 @@ export class UserService<ServiceParams extends Params = UserParams> extends Reco
   UserPatch
 > {}
 
-export const getOptions = (app: Application): KnexAdapterOptions => ({
-  paginate: app.get('paginate'),
-  Model: app.get('postgresqlClient'),
-  name: 'users',
-  operators: ['$ilike']
-})
+export const getOptions = (app: Application) => recordServiceOptions(app, 'users')

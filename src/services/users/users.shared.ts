@@ -1,5 +1,5 @@
 import type { Params } from '@feathersjs/feathers'
-import type { ClientApplication } from '../../client'
+import { remoteService } from '../remote-service'
 import type { User, UserData, UserPatch, UserQuery, UserService } from './users.class'
 
 export type { User, UserData, UserPatch, UserQuery }
@@ -10,13 +10,7 @@ export const userPath = 'users'
 
 export const userMethods: Array<keyof UserService> = ['find', 'get', 'create', 'patch', 'remove']
 
-export const userClient = (client: ClientApplication) => {
-  const connection = client.get('connection')
-
-  client.use(userPath, connection.service(userPath), {
-    methods: userMethods
-  })
-}
+export const userClient = remoteService(userPath, userMethods)
 
 declare module '../../client' {
   interface ServiceTypes {
