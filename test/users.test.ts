@@ -171,6 +171,7 @@ describe('users', () => {
       assertNoSecret(removed.body, alice.password)
       const login = await http('POST', '/api/auth/login', { body: { email: alice.email, password: alice.password } })
       assertError(login, 401, 'NotAuthenticated')
+      assertError(await http('GET', '/api/patients', { token: alice.token }), 401, 'NotAuthenticated')
     })
   })
 })
