@@ -207,6 +207,14 @@ describe('patients', () => {
       assert.deepEqual(namesOf(await find('?$limit=2&$sort[name]=-1')), ['Liam', 'Kira'])
     })
 
+    it('knows the total past the last page and with $limit=0', async () => {
+      assert.deepEqual((await find('?$skip=100')).body, { total: 12, limit: 10, skip: 100, data: [] })
+      assert.deepEqual((await find('?$limit=0')).body, { total: 12, limit: 0, skip: 0, data: [] })
+      const last = await find('?$skip=10')
+      assert.equal(last.body.total, 12)
+      assert.equal(last.body.data.length, 2)
+    })
+
     it('$select returns only the chosen fields and the id', async () => {
       const reply = await find('?$select[]=name&$limit=1')
       assert.equal(reply.status, 200)

@@ -6,6 +6,9 @@ import type { Application } from '../declarations'
 
 type Row = Record<string, any>
 
+const TOTAL_COLUMN = 'total_matching'
+const TOTAL_FIELD = 'totalMatching'
+
 /** The adapter's error conversion, typed as what it is: it always throws. */
 function databaseError(error: Error): never {
   errorHandler(error)
@@ -42,15 +45,28 @@ export class RecordService<
     if (!(paginate && paginate.default) || (params as KnexAdapterParams).paginate === false) {
       return super._find({ ...params, paginate: false })
     }
-    const builder = this.createQuery(params)
-    const countBuilder = builder.clone().clearSelect().clearOrder().count(`${this.getOptions(params).name}.${this.id} as total`)
-    if (filters.$limit) builder.limit(filters.$limit)
-    if (filters.$skip) builder.offset(filters.$skip)
-    const [data, count] = await Promise.all([
-      filters.$limit === 0 ? [] : builder,
-      countBuilder
-    ]).catch(databaseError)
-    return { total: Number(count[0]?.total ?? 0), limit: filters.$limit, skip: filters.$skip ?? 0, data }
+    const page = { limit: filters.$limit, skip: filters.$skip ?? 0 }
+    const countAll = () => this.countMatching(params)
+    if (filters.$limit === 0) {
+      return { total: await countAll(), ...page, data: [] }
+    }
+    // The page and its total in one statement; only a page past the end needs a separate count.
+    const builder = this.createQuery(params).select(this.db(params).client.raw(`count(*) over () as ${TOTAL_COLUMN}`))
+    builder.limit(filters.$limit)
+    if (page.skip) builder.offset(page.skip)
+    const rows: Row[] = await builder.catch(databaseError)
+    const total = rows.length ? Number(rows[0][TOTAL_FIELD]) : page.skip ? await countAll() : 0
+    const data = rows.map(({ [TOTAL_FIELD]: _total, ...record }) => record as Result)
+    return { total, ...page, data }
+  }
+
+  private async countMatching(params: ServiceParams) {
+    const [{ total }] = await this.createQuery(params)
+      .clearSelect()
+      .clearOrder()
+      .count({ total: '*' })
+      .catch(databaseError)
+    return Number(total)
   }
 
   async _create(data: Data, params?: ServiceParams): Promise<Result>
