@@ -2,7 +2,15 @@ import { NotFound } from '@feathersjs/errors'
 import type { Id, NullableId, Paginated, Params } from '@feathersjs/feathers'
 import { KnexService, errorHandler } from '@feathersjs/knex'
 import type { KnexAdapterOptions, KnexAdapterParams } from '@feathersjs/knex'
+import type { Knex } from 'knex'
 import type { Application } from '../declarations'
+import { relationColumn } from './relations'
+import type { Relation } from './relations'
+
+export interface RecordServiceOptions extends KnexAdapterOptions {
+  /** Related records embedded in every result, e.g. `{ doctor: { table: 'doctors', … } }`. */
+  relations?: Record<string, Relation>
+}
 
 type Row = Record<string, any>
 
@@ -27,9 +35,28 @@ export class RecordService<
   ServiceParams extends Params<any> = KnexAdapterParams,
   PatchData extends Row = Partial<Data>
 > extends KnexService<Result, Data, ServiceParams, PatchData> {
-  private returningColumns(params?: ServiceParams): string[] | '*' {
+  private readonly relations: Record<string, Relation>
+
+  constructor(options: RecordServiceOptions) {
+    super(options)
+    this.relations = options.relations ?? {}
+  }
+
+  private relationColumns(params?: ServiceParams): Knex.Raw[] {
+    const { Model, name } = this.getOptions((params ?? {}) as ServiceParams)
+    return Object.entries(this.relations).map(([property, relation]) => relationColumn(Model, name, property, relation))
+  }
+
+  private returningColumns(params?: ServiceParams): Array<string | Knex.Raw> {
     const $select: string[] | undefined = params?.query?.$select
-    return $select ? [...new Set([...$select, this.id])] : '*'
+    const columns = $select ? [...new Set([...$select, this.id])] : ['*']
+    return [...columns, ...this.relationColumns(params)]
+  }
+
+  createQuery(params: ServiceParams = {} as ServiceParams) {
+    const builder = super.createQuery(params)
+    const relations = this.relationColumns(params)
+    return relations.length ? builder.select(...relations) : builder
   }
 
   /** The caller's scope (the hooks' query, minus paging) applied to a write statement. */
@@ -73,7 +100,10 @@ export class RecordService<
   async _create(data: Data[], params?: ServiceParams): Promise<Result[]>
   async _create(data: Data | Data[], params?: ServiceParams): Promise<Result | Result[]>
   async _create(data: Data | Data[], params?: ServiceParams): Promise<Result | Result[]> {
-    const rows = await this.db(params).insert(data).returning(this.returningColumns(params)).catch(databaseError)
+    const rows = await this.db(params)
+      .insert(data)
+      .returning(this.returningColumns(params) as string[])
+      .catch(databaseError)
     return Array.isArray(data) ? rows : rows[0]
   }
 
@@ -85,7 +115,7 @@ export class RecordService<
       return super._patch(id, data, params)
     }
     const { [this.id]: _ignored, ...changes } = data as Row
-    const rows = await this.scopedTo(id, params).update(changes).returning(this.returningColumns(params)).catch(databaseError)
+    const rows = await this.scopedTo(id, params).update(changes).returning(this.returningColumns(params) as string[]).catch(databaseError)
     return this.onlyRow(rows, id)
   }
 
@@ -101,7 +131,7 @@ export class RecordService<
     if (id === null) {
       return super._remove(id, params)
     }
-    const rows = await this.scopedTo(id, params).delete().returning(this.returningColumns(params)).catch(databaseError)
+    const rows = await this.scopedTo(id, params).delete().returning(this.returningColumns(params) as string[]).catch(databaseError)
     return this.onlyRow(rows, id)
   }
 
@@ -114,9 +144,14 @@ export class RecordService<
 }
 
 /** Adapter options for a table: the app's pagination and database, `$ilike` for name searches. */
-export const recordServiceOptions = (app: Application, name: string): KnexAdapterOptions => ({
+export const recordServiceOptions = (
+  app: Application,
+  name: string,
+  relations?: Record<string, Relation>
+): RecordServiceOptions => ({
   paginate: app.get('paginate'),
   Model: app.get('postgresqlClient'),
   name,
-  operators: ['$ilike']
+  operators: ['$ilike'],
+  relations
 })

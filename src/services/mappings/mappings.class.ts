@@ -2,6 +2,8 @@ import type { Params } from '@feathersjs/feathers'
 import type { KnexAdapterParams } from '@feathersjs/knex'
 import type { Application } from '../../declarations'
 import { RecordService, recordServiceOptions } from '../knex-service'
+import { doctorSchema } from '../doctors/doctors.schema'
+import { patientSchema } from '../patients/patients.schema'
 import type { Mapping, MappingData, MappingQuery } from './mappings.schema'
 
 export type { Mapping, MappingData, MappingQuery }
@@ -14,4 +16,9 @@ export class MappingService<ServiceParams extends Params = MappingParams> extend
   MappingParams
 > {}
 
-export const getOptions = (app: Application) => recordServiceOptions(app, 'mappings')
+// Every mapping carries its doctor and its patient, fetched in the same statement.
+export const getOptions = (app: Application) =>
+  recordServiceOptions(app, 'mappings', {
+    doctor: { table: 'doctors', foreignKey: 'doctorId', schema: doctorSchema },
+    patient: { table: 'patients', foreignKey: 'patientId', schema: patientSchema }
+  })

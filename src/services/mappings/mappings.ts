@@ -1,7 +1,6 @@
 import { authenticate } from '@feathersjs/authentication'
 import { hooks as schemaHooks } from '@feathersjs/schema'
 import type { Application } from '../../declarations'
-import { includeRelated } from '../../hooks/include-related'
 import { referencesNotFound, requireOwnReference } from '../../hooks/references-not-found'
 import { MappingService, getOptions } from './mappings.class'
 import {
@@ -17,21 +16,15 @@ export * from './mappings.class'
 export * from './mappings.schema'
 
 // Mappings follow their patient's owner: the caller's own patients only (a composite foreign key
-// keeps a mapping's userId equal to its patient's). Every response carries `doctor` and `patient`.
+// keeps a mapping's userId equal to its patient's). Every result carries `doctor` and `patient`
+// (see getOptions).
 export const mapping = (app: Application) => {
   app.use(mappingPath, new MappingService(getOptions(app)), {
     methods: mappingMethods
   })
   app.service(mappingPath).hooks({
     around: {
-      all: [
-        authenticate('jwt'),
-        schemaHooks.resolveExternal(mappingExternalResolver),
-        includeRelated({
-          doctor: { service: 'doctors', foreignKey: 'doctorId' },
-          patient: { service: 'patients', foreignKey: 'patientId' }
-        })
-      ],
+      all: [authenticate('jwt'), schemaHooks.resolveExternal(mappingExternalResolver)],
       create: [
         referencesNotFound({
           mappings_patient_owner_foreign: 'Patient not found',
