@@ -1,5 +1,6 @@
 import knex from 'knex'
 import type { Knex } from 'knex'
+import { createHash } from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import pg from 'pg'
@@ -49,9 +50,46 @@ const migrationSource: Knex.MigrationSource<string> = {
 
 export const migrations: Knex.MigratorConfig = { migrationSource, tableName: 'knex_migrations' }
 
+// Statements that PostgreSQL can prepare: planned once per connection instead of on every call.
+const PREPARABLE = /^\s*(select|insert|update|delete|with)\b/i
+const MAX_PREPARED_STATEMENTS = 1000
+
+const statementNames = new Map<string, string>()
+
+function statementName(sql: string): string | undefined {
+  let name = statementNames.get(sql)
+  if (name === undefined && statementNames.size < MAX_PREPARED_STATEMENTS && PREPARABLE.test(sql)) {
+    name = 's' + createHash('sha1').update(sql).digest('hex').slice(0, 24)
+    statementNames.set(sql, name)
+  }
+  return name
+}
+
+interface QueryRunner {
+  _query(connection: unknown, query: { sql: string; options?: Record<string, unknown> }): Promise<unknown>
+}
+
+// knex's own PostgreSQL dialect (no typings for its internals).
+const PostgresClient: new (config: Knex.Config) => Knex.Client & QueryRunner = require('knex/lib/dialects/postgres')
+
+/**
+ * The PostgreSQL client of knex, with every data statement sent as a named (prepared) statement:
+ * planning was most of PostgreSQL's time for our queries (0.37 ms planning vs 0.16 ms executing
+ * a page of mappings). The set of names is bounded, so odd query shapes cannot grow it forever.
+ */
+class PreparedStatementsClient extends PostgresClient {
+  _query(connection: unknown, query: { sql: string; options?: Record<string, unknown> }) {
+    const name = statementName(query.sql)
+    if (name) {
+      query.options = { ...query.options, name }
+    }
+    return super._query(connection, query)
+  }
+}
+
 export function createKnex(connectionString: string, pool: ApplicationConfiguration['database']['pool']): Knex {
   return knex({
-    client: 'pg',
+    client: PreparedStatementsClient as unknown as typeof Knex.Client,
     connection: connectionString,
     pool,
     migrations,
