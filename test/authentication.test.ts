@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { testContext } from './setup'
 import { assertError, assertNoSecret, http, signUp, uniqueEmail } from './helpers'
 
 describe('authentication', () => {
@@ -64,5 +65,14 @@ describe('authentication', () => {
     const [header, payload] = alice.token.split('.')
     assertError(await http('GET', `/users/${alice.id}`, { token: `${header}.${payload}.forged` }), 401, 'NotAuthenticated')
     assertError(await http('GET', `/users/${alice.id}`, { token: 'garbage' }), 401, 'NotAuthenticated')
+  })
+
+  it('an expired token is refused, also after it was accepted before', async () => {
+    const alice = await signUp('Alice')
+    const authentication = testContext().server.app.service('authentication')
+    const token = await authentication.createAccessToken({ sub: alice.id }, { expiresIn: '2s' })
+    assert.equal((await http('GET', '/api/patients', { token })).status, 200)
+    await new Promise((resolve) => setTimeout(resolve, 2100))
+    assertError(await http('GET', '/api/patients', { token }), 401, 'NotAuthenticated')
   })
 })
