@@ -11,8 +11,21 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value,
 // Timestamps stay the ISO strings the schemas promise.
 pg.types.setTypeParser(pg.types.builtins.TIMESTAMPTZ, (value) => new Date(value).toISOString())
 
-const snakeCase = (name: string) => name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)
-const camelCase = (name: string) => name.replace(/_([a-z])/g, (_match, letter: string) => letter.toUpperCase())
+/** Identifiers are few and repeat on every query: convert each once. */
+function memoized(convert: (name: string) => string) {
+  const known = new Map<string, string>()
+  return (name: string) => {
+    let converted = known.get(name)
+    if (converted === undefined) {
+      converted = convert(name)
+      if (known.size < 10_000) known.set(name, converted)
+    }
+    return converted
+  }
+}
+
+const snakeCase = memoized((name) => name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`))
+const camelCase = memoized((name) => name.replace(/_([a-z])/g, (_match, letter: string) => letter.toUpperCase()))
 
 function camelCaseRow(row: unknown): unknown {
   if (row === null || typeof row !== 'object' || Array.isArray(row)) {
