@@ -15,7 +15,8 @@ export async function up(knex: Knex): Promise<void> {
     timestamps(knex, table)
     // Mappings reference (id, user_id) so a mapping's owner is always its patient's owner.
     table.unique(['id', 'user_id'], { indexName: 'patients_id_user_id_unique' })
-    table.index(['user_id', 'created_at'], 'patients_user_id_created_at_index')
+    // Pages are ordered by (created_at, id): one index serves scoping, order and the count.
+    table.index(['user_id', 'created_at', 'id'], 'patients_user_id_created_at_id_index')
     table.check('age BETWEEN 0 AND 150', [], 'patients_age_range')
   })
 
@@ -28,6 +29,7 @@ export async function up(knex: Knex): Promise<void> {
     table.string('specialty', 200).notNullable()
     timestamps(knex, table)
     table.index(['created_by'], 'doctors_created_by_index')
+    table.index(['created_at', 'id'], 'doctors_created_at_id_index')
     table.check('age BETWEEN 18 AND 120', [], 'doctors_age_range')
   })
 
@@ -45,7 +47,7 @@ export async function up(knex: Knex): Promise<void> {
       .onDelete('CASCADE')
     table.foreign('doctor_id', 'mappings_doctor_id_foreign').references('id').inTable('doctors').onDelete('CASCADE')
     table.unique(['patient_id', 'doctor_id'], { indexName: 'mappings_patient_id_doctor_id_unique' })
-    table.index(['user_id', 'patient_id'], 'mappings_user_id_patient_id_index')
+    table.index(['user_id', 'created_at', 'id'], 'mappings_user_id_created_at_id_index')
     table.index(['doctor_id'], 'mappings_doctor_id_index')
   })
 }

@@ -207,6 +207,12 @@ describe('patients', () => {
       assert.deepEqual(namesOf(await find('?$limit=2&$sort[name]=-1')), ['Liam', 'Kira'])
     })
 
+    it('pages in a stable order (creation, then id) when no $sort is given', async () => {
+      const first = await find('?$limit=6')
+      const second = await find('?$limit=6&$skip=6')
+      assert.deepEqual([...namesOf(first), ...namesOf(second)], names)
+    })
+
     it('knows the total past the last page and with $limit=0', async () => {
       assert.deepEqual((await find('?$skip=100')).body, { total: 12, limit: 10, skip: 100, data: [] })
       assert.deepEqual((await find('?$limit=0')).body, { total: 12, limit: 0, skip: 0, data: [] })

@@ -14,9 +14,6 @@ export interface RecordServiceOptions extends KnexAdapterOptions {
 
 type Row = Record<string, any>
 
-const TOTAL_COLUMN = 'total_matching'
-const TOTAL_FIELD = 'totalMatching'
-
 /** The adapter's error conversion, typed as what it is: it always throws. */
 function databaseError(error: Error): never {
   errorHandler(error)
@@ -53,9 +50,17 @@ export class RecordService<
     return [...columns, ...this.relationColumns(params)]
   }
 
+  /** The adapter's query, with the relations, in a stable order so that pages never overlap. */
   createQuery(params: ServiceParams = {} as ServiceParams) {
     const builder = super.createQuery(params)
     const relations = this.relationColumns(params)
+    const $sort: Record<string, number> = params.query?.$sort ?? {}
+    if (Object.keys($sort).length === 0) {
+      builder.orderBy('createdAt', 'asc')
+    }
+    if (!(this.id in $sort)) {
+      builder.orderBy(this.id, 'asc')
+    }
     return relations.length ? builder.select(...relations) : builder
   }
 
@@ -72,23 +77,20 @@ export class RecordService<
     if (!(paginate && paginate.default) || (params as KnexAdapterParams).paginate === false) {
       return super._find({ ...params, paginate: false })
     }
-    const page = { limit: filters.$limit, skip: filters.$skip ?? 0 }
-    const countAll = () => this.countMatching(params)
-    if (filters.$limit === 0) {
-      return { total: await countAll(), ...page, data: [] }
-    }
-    // The page and its total in one statement; only a page past the end needs a separate count.
-    const builder = this.createQuery(params).select(this.db(params).client.raw(`count(*) over () as ${TOTAL_COLUMN}`))
-    builder.limit(filters.$limit)
-    if (page.skip) builder.offset(page.skip)
-    const rows: Row[] = await builder.catch(databaseError)
-    const total = rows.length ? Number(rows[0][TOTAL_FIELD]) : page.skip ? await countAll() : 0
-    const data = rows.map(({ [TOTAL_FIELD]: _total, ...record }) => record as Result)
-    return { total, ...page, data }
+    // Page and total as two statements in parallel: each follows an index (the total an
+    // index-only scan), where `count(*) over ()` would read every matching row for every page.
+    const builder = this.createQuery(params).limit(filters.$limit)
+    if (filters.$skip) builder.offset(filters.$skip)
+    const [data, total] = await Promise.all([
+      filters.$limit === 0 ? [] : (builder.catch(databaseError) as Promise<Result[]>),
+      this.countMatching(params)
+    ])
+    return { total, limit: filters.$limit, skip: filters.$skip ?? 0, data }
   }
 
   private async countMatching(params: ServiceParams) {
-    const [{ total }] = await this.createQuery(params)
+    const [{ total }] = await super
+      .createQuery(params)
       .clearSelect()
       .clearOrder()
       .count({ total: '*' })
