@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { concurrencyLimit } from '../src/authentication'
 import { testContext } from './setup'
 import { assertError, assertNoSecret, http, signUp, uniqueEmail } from './helpers'
 
@@ -74,5 +75,27 @@ describe('authentication', () => {
     assert.equal((await http('GET', '/api/patients', { token })).status, 200)
     await new Promise((resolve) => setTimeout(resolve, 2100))
     assertError(await http('GET', '/api/patients', { token }), 401, 'NotAuthenticated')
+  })
+})
+
+describe('password work limit', () => {
+  it('runs at most the limit at once, the rest in arrival order', async () => {
+    const limited = concurrencyLimit(2)
+    let running = 0
+    let peak = 0
+    const finished: number[] = []
+    const task = (index: number) =>
+      limited(async () => {
+        running++
+        peak = Math.max(peak, running)
+        await new Promise((resolve) => setTimeout(resolve, 5))
+        running--
+        finished.push(index)
+        return index
+      })
+    const results = await Promise.all([0, 1, 2, 3, 4, 5].map(task))
+    assert.deepEqual(results, [0, 1, 2, 3, 4, 5])
+    assert.equal(peak, 2)
+    assert.deepEqual(finished, [0, 1, 2, 3, 4, 5])
   })
 })

@@ -1,0 +1,204 @@
+// `npm run bench`: load scenarios against the API with autocannon, printed as a table.
+//
+//   npm run bench                          starts the app on a fresh database and measures it
+//   npm run bench -- --url http://host:port   measures a running server instead
+//   options: --duration 10 --connections 32 --scenarios a,b,c,d,e,flood --scale
+//
+// Scenarios: a GET /api/patients/:id, b GET /api/patients, c POST /api/patients,
+// d GET /api/mappings/:patientId, e POST /api/auth/login (8 connections),
+// flood: the p99 of (a) while 8 connections flood the login, against its idle p99,
+// scale (--scale, needs the app started here): p50 of GET /api/patients for a caller with
+// 10,000 patients in a table of 1,000,000 rows, against the same with 1,000 rows, with plans.
+import autocannon from 'autocannon'
+import { randomUUID } from 'node:crypto'
+import { parseArgs } from 'node:util'
+import pg from 'pg'
+import { loadConfiguration } from '../src/configuration'
+import { startDatabase } from '../src/database'
+import { startServer } from '../src/server'
+import type { RunningServer } from '../src/server'
+
+const { values: options } = parseArgs({
+  options: {
+    url: { type: 'string' },
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '32' },
+    scenarios: { type: 'string', default: 'a,b,c,d,e,flood' },
+    scale: { type: 'boolean', default: false }
+  }
+})
+
+const DURATION = Number(options.duration)
+const CONNECTIONS = Number(options.connections)
+const LOGIN_CONNECTIONS = 8
+
+interface Result {
+  scenario: string
+  rps: number
+  p50: number
+  p99: number
+  non2xx: number
+  errors: number
+}
+
+interface Seed {
+  token: string
+  email: string
+  password: string
+  patientIds: string[]
+}
+
+async function call(base: string, method: string, path: string, body?: unknown, token?: string) {
+  const response = await fetch(base + path, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body)
+  })
+  const json: any = await response.json()
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`)
+  return json
+}
+
+async function signUp(base: string) {
+  const email = `bench-${randomUUID()}@example.org`
+  const password = 'benchmark-password'
+  await call(base, 'POST', '/api/auth/register', { name: 'Bench', email, password })
+  const { accessToken } = await call(base, 'POST', '/api/auth/login', { email, password })
+  return { email, password, token: accessToken as string }
+}
+
+async function seed(base: string, patients = 200): Promise<Seed> {
+  const user = await signUp(base)
+  const patientIds: string[] = []
+  for (let index = 0; index < patients; index++) {
+    const patient = await call(base, 'POST', '/api/patients', { name: `Patient ${index}`, age: index % 100, disease: 'Flu' }, user.token)
+    patientIds.push(patient.id)
+  }
+  const doctors = []
+  for (let index = 0; index < 5; index++) {
+    doctors.push(await call(base, 'POST', '/api/doctors', { name: `Dr. ${index}`, age: 40, specialty: 'General' }, user.token))
+  }
+  for (const [index, patientId] of patientIds.slice(0, 50).entries()) {
+    await call(base, 'POST', '/api/mappings', { patientId, doctorId: doctors[index % 5].id }, user.token)
+    await call(base, 'POST', '/api/mappings', { patientId, doctorId: doctors[(index + 1) % 5].id }, user.token)
+  }
+  return { ...user, patientIds }
+}
+
+function load(base: string, scenario: string, request: autocannon.Request, connections = CONNECTIONS): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    autocannon({ url: base, connections, duration: DURATION, requests: [request] }, (error, result) => {
+      if (error) return reject(error)
+      resolve({
+        scenario,
+        rps: Math.round(result.requests.average),
+        p50: result.latency.p50,
+        p99: result.latency.p99,
+        non2xx: result.non2xx,
+        errors: result.errors
+      })
+    })
+  })
+}
+
+const pick = <T>(list: T[]) => list[Math.floor(Math.random() * list.length)]
+
+function requests(seedData: Seed): Record<string, autocannon.Request> {
+  const auth = { authorization: `Bearer ${seedData.token}`, 'content-type': 'application/json' }
+  return {
+    a: { method: 'GET', headers: auth, setupRequest: (request) => ({ ...request, path: `/api/patients/${pick(seedData.patientIds)}` }) },
+    b: { method: 'GET', path: '/api/patients', headers: auth },
+    c: { method: 'POST', path: '/api/patients', headers: auth, body: JSON.stringify({ name: 'Load', age: 30, disease: 'Flu' }) },
+    d: { method: 'GET', headers: auth, setupRequest: (request) => ({ ...request, path: `/api/mappings/${pick(seedData.patientIds.slice(0, 50))}` }) },
+    e: {
+      method: 'POST',
+      path: '/api/auth/login',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: seedData.email, password: seedData.password })
+    }
+  }
+}
+
+async function loginFlood(base: string, scenarios: Record<string, autocannon.Request>) {
+  const idle = await load(base, 'a idle', scenarios.a)
+  const [busy] = await Promise.all([load(base, 'a during login flood', scenarios.a), load(base, 'login flood', scenarios.e, LOGIN_CONNECTIONS)])
+  return [idle, { ...busy, scenario: `${busy.scenario} (p99 ${(busy.p99 / idle.p99).toFixed(2)}x idle)` }]
+}
+
+async function scaleScenario(running: RunningServer) {
+  const db = running.app.get('postgresqlClient')
+  const base = running.url
+  const caller = await signUp(base)
+  const { id: userId } = await db('users').where({ email: caller.email }).first('id')
+  const others = await db('users').insert({ name: 'Others', email: `others-${randomUUID()}@example.org`, password: 'x' }).returning('id')
+  const fill = (owner: string, count: number) =>
+    db.raw(
+      `INSERT INTO patients (user_id, name, age, disease, created_at)
+       SELECT ?, 'Patient ' || g, g % 150, 'Flu', now() - g * interval '1 second' FROM generate_series(1, ?) g`,
+      [owner, count]
+    )
+  const page = { method: 'GET', path: '/api/patients', headers: { authorization: `Bearer ${caller.token}` } } as autocannon.Request
+  const plan = async () =>
+    (await db.raw(`EXPLAIN ANALYZE SELECT * FROM patients WHERE user_id = ? ORDER BY created_at, id LIMIT 10`, [userId])).rows
+      .map((row: any) => row['QUERY PLAN'])
+      .join('\n')
+
+  await db('patients').delete()
+  await fill(userId, 1_000)
+  await db.raw('ANALYZE patients')
+  const small = await load(base, 'b with 1,000 rows (caller has 1,000)', page)
+  await fill(userId, 9_000)
+  await fill(others[0].id, 990_000)
+  await db.raw('VACUUM ANALYZE patients')
+  const large = await load(base, 'b with 1,000,000 rows (caller has 10,000)', page)
+  console.error(`Plan with 1,000,000 rows:\n${await plan()}`)
+  return [small, { ...large, scenario: `${large.scenario} (p50 ${(large.p50 / Math.max(small.p50, 1)).toFixed(2)}x)` }]
+}
+
+/**
+ * The app on a database of its own, wiped first: BENCH_DATABASE_URL, or else an embedded cluster
+ * in .data/postgres-bench (never DATABASE_URL or the development cluster).
+ */
+async function startFresh(): Promise<{ running: RunningServer; stopDatabase: () => Promise<void> }> {
+  const settings = await loadConfiguration()
+  const database = await startDatabase({
+    ...settings.database,
+    url: process.env.BENCH_DATABASE_URL,
+    embedded: { dataDir: '.data/postgres-bench', port: 54331, database: 'healthcare_bench' }
+  })
+  const client = new pg.Client({ connectionString: database.connectionString })
+  await client.connect()
+  await client.query('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public')
+  await client.end()
+  const running = await startServer({ ...settings, port: 0, database: { ...settings.database, url: database.connectionString } })
+  return { running, stopDatabase: database.stop }
+}
+
+async function main() {
+  const started = options.url ? undefined : await startFresh()
+  const running = started?.running
+  const base = options.url ?? running!.url
+  try {
+    const seedData = await seed(base)
+    const scenarios = requests(seedData)
+    const results: Result[] = []
+    for (const name of options.scenarios.split(',')) {
+      if (name === 'flood') results.push(...(await loginFlood(base, scenarios)))
+      else if (name === 'e') results.push(await load(base, 'e POST /api/auth/login', scenarios.e, LOGIN_CONNECTIONS))
+      else if (scenarios[name]) results.push(await load(base, name, scenarios[name]))
+    }
+    if (options.scale && running) results.push(...(await scaleScenario(running)))
+    console.log('| scenario | rps | p50 ms | p99 ms | non-2xx | errors |\n|---|---|---|---|---|---|')
+    for (const result of results) {
+      console.log(`| ${result.scenario} | ${result.rps} | ${result.p50} | ${result.p99} | ${result.non2xx} | ${result.errors} |`)
+    }
+  } finally {
+    await running?.stop()
+    await started?.stopDatabase()
+  }
+}
+
+main().catch((error) => {
+  console.error(error)
+  process.exit(1)
+})
