@@ -1,6 +1,6 @@
 // `npm run bench`: load scenarios against the API with autocannon, printed as a table.
 //
-//   npm run bench                          starts the app on a fresh database and measures it
+//   npm run bench                          compiles, starts the app on a fresh database, measures it
 //   npm run bench -- --url http://host:port   measures a running server instead
 //   options: --duration 10 --connections 32 --scenarios a,b,c,d,e,flood --scale
 //
@@ -10,13 +10,14 @@
 // scale (--scale, needs the app started here): p50 of GET /api/patients for a caller with
 // 10,000 patients in a table of 1,000,000 rows, against the same with 1,000 rows, with plans.
 import autocannon from 'autocannon'
-import { randomUUID } from 'node:crypto'
+import { spawn } from 'node:child_process'
+import { randomBytes, randomUUID } from 'node:crypto'
+import { once } from 'node:events'
 import { parseArgs } from 'node:util'
-import pg from 'pg'
+import type { Knex } from 'knex'
 import { loadConfiguration } from '../src/configuration'
 import { startDatabase } from '../src/database'
-import { startServer } from '../src/server'
-import type { RunningServer } from '../src/server'
+import { createKnex } from '../src/database/knex'
 
 const { values: options } = parseArgs({
   options: {
@@ -125,9 +126,7 @@ async function loginFlood(base: string, scenarios: Record<string, autocannon.Req
   return [idle, { ...busy, scenario: `${busy.scenario} (p99 ${(busy.p99 / idle.p99).toFixed(2)}x idle)` }]
 }
 
-async function scaleScenario(running: RunningServer) {
-  const db = running.app.get('postgresqlClient')
-  const base = running.url
+async function scaleScenario({ db, url: base }: Started) {
   const caller = await signUp(base)
   const { id: userId } = await db('users').where({ email: caller.email }).first('id')
   const others = await db('users').insert({ name: 'Others', email: `others-${randomUUID()}@example.org`, password: 'x' }).returning('id')
@@ -156,28 +155,55 @@ async function scaleScenario(running: RunningServer) {
 }
 
 /**
- * The app on a database of its own, wiped first: BENCH_DATABASE_URL, or else an embedded cluster
- * in .data/postgres-bench (never DATABASE_URL or the development cluster).
+ * The compiled app in a process of its own (so the load driver does not share its event loop),
+ * in production mode, on a database of its own that is wiped first: BENCH_DATABASE_URL, or else
+ * an embedded cluster in .data/postgres-bench (never DATABASE_URL or the development cluster).
  */
-async function startFresh(): Promise<{ running: RunningServer; stopDatabase: () => Promise<void> }> {
+async function startFresh(): Promise<Started> {
   const settings = await loadConfiguration()
   const database = await startDatabase({
     ...settings.database,
     url: process.env.BENCH_DATABASE_URL,
     embedded: { dataDir: '.data/postgres-bench', port: 54331, database: 'healthcare_bench' }
   })
-  const client = new pg.Client({ connectionString: database.connectionString })
-  await client.connect()
-  await client.query('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public')
-  await client.end()
-  const running = await startServer({ ...settings, port: 0, database: { ...settings.database, url: database.connectionString } })
-  return { running, stopDatabase: database.stop }
+  const db = createKnex(database.connectionString, { min: 0, max: 2 })
+  await db.raw('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public')
+  const server = spawn(process.execPath, ['lib/src/index.js'], {
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATABASE_URL: database.connectionString,
+      JWT_SECRET: randomBytes(32).toString('hex')
+    },
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  const url = await new Promise<string>((resolve, reject) => {
+    server.stdout.on('data', (chunk: Buffer) => {
+      const match = /listening on (http:\/\/[\d.:]+)/.exec(chunk.toString())
+      if (match) resolve(match[1])
+    })
+    server.on('exit', (code) => reject(new Error(`the server exited with ${code}`)))
+  })
+  const stop = async () => {
+    server.kill('SIGTERM')
+    await once(server, 'exit')
+    await db.destroy()
+    await database.stop()
+  }
+  return { url, db, stop }
+}
+
+interface Started {
+  url: string
+  db: Knex
+  stop(): Promise<void>
 }
 
 async function main() {
   const started = options.url ? undefined : await startFresh()
-  const running = started?.running
-  const base = options.url ?? running!.url
+  const base = options.url ?? started!.url
   try {
     const seedData = await seed(base)
     const scenarios = requests(seedData)
@@ -187,14 +213,13 @@ async function main() {
       else if (name === 'e') results.push(await load(base, 'e POST /api/auth/login', scenarios.e, LOGIN_CONNECTIONS))
       else if (scenarios[name]) results.push(await load(base, name, scenarios[name]))
     }
-    if (options.scale && running) results.push(...(await scaleScenario(running)))
+    if (options.scale && started) results.push(...(await scaleScenario(started)))
     console.log('| scenario | rps | p50 ms | p99 ms | non-2xx | errors |\n|---|---|---|---|---|---|')
     for (const result of results) {
       console.log(`| ${result.scenario} | ${result.rps} | ${result.p50} | ${result.p99} | ${result.non2xx} | ${result.errors} |`)
     }
   } finally {
-    await running?.stop()
-    await started?.stopDatabase()
+    await started?.stop()
   }
 }
 
