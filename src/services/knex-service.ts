@@ -5,7 +5,7 @@ import type { KnexAdapterOptions, KnexAdapterParams } from '@feathersjs/knex'
 import type { Knex } from 'knex'
 import type { Application } from '../declarations'
 import { relationColumn } from './relations'
-import type { Relation } from './relations'
+import type { Relation, RelationColumn } from './relations'
 
 export interface RecordServiceOptions extends KnexAdapterOptions {
   /** Related records embedded in every result, e.g. `{ doctor: { table: 'doctors', … } }`. */
@@ -23,8 +23,8 @@ function databaseError(error: Error): never {
 /**
  * The Knex adapter with single-statement writes: INSERT / UPDATE / DELETE … RETURNING instead of
  * the stock write-then-select (one round trip, and the scope check is part of the statement), a
- * full `update` that never nulls server-owned columns, and the page and its count fetched in
- * parallel.
+ * full `update` that never nulls server-owned columns, pages in a stable order with their total
+ * fetched in parallel, and related records embedded in the same statement.
  */
 export class RecordService<
   Result extends Row,
@@ -32,16 +32,18 @@ export class RecordService<
   ServiceParams extends Params<any> = KnexAdapterParams,
   PatchData extends Row = Partial<Data>
 > extends KnexService<Result, Data, ServiceParams, PatchData> {
-  private readonly relations: Record<string, Relation>
+  private readonly relations: RelationColumn[]
 
   constructor(options: RecordServiceOptions) {
     super(options)
-    this.relations = options.relations ?? {}
+    this.relations = Object.entries(options.relations ?? {}).map(([property, relation]) =>
+      relationColumn(options.name, property, relation)
+    )
   }
 
   private relationColumns(params?: ServiceParams): Knex.Raw[] {
-    const { Model, name } = this.getOptions((params ?? {}) as ServiceParams)
-    return Object.entries(this.relations).map(([property, relation]) => relationColumn(Model, name, property, relation))
+    const { Model } = this.getOptions((params ?? {}) as ServiceParams)
+    return this.relations.map(({ sql, bindings }) => Model.raw(sql, bindings))
   }
 
   private returningColumns(params?: ServiceParams): Array<string | Knex.Raw> {

@@ -1,5 +1,4 @@
 import type { TObject } from '@feathersjs/typebox'
-import type { Knex } from 'knex'
 
 /** A record embedded in each result of another service, e.g. a mapping's `doctor`. */
 export interface Relation {
@@ -26,16 +25,20 @@ function jsonObject(alias: string, schema: TObject) {
   return `json_build_object(${pairs.join(', ')})`
 }
 
+export interface RelationColumn {
+  sql: string
+  bindings: string[]
+}
+
 /**
  * A scalar subquery that embeds the related record in the same statement as the page (or the row
- * written), so relations cost no extra round trip however many records there are.
+ * written), so relations cost no extra round trip however many records there are. Built once per
+ * service; `db.raw(sql, bindings)` per query.
  */
-export function relationColumn(db: Knex, table: string, property: string, relation: Relation): Knex.Raw {
+export function relationColumn(table: string, property: string, relation: Relation): RelationColumn {
   const alias = `related_${snakeCase(property)}`
-  return db.raw(`(SELECT ${jsonObject(alias, relation.schema)} FROM ?? AS "${alias}" WHERE "${alias}"."id" = ??.??) AS ??`, [
-    relation.table,
-    table,
-    snakeCase(relation.foreignKey),
-    property
-  ])
+  return {
+    sql: `(SELECT ${jsonObject(alias, relation.schema)} FROM ?? AS "${alias}" WHERE "${alias}"."id" = ??.??) AS ??`,
+    bindings: [relation.table, table, snakeCase(relation.foreignKey), property]
+  }
 }

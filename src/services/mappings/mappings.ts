@@ -1,7 +1,7 @@
 import { authenticate } from '@feathersjs/authentication'
 import { hooks as schemaHooks } from '@feathersjs/schema'
 import type { Application } from '../../declarations'
-import { referencesNotFound, requireOwnReference } from '../../hooks/references-not-found'
+import { referencesNotFound, requireOwnReference } from '../../hooks/references'
 import { MappingService, getOptions } from './mappings.class'
 import {
   mappingDataResolver,
