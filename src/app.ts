@@ -2,13 +2,18 @@ import { feathers } from '@feathersjs/feathers'
 import { bodyParser, koa, rest } from '@feathersjs/koa'
 import socketio from '@feathersjs/socketio'
 import type { Knex } from 'knex'
+import helmet from 'koa-helmet'
 import { authentication } from './authentication'
 import type { ApplicationConfiguration } from './configuration'
 import type { Application, HookContext, NextFunction } from './declarations'
 import { toPublicError } from './errors'
 import { apiAliases } from './http/api-aliases'
 import { corsFor } from './http/cors'
+import { Drain } from './http/drain'
 import { errorHandler } from './http/error-handler'
+import { health } from './http/health'
+import { requestLog } from './http/request-log'
+import { currentRequest } from './request-context'
 import { services } from './services'
 
 const JSON_BODY_LIMIT = '100kb'
@@ -22,6 +27,26 @@ const publicErrors = async (_context: HookContext, next: NextFunction) => {
   }
 }
 
+/** The request log names the authenticated caller, once a service call has authenticated one. */
+const noteCaller = async (context: HookContext, next: NextFunction) => {
+  try {
+    await next()
+  } finally {
+    const request = currentRequest()
+    if (request && context.params.provider && context.params.user) {
+      request.userId ??= context.params.user.id
+    }
+  }
+}
+
+/** Socket calls carry the client's address like HTTP calls do (`params.ip`). */
+const socketAddress = (io: any) => {
+  io.use((socket: any, next: (error?: Error) => void) => {
+    socket.feathers.ip = socket.handshake.address
+    next()
+  })
+}
+
 /** Builds the application on an open database; `listen` (or `setup`) starts it. */
 export function createApp(settings: ApplicationConfiguration, db: Knex): Application {
   const app: Application = koa(feathers())
@@ -29,17 +54,24 @@ export function createApp(settings: ApplicationConfiguration, db: Knex): Applica
     app.set(name as keyof ApplicationConfiguration, value)
   }
   app.set('postgresqlClient', db)
+  const drain = new Drain()
+  app.set('drain', drain)
+  app.proxy = settings.http.trustProxy
 
+  app.use(requestLog())
+  app.use(helmet())
   app.use(corsFor(settings.origins))
   app.use(errorHandler())
+  app.use(drain.middleware())
+  app.use(health(db, settings.database.timeouts.healthMs))
   app.use(bodyParser({ jsonLimit: JSON_BODY_LIMIT, urlencoded: false, text: false, multipart: false }))
   app.use(apiAliases())
   app.configure(rest())
-  app.configure(socketio({ cors: { origin: settings.origins } }))
+  app.configure(socketio({ cors: { origin: settings.origins } }, socketAddress))
 
   app.configure(authentication)
   app.configure(services)
 
-  app.hooks({ around: { all: [publicErrors] } })
+  app.hooks({ around: { all: [noteCaller, publicErrors] } })
   return app
 }

@@ -9,6 +9,8 @@ import { NotAuthenticated, NotFound } from '@feathersjs/errors'
 import type { Params } from '@feathersjs/feathers'
 import { hash, verify } from '@node-rs/argon2'
 import type { Application } from './declarations'
+import { auditLogin } from './hooks/audit'
+import { failureStoreFor, loginThrottle } from './login-throttle'
 
 const VERIFIED_TOKEN_CACHE_SIZE = 10_000
 const ENTITY_CACHE_MS = 10_000
@@ -174,4 +176,11 @@ export const authentication = (app: Application) => {
   authentication.register('local', new Argon2LocalStrategy())
 
   app.use('authentication', authentication)
+
+  const failures = failureStoreFor(app.get('redisUrl'), app.get('loginThrottle'))
+  app.set('loginFailures', failures)
+  app.service('authentication').hooks({
+    // Throttled attempts are failed logins too, so the audit hook sits outside the throttle.
+    around: { create: [auditLogin(), loginThrottle(failures, app.get('loginThrottle'))] }
+  })
 }

@@ -2,6 +2,7 @@ import { feathers } from '@feathersjs/feathers'
 import type { TransportConnection, Application } from '@feathersjs/feathers'
 import authenticationClient from '@feathersjs/authentication-client'
 import type { AuthenticationClientOptions } from '@feathersjs/authentication-client'
+import { auditClient } from './services/audit/audit.shared'
 import { doctorClient } from './services/doctors/doctors.shared'
 import { mappingClient } from './services/mappings/mappings.shared'
 import { patientClient } from './services/patients/patients.shared'
@@ -32,6 +33,7 @@ export const createClient = (
   client.configure(userClient)
   client.configure(patientClient)
   client.configure(doctorClient)
+  client.configure(auditClient)
   client.configure(mappingClient)
   return client
 }

@@ -4,12 +4,37 @@ import { Type, authenticationSettingsSchema, getValidator } from '@feathersjs/ty
 import type { Static } from '@feathersjs/typebox'
 
 const port = Type.Integer({ minimum: 0, maximum: 65535 })
+const milliseconds = Type.Integer({ minimum: 1 })
+const count = Type.Integer({ minimum: 1 })
 
 export const configurationSchema = Type.Object(
   {
     host: Type.String({ minLength: 1 }),
     port,
     origins: Type.Array(Type.String({ minLength: 1 })),
+    logLevel: Type.Union([Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('silent')]),
+    http: Type.Object(
+      {
+        /** Honour X-Forwarded-For for the client address (only behind a proxy you control). */
+        trustProxy: Type.Boolean(),
+        requestTimeoutMs: milliseconds,
+        headersTimeoutMs: milliseconds,
+        keepAliveTimeoutMs: milliseconds,
+        /** How long SIGTERM waits for in-flight requests before closing their connections. */
+        shutdownTimeoutMs: milliseconds
+      },
+      { additionalProperties: false }
+    ),
+    loginThrottle: Type.Object(
+      {
+        maxFailuresPerEmail: count,
+        maxFailuresPerIp: count,
+        windowSeconds: count,
+        /** Prefix of the Redis keys, when `redisUrl` is set. */
+        keyPrefix: Type.String({ minLength: 1 })
+      },
+      { additionalProperties: false }
+    ),
     paginate: Type.Object(
       {
         default: Type.Integer({ minimum: 1 }),
@@ -32,6 +57,19 @@ export const configurationSchema = Type.Object(
           {
             min: Type.Integer({ minimum: 0 }),
             max: Type.Integer({ minimum: 1 })
+          },
+          { additionalProperties: false }
+        ),
+        timeouts: Type.Object(
+          {
+            /** Opening a connection to PostgreSQL. */
+            connectMs: milliseconds,
+            /** Waiting for a free connection from the pool. */
+            acquireMs: milliseconds,
+            /** One SQL statement (PostgreSQL's statement_timeout). */
+            statementMs: milliseconds,
+            /** The health check's SELECT 1. */
+            healthMs: milliseconds
           },
           { additionalProperties: false }
         )

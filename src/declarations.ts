@@ -1,13 +1,18 @@
 import type { HookContext as FeathersHookContext, NextFunction } from '@feathersjs/feathers'
 import type { Application as FeathersApplication } from '@feathersjs/koa'
+import type { KnexAdapterTransaction } from '@feathersjs/knex'
 import type { Knex } from 'knex'
 import type { ApplicationConfiguration } from './configuration'
+import type { Drain } from './http/drain'
+import type { FailureStore } from './login-throttle'
 import type { User } from './services/users/users.schema'
 
 export type { NextFunction }
 
 export interface Configuration extends ApplicationConfiguration {
   postgresqlClient: Knex
+  drain: Drain
+  loginFailures: FailureStore
 }
 
 // Each service adds itself here with `declare module '../../declarations'`.
@@ -20,5 +25,9 @@ export type HookContext<S = any> = FeathersHookContext<Application, S>
 declare module '@feathersjs/feathers' {
   interface Params {
     user?: User
+    /** The client's address, from the HTTP request or the socket's handshake. */
+    ip?: string
+    requestId?: string
+    transaction?: KnexAdapterTransaction
   }
 }

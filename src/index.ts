@@ -1,28 +1,42 @@
 import { loadConfiguration } from './configuration'
 import { describeError, logger } from './logger'
+import { installProcessGuards } from './process-guards'
 import { startServer } from './server'
+import type { RunningServer } from './server'
 
 const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const
+// The drain waits at most `http.shutdownTimeoutMs`; this is the backstop for anything else.
+const HARD_EXIT_MS = 10_000
 
-process.on('unhandledRejection', (reason) => logger.error('Unhandled rejection', describeError(reason)))
+let running: RunningServer | undefined
+
+function shutdown(reason: string, exitCode: number) {
+  logger.info(`${reason}, shutting down`)
+  setTimeout(() => {
+    logger.error('Shutdown did not finish in time; exiting')
+    process.exit(1)
+  }, HARD_EXIT_MS).unref()
+  const stopped = running ? running.stop() : Promise.resolve()
+  stopped.then(
+    () => {
+      logger.info('Stopped')
+      process.exit(exitCode)
+    },
+    (error) => {
+      logger.error('Shutdown failed', describeError(error))
+      process.exit(1)
+    }
+  )
+}
+
+installProcessGuards(() => shutdown('Uncaught exception', 1))
 
 async function main() {
   const settings = await loadConfiguration()
-  const running = await startServer(settings)
+  running = await startServer(settings)
   logger.info(`Healthcare API listening on ${running.url}`, { database: running.database.kind })
-
   for (const signal of SHUTDOWN_SIGNALS) {
-    process.once(signal, async () => {
-      logger.info(`${signal} received, shutting down`)
-      try {
-        await running.stop()
-        logger.info('Stopped')
-        process.exit(0)
-      } catch (error) {
-        logger.error('Shutdown failed', describeError(error))
-        process.exit(1)
-      }
-    })
+    process.once(signal, () => shutdown(`${signal} received`, 0))
   }
 }
 

@@ -1,8 +1,21 @@
-type Level = 'info' | 'warn' | 'error'
+import { currentRequest } from './request-context'
 
-/** One JSON line per entry: easy to grep, easy to ship. */
+export type LogLevel = 'info' | 'warn' | 'error' | 'silent'
+type Level = Exclude<LogLevel, 'silent'>
+
+const RANK: Record<LogLevel, number> = { info: 0, warn: 1, error: 2, silent: 3 }
+let threshold: LogLevel = 'info'
+
+/**
+ * One JSON line per entry: easy to grep, easy to ship. Inside a request the line carries its
+ * request id, so a logged 500 can be matched with the X-Request-Id the client saw.
+ */
 function write(level: Level, message: string, fields: Record<string, unknown> = {}) {
-  const line = JSON.stringify({ time: new Date().toISOString(), level, message, ...fields })
+  if (RANK[level] < RANK[threshold]) {
+    return
+  }
+  const requestId = currentRequest()?.requestId
+  const line = JSON.stringify({ time: new Date().toISOString(), level, message, ...(requestId && { requestId }), ...fields })
   if (level === 'error') {
     process.stderr.write(line + '\n')
   } else {
@@ -13,7 +26,13 @@ function write(level: Level, message: string, fields: Record<string, unknown> = 
 export const logger = {
   info: (message: string, fields?: Record<string, unknown>) => write('info', message, fields),
   warn: (message: string, fields?: Record<string, unknown>) => write('warn', message, fields),
-  error: (message: string, fields?: Record<string, unknown>) => write('error', message, fields)
+  error: (message: string, fields?: Record<string, unknown>) => write('error', message, fields),
+  get level(): LogLevel {
+    return threshold
+  },
+  set level(level: LogLevel) {
+    threshold = level
+  }
 }
 
 export function describeError(error: unknown): Record<string, unknown> {

@@ -7,7 +7,7 @@ import { migrateToLatest } from './server'
 async function main() {
   const settings = await loadConfiguration()
   const database = await startDatabase(settings.database)
-  const db = createKnex(database.connectionString, settings.database.pool)
+  const db = createKnex(database.connectionString, settings.database)
   try {
     const applied = await migrateToLatest(db)
     console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'Already up to date')

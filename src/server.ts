@@ -1,4 +1,5 @@
 import { once } from 'node:events'
+import http from 'node:http'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Knex } from 'knex'
@@ -9,6 +10,7 @@ import type { DatabaseServer } from './database'
 import { createKnex } from './database/knex'
 import { answerClientErrorsAsJson } from './http/client-errors'
 import type { Application } from './declarations'
+import { logger } from './logger'
 
 export interface RunningServer {
   app: Application
@@ -24,41 +26,85 @@ export async function migrateToLatest(db: Knex) {
   return applied as string[]
 }
 
-async function closeApp(app: Application) {
-  // Socket.io keeps long-lived connections that would hold server.close() open.
+/** An HTTP server whose slow clients are cut off (`http` settings) rather than held forever. */
+function createHttpServer(app: Application, settings: ApplicationConfiguration['http']) {
+  const server = http.createServer(
+    {
+      requestTimeout: settings.requestTimeoutMs,
+      headersTimeout: settings.headersTimeoutMs,
+      keepAliveTimeout: settings.keepAliveTimeoutMs,
+      // How often Node checks those timeouts; its default of 30 s would let them overrun.
+      connectionsCheckingInterval: Math.min(1000, settings.headersTimeoutMs)
+    },
+    app.callback()
+  )
+  answerClientErrorsAsJson(server)
+  return server
+}
+
+async function listen(app: Application, settings: ApplicationConfiguration) {
+  const server = createHttpServer(app, settings.http)
+  app.server = server
+  await app.setup(server)
+  server.listen(settings.port, settings.host)
+  await once(server, 'listening')
+  return server
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref())
+
+/**
+ * SIGTERM's drain: stop accepting connections, refuse new requests on kept-alive ones, let the
+ * in-flight requests finish (at most `shutdownTimeoutMs`), then close every connection and socket.
+ */
+async function drainAndClose(app: Application, server: Server, shutdownTimeoutMs: number) {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+  server.closeIdleConnections()
+  const finished = await Promise.race([app.get('drain').drain().then(() => true), sleep(shutdownTimeoutMs).then(() => false)])
+  if (!finished) {
+    logger.warn('Shutdown: requests still running after the shutdown timeout; closing their connections', {
+      inFlight: app.get('drain').active
+    })
+  }
+  // Socket.io's long-lived connections would hold server.close() open.
   app.io?.disconnectSockets(true)
+  server.closeAllConnections()
+  await closed
+  // Feathers' Koa teardown closes `app.server` too, and fails on one that is already closed.
+  ;(app as { server?: Server }).server = undefined
   await app.teardown()
+  await app.get('loginFailures').close()
 }
 
 /**
  * The whole lifecycle in one place: database (embedded unless DATABASE_URL), migrations, app,
- * HTTP + Socket.io server; `stop()` undoes it in reverse order.
+ * HTTP + Socket.io server; `stop()` drains and undoes it in reverse order.
  */
 export async function startServer(settings: ApplicationConfiguration): Promise<RunningServer> {
+  logger.level = settings.logLevel
   const database = await startDatabase(settings.database)
-  const db = createKnex(database.connectionString, settings.database.pool)
+  const db = createKnex(database.connectionString, settings.database)
   let app: Application | undefined
+  let server: Server | undefined
   try {
     await migrateToLatest(db)
     app = createApp(settings, db)
-    const server = await app.listen(settings.port, settings.host)
-    answerClientErrorsAsJson(server)
-    if (!server.listening) {
-      await once(server, 'listening')
-    }
+    server = await listen(app, settings)
     const { address, port } = server.address() as AddressInfo
     const host = address.includes(':') ? `[${address}]` : address
-    const running = app
+    const [running, listening] = [app, server]
     let stopping: Promise<void> | undefined
     const stop = () =>
       (stopping ??= (async () => {
-        await closeApp(running)
+        await drainAndClose(running, listening, settings.http.shutdownTimeoutMs)
         await db.destroy()
         await database.stop()
       })())
     return { app, server, url: `http://${host}:${port}`, database, stop }
   } catch (error) {
-    await (app ? closeApp(app) : undefined)?.catch(() => undefined)
+    if (app) {
+      await (server ? drainAndClose(app, server, 0) : app.get('loginFailures').close()).catch(() => undefined)
+    }
     await db.destroy()
     await database.stop()
     throw error

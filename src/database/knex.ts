@@ -100,11 +100,24 @@ class PreparedStatementsClient extends PostgresClient {
   }
 }
 
-export function createKnex(connectionString: string, pool: ApplicationConfiguration['database']['pool']): Knex {
+export type DatabaseSettings = Pick<ApplicationConfiguration['database'], 'pool' | 'timeouts'>
+
+/**
+ * Bounded waits everywhere, so a database that stops answering turns into prompt 503s instead of
+ * requests that hang: opening a connection, waiting for a pooled one, and each statement.
+ */
+export function createKnex(connectionString: string, { pool, timeouts }: DatabaseSettings): Knex {
   return knex({
     client: PreparedStatementsClient as unknown as typeof Knex.Client,
-    connection: connectionString,
-    pool,
+    connection: {
+      connectionString,
+      connectionTimeoutMillis: timeouts.connectMs,
+      statement_timeout: timeouts.statementMs,
+      // The client gives up too when the server cannot even say that the statement timed out.
+      query_timeout: timeouts.statementMs + timeouts.connectMs
+    } as Knex.PgConnectionConfig,
+    pool: { ...pool, acquireTimeoutMillis: timeouts.acquireMs, createTimeoutMillis: timeouts.connectMs },
+    acquireConnectionTimeout: timeouts.acquireMs,
     migrations,
     ...namingConvention
   })

@@ -13,5 +13,9 @@ export const errorHandler = (): Middleware => async (ctx, next) => {
     const publicError = toPublicError(error)
     ctx.status = publicError.code
     ctx.body = publicError.toJSON()
+    const retryAfter = publicError.code === 429 ? publicError.data?.retryAfter : undefined
+    if (typeof retryAfter === 'number') {
+      ctx.set('Retry-After', String(retryAfter))
+    }
   }
 }

@@ -1,4 +1,5 @@
 import type { Application } from '../declarations'
+import { audit } from './audit/audit'
 import { doctor } from './doctors/doctors'
 import { mapping } from './mappings/mappings'
 import { patient } from './patients/patients'
@@ -9,4 +10,5 @@ export const services = (app: Application) => {
   app.configure(patient)
   app.configure(doctor)
   app.configure(mapping)
+  app.configure(audit)
 }

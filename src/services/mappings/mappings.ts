@@ -1,6 +1,7 @@
 import { authenticate } from '@feathersjs/authentication'
 import { hooks as schemaHooks } from '@feathersjs/schema'
 import type { Application } from '../../declarations'
+import { audit } from '../../hooks/audit'
 import { referencesNotFound, requireOwnReference } from '../../hooks/references'
 import { MappingService, getOptions } from './mappings.class'
 import {
@@ -24,7 +25,7 @@ export const mapping = (app: Application) => {
   })
   app.service(mappingPath).hooks({
     around: {
-      all: [authenticate('jwt'), schemaHooks.resolveExternal(mappingExternalResolver)],
+      all: [authenticate('jwt'), schemaHooks.resolveExternal(mappingExternalResolver), audit()],
       create: [
         referencesNotFound({
           mappings_patient_owner_foreign: 'Patient not found',

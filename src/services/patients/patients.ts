@@ -1,6 +1,7 @@
 import { authenticate } from '@feathersjs/authentication'
 import { hooks as schemaHooks } from '@feathersjs/schema'
 import type { Application } from '../../declarations'
+import { audit } from '../../hooks/audit'
 import { PatientService, getOptions } from './patients.class'
 import {
   patientDataResolver,
@@ -23,7 +24,7 @@ export const patient = (app: Application) => {
   })
   app.service(patientPath).hooks({
     around: {
-      all: [authenticate('jwt'), schemaHooks.resolveExternal(patientExternalResolver)]
+      all: [authenticate('jwt'), schemaHooks.resolveExternal(patientExternalResolver), audit()]
     },
     before: {
       all: [schemaHooks.validateQuery(patientQueryValidator), schemaHooks.resolveQuery(patientQueryResolver)],

@@ -1,0 +1,25 @@
+import { Unavailable } from '@feathersjs/errors'
+import type { Middleware } from '@feathersjs/koa'
+import type { Knex } from 'knex'
+
+function within<T>(ms: number, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+/** GET /health: 200 `{ status: 'ok' }` while the database answers `SELECT 1` in time, else 503. */
+export const health = (db: Knex, timeoutMs: number): Middleware => async (ctx, next) => {
+  if (ctx.path !== '/health' || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) {
+    return next()
+  }
+  try {
+    await within(timeoutMs, db.raw('SELECT 1'))
+  } catch {
+    throw new Unavailable('Database unavailable')
+  }
+  ctx.set('Cache-Control', 'no-store')
+  ctx.body = { status: 'ok' }
+}

@@ -1,0 +1,22 @@
+import type { Params } from '@feathersjs/feathers'
+import type { KnexAdapterParams } from '@feathersjs/knex'
+import type { Knex } from 'knex'
+import type { Application } from '../../declarations'
+import { RecordService, recordServiceOptions } from '../knex-service'
+import type { Audit, AuditEntry, AuditQuery } from './audit.schema'
+
+export type { Audit, AuditEntry, AuditQuery }
+
+export interface AuditParams extends KnexAdapterParams<AuditQuery> {}
+
+export const AUDIT_TABLE = 'audit'
+
+/** Reads through the adapter; `appendAudit` is the only way in, and no transport reaches it. */
+export class AuditService<ServiceParams extends Params = AuditParams> extends RecordService<Audit, never, AuditParams> {}
+
+/** One INSERT, without RETURNING; `db` may be the transaction of the call being recorded. */
+export async function appendAudit(db: Knex | Knex.Transaction, entry: AuditEntry): Promise<void> {
+  await db(AUDIT_TABLE).insert(entry)
+}
+
+export const getOptions = (app: Application) => recordServiceOptions(app, AUDIT_TABLE)
