@@ -1,6 +1,6 @@
 import type { Middleware } from '@feathersjs/koa'
 
-const RESOURCE = /^\/api\/(patients|doctors|mappings)(?:\/([^/]+))?$/
+const RESOURCE = /^\/api\/(patients|doctors|mappings|audit)(?:\/([^/]+))?$/
 
 function withDefaultStrategy(body: any) {
   if (body !== null && typeof body === 'object' && !Array.isArray(body) && !('strategy' in body)) {

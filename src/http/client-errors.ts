@@ -16,7 +16,10 @@ export function answerClientErrorsAsJson(server: Server) {
       socket.destroy()
       return
     }
-    if (error.code === 'HPE_HEADER_OVERFLOW') {
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      // The request (headers or body) did not arrive within http.headersTimeoutMs / requestTimeoutMs.
+      reply(socket, 408, 'RequestTimeout', 'request-timeout', 'Request Timeout')
+    } else if (error.code === 'HPE_HEADER_OVERFLOW') {
       reply(socket, 431, 'RequestHeaderFieldsTooLarge', 'request-header-fields-too-large', 'Request Header Fields Too Large')
     } else {
       reply(socket, 400, 'BadRequest', 'bad-request', 'Bad Request')

@@ -1,0 +1,214 @@
+import assert from 'node:assert/strict'
+import socketio from '@feathersjs/socketio-client'
+import { io } from 'socket.io-client'
+import { createClient } from '../src/client'
+import { testContext } from './setup'
+import { ISO_DATE, UUID, assertError, countRows, created, http, signUp, uniqueEmail, validDoctor, validPatient } from './helpers'
+import type { TestUser } from './helpers'
+
+const auditOf = async (user: TestUser, query = '') => {
+  const reply = await http('GET', `/api/audit${query}`, { token: user.token })
+  assert.equal(reply.status, 200, JSON.stringify(reply.body))
+  return reply.body
+}
+
+/** The caller's records, oldest first, as [action, service, recordId]. */
+const trailOf = async (user: TestUser) => {
+  const page = await auditOf(user, '?$limit=100&$sort[createdAt]=1&$sort[id]=1')
+  return page.data.map((record: any) => [record.action, record.service, record.recordId])
+}
+
+// Records written within one millisecond share createdAt; compare without relying on their order.
+const sorted = (rows: unknown[][]) => [...rows].map((row) => JSON.stringify(row)).sort()
+
+describe('audit trail', () => {
+  it('records a login, with the user, the client address and the time', async () => {
+    const alice = await signUp('Alice')
+    const page = await auditOf(alice)
+    assert.equal(page.total, 1)
+    const [record] = page.data
+    assert.deepEqual(Object.keys(record).sort(), ['action', 'createdAt', 'id', 'ip', 'recordId', 'service', 'userId'])
+    assert.match(record.id, UUID)
+    assert.equal(record.userId, alice.id)
+    assert.equal(record.action, 'login')
+    assert.equal(record.service, 'authentication')
+    assert.equal(record.recordId, null)
+    assert.equal(record.ip, '127.0.0.1')
+    assert.match(record.createdAt, ISO_DATE)
+  })
+
+  it('records every call on patients, reads included, with the record it was about', async () => {
+    const alice = await signUp('Alice')
+    const patient = await created('/api/patients', alice, validPatient())
+    assert.equal((await http('GET', '/api/patients', { token: alice.token })).status, 200)
+    assert.equal((await http('GET', `/api/patients/${patient.id}`, { token: alice.token })).status, 200)
+    assert.equal((await http('PUT', `/api/patients/${patient.id}`, { token: alice.token, body: validPatient({ age: 43 }) })).status, 200)
+    assert.equal((await http('PATCH', `/api/patients/${patient.id}`, { token: alice.token, body: { age: 44 } })).status, 200)
+    assert.equal((await http('DELETE', `/api/patients/${patient.id}`, { token: alice.token })).status, 200)
+    assert.deepEqual(await trailOf(alice), [
+      ['login', 'authentication', null],
+      ['create', 'patients', patient.id],
+      ['find', 'patients', null],
+      ['get', 'patients', patient.id],
+      ['update', 'patients', patient.id],
+      ['patch', 'patients', patient.id],
+      ['remove', 'patients', patient.id]
+    ])
+  })
+
+  it('records every call on mappings, but not the doctor and patient loaded with them', async () => {
+    const alice = await signUp('Alice')
+    const patient = await created('/api/patients', alice, validPatient())
+    const doctor = await created('/api/doctors', alice, validDoctor())
+    const mapping = await created('/api/mappings', alice, { patientId: patient.id, doctorId: doctor.id })
+    assert.equal((await http('GET', `/api/mappings/${patient.id}`, { token: alice.token })).status, 200)
+    assert.equal((await http('GET', `/mappings/${mapping.id}`, { token: alice.token })).status, 200)
+    assert.equal((await http('DELETE', `/api/mappings/${mapping.id}`, { token: alice.token })).status, 200)
+    assert.deepEqual(await trailOf(alice), [
+      ['login', 'authentication', null],
+      ['create', 'patients', patient.id],
+      ['create', 'mappings', mapping.id],
+      ['find', 'mappings', null],
+      ['get', 'mappings', mapping.id],
+      ['remove', 'mappings', mapping.id]
+    ])
+  })
+
+  it('records failed logins: with the user of a known email, without one for an unknown email', async () => {
+    const alice = await signUp('Alice')
+    const unknown = uniqueEmail('nobody')
+    assertError(await http('POST', '/api/auth/login', { body: { email: alice.email, password: 'wrong password' } }), 401, 'NotAuthenticated')
+    assertError(await http('POST', '/api/auth/login', { body: { email: unknown, password: 'wrong password' } }), 401, 'NotAuthenticated')
+    assert.deepEqual(await trailOf(alice), [
+      ['login', 'authentication', null],
+      ['login-failed', 'authentication', null]
+    ])
+    const db = testContext().server.app.get('postgresqlClient')
+    const anonymous = await db('audit').where({ action: 'login-failed', userId: null }).orderBy('createdAt', 'desc').first()
+    assert.equal(anonymous.service, 'authentication')
+    assert.equal(anonymous.ip, '127.0.0.1')
+  })
+
+  it('records a failed call of an authenticated caller as <method>-failed', async () => {
+    const alice = await signUp('Alice')
+    const bob = await signUp('Bob')
+    const bobs = await created('/api/patients', bob, validPatient())
+    assertError(await http('GET', `/api/patients/${bobs.id}`, { token: alice.token }), 404, 'NotFound')
+    assertError(await http('POST', '/api/patients', { token: alice.token, body: { name: 'No age' } }), 400, 'BadRequest')
+    assert.deepEqual(sorted(await trailOf(alice)), sorted([
+      ['login', 'authentication', null],
+      ['get-failed', 'patients', bobs.id],
+      ['create-failed', 'patients', null]
+    ]))
+    // Bob's trail shows only what Bob did.
+    assert.deepEqual(await trailOf(bob), [
+      ['login', 'authentication', null],
+      ['create', 'patients', bobs.id]
+    ])
+  })
+
+  it('pages only the caller’s own records, whatever the query says', async () => {
+    const alice = await signUp('Alice')
+    const bob = await signUp('Bob')
+    await created('/api/patients', bob, validPatient())
+    for (const query of ['', `?userId=${bob.id}`, `?userId[$ne]=${alice.id}`, `?$or[0][userId]=${bob.id}`, '?service=patients']) {
+      const page = await auditOf(alice, query)
+      assert.ok(page.data.every((record: any) => record.userId === alice.id), query)
+      assert.ok(!page.data.some((record: any) => record.service === 'patients'), query)
+    }
+    const page = await auditOf(alice, '?$limit=1')
+    assert.deepEqual({ total: page.total, limit: page.limit, skip: page.skip, size: page.data.length }, { total: 1, limit: 1, skip: 0, size: 1 })
+  })
+
+  it('answers 401 without a token and 404 for someone else’s record', async () => {
+    const alice = await signUp('Alice')
+    const bob = await signUp('Bob')
+    assertError(await http('GET', '/api/audit'), 401, 'NotAuthenticated')
+    const [bobsLogin] = (await auditOf(bob)).data
+    assertError(await http('GET', `/api/audit/${bobsLogin.id}`, { token: alice.token }), 404, 'NotFound')
+    const own = await http('GET', `/api/audit/${(await auditOf(alice)).data[0].id}`, { token: alice.token })
+    assert.equal(own.status, 200)
+    assert.equal(own.body.userId, alice.id)
+  })
+
+  it('refuses create, update, patch and remove over REST with 405 and changes nothing', async () => {
+    const alice = await signUp('Alice')
+    const [login] = (await auditOf(alice)).data
+    const before = await countRows('audit')
+    const record = { userId: alice.id, action: 'login', service: 'authentication' }
+    assertError(await http('POST', '/api/audit', { token: alice.token, body: record }), 405, 'MethodNotAllowed')
+    assertError(await http('PUT', `/api/audit/${login.id}`, { token: alice.token, body: record }), 405, 'MethodNotAllowed')
+    assertError(await http('PATCH', `/api/audit/${login.id}`, { token: alice.token, body: { action: 'x' } }), 405, 'MethodNotAllowed')
+    assertError(await http('DELETE', `/api/audit/${login.id}`, { token: alice.token }), 405, 'MethodNotAllowed')
+    assert.equal(await countRows('audit'), before)
+    assert.deepEqual((await http('GET', `/api/audit/${login.id}`, { token: alice.token })).body, login)
+  })
+
+  it('refuses create, update, patch and remove over Socket.io, and reads the caller’s own there', async () => {
+    const alice = await signUp('Alice')
+    const socket = io(testContext().server.url, { transports: ['websocket'], forceNew: true })
+    const client = createClient(socketio(socket))
+    try {
+      await client.authenticate({ strategy: 'local', email: alice.email, password: alice.password })
+      const page = await client.service('audit').find({})
+      assert.ok(page.total >= 2)
+      assert.ok(page.data.every((record) => record.userId === alice.id))
+      const [latest] = page.data
+      // Sent as raw Socket.io messages: a client that ignores the documented methods gets the same.
+      const send = (...args: unknown[]) => new Promise<any>((resolve) => socket.emit(args[0] as string, ...args.slice(1), resolve))
+      const attempts = [
+        () => send('create', 'audit', { action: 'login', service: 'authentication' }, {}),
+        () => send('update', 'audit', latest.id, { action: 'x' }, {}),
+        () => send('patch', 'audit', latest.id, { action: 'x' }, {}),
+        () => send('remove', 'audit', latest.id, {})
+      ]
+      for (const attempt of attempts) {
+        const error = await attempt()
+        assert.equal(error?.name, 'MethodNotAllowed', JSON.stringify(error))
+        assert.equal(error?.code, 405)
+      }
+      assert.deepEqual(await client.service('audit').get(latest.id), latest)
+    } finally {
+      socket.close()
+    }
+  })
+
+  it('records the socket client’s address', async () => {
+    const alice = await signUp('Alice')
+    const socket = io(testContext().server.url, { transports: ['websocket'], forceNew: true })
+    const client = createClient(socketio(socket))
+    try {
+      await client.authenticate({ strategy: 'local', email: alice.email, password: alice.password })
+      const patient = await client.service('patients').create(validPatient())
+      const [record] = (await auditOf(alice, '?service=patients')).data
+      assert.deepEqual([record.action, record.recordId, record.ip], ['create', patient.id, '127.0.0.1'])
+    } finally {
+      socket.close()
+    }
+  })
+
+  it('is append-only in the database too', async () => {
+    const alice = await signUp('Alice')
+    const db = testContext().server.app.get('postgresqlClient')
+    await assert.rejects(db('audit').where({ userId: alice.id }).update({ action: 'x' }), /append-only/)
+    await assert.rejects(db('audit').where({ userId: alice.id }).delete(), /append-only/)
+    assert.equal(await countRows('audit', { userId: alice.id }), 1)
+  })
+
+  it('a write whose audit record cannot be written is rolled back: no change without its record', async () => {
+    const alice = await signUp('Alice')
+    const patient = await created('/api/patients', alice, validPatient())
+    const db = testContext().server.app.get('postgresqlClient')
+    // Make the audit insert of a patch fail, as a full disk or a lost connection would.
+    await db.raw(`ALTER TABLE audit ADD CONSTRAINT audit_test_refuses_patch CHECK (action <> 'patch') NOT VALID`)
+    try {
+      const reply = await http('PATCH', `/api/patients/${patient.id}`, { token: alice.token, body: { age: 99 } })
+      assert.ok(reply.status >= 400, JSON.stringify(reply.body))
+    } finally {
+      await db.raw('ALTER TABLE audit DROP CONSTRAINT audit_test_refuses_patch')
+    }
+    const stored = await http('GET', `/api/patients/${patient.id}`, { token: alice.token })
+    assert.equal(stored.body.age, patient.age)
+    assert.deepEqual((await trailOf(alice)).filter(([action]: string[]) => action.startsWith('patch')), [['patch-failed', 'patients', patient.id]])
+  })
+})
