@@ -14,6 +14,8 @@ export interface RequestOptions {
   rawBody?: string
   token?: string
   headers?: Record<string, string>
+  /** Another server than the shared test server, e.g. one started with other settings. */
+  baseUrl?: string
 }
 
 export function baseUrl() {
@@ -29,7 +31,7 @@ export async function http<T = any>(method: string, path: string, options: Reque
   if (options.token) {
     headers.authorization = `Bearer ${options.token}`
   }
-  const response = await fetch(baseUrl() + path, {
+  const response = await fetch((options.baseUrl ?? baseUrl()) + path, {
     method,
     headers,
     body: options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body))

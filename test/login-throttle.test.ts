@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { Redis } from 'ioredis'
+import type { ApplicationConfiguration } from '../src/configuration'
+import { startServer } from '../src/server'
+import type { RunningServer } from '../src/server'
+import { testContext } from './setup'
+import { assertError, http, signUp, uniqueEmail } from './helpers'
+import type { Reply } from './helpers'
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0'
+const LIMITS = { maxFailuresPerEmail: 3, maxFailuresPerIp: 5, windowSeconds: 60 }
+
+/** A server on the test database with its own login limits; it trusts X-Forwarded-For so tests can be "elsewhere". */
+function startThrottledServer(loginThrottle: Partial<ApplicationConfiguration['loginThrottle']>, redisUrl?: string) {
+  const { settings } = testContext()
+  return startServer({
+    ...settings,
+    redisUrl,
+    http: { ...settings.http, trustProxy: true },
+    loginThrottle: { ...settings.loginThrottle, ...LIMITS, ...loginThrottle }
+  })
+}
+
+const login = (server: RunningServer, email: string, password: string, ip = '198.51.100.1') =>
+  http('POST', '/api/auth/login', { baseUrl: server.url, body: { email, password }, headers: { 'X-Forwarded-For': ip } })
+
+function assertThrottled(reply: Reply, windowSeconds = LIMITS.windowSeconds) {
+  assertError(reply, 429, 'TooManyRequests')
+  assert.equal(reply.body.className, 'too-many-requests')
+  assert.equal(reply.body.message, 'Too many failed logins, try again later')
+  const retryAfter = Number(reply.headers.get('Retry-After'))
+  assert.ok(retryAfter >= 1 && retryAfter <= windowSeconds, `Retry-After: ${reply.headers.get('Retry-After')}`)
+  assert.equal(reply.body.data.retryAfter, retryAfter)
+}
+
+async function failLogins(server: RunningServer, email: string, times: number, ip?: string) {
+  for (let attempt = 0; attempt < times; attempt++) {
+    assertError(await login(server, email, 'not the password', ip), 401, 'NotAuthenticated')
+  }
+}
+
+describe('login throttling', () => {
+  describe('with counters in memory', () => {
+    let server: RunningServer
+    before(async () => {
+      server = await startThrottledServer({})
+    })
+    after(async () => {
+      await server?.stop()
+    })
+
+    it('answers 429 with Retry-After once an email has too many failures, even with the right password', async () => {
+      const alice = await signUp('Alice')
+      await failLogins(server, alice.email, LIMITS.maxFailuresPerEmail, '198.51.100.10')
+      assertThrottled(await login(server, alice.email, 'not the password', '198.51.100.10'))
+      // From elsewhere too: the email is what is being guessed.
+      assertThrottled(await login(server, alice.email, alice.password, '198.51.100.11'))
+    })
+
+    it('leaves the logins of other users from the same address alone', async () => {
+      const alice = await signUp('Alice')
+      const bob = await signUp('Bob')
+      await failLogins(server, alice.email, LIMITS.maxFailuresPerEmail, '198.51.100.20')
+      assertThrottled(await login(server, alice.email, alice.password, '198.51.100.20'))
+      const reply = await login(server, bob.email, bob.password, '198.51.100.20')
+      assert.equal(reply.status, 201, JSON.stringify(reply.body))
+      assert.equal(reply.body.user.id, bob.id)
+    })
+
+    it('counts an email case-insensitively', async () => {
+      const alice = await signUp('Alice')
+      await failLogins(server, alice.email.toUpperCase(), LIMITS.maxFailuresPerEmail, '198.51.100.30')
+      assertThrottled(await login(server, ` ${alice.email} `, alice.password, '198.51.100.30'))
+    })
+
+    it('a successful login starts the email’s count over', async () => {
+      const alice = await signUp('Alice')
+      await failLogins(server, alice.email, LIMITS.maxFailuresPerEmail - 1, '198.51.100.40')
+      assert.equal((await login(server, alice.email, alice.password, '198.51.100.40')).status, 201)
+      await failLogins(server, alice.email, LIMITS.maxFailuresPerEmail - 1, '198.51.100.40')
+      assert.equal((await login(server, alice.email, alice.password, '198.51.100.40')).status, 201)
+    })
+
+    it('answers 429 to an address with too many failures, whichever email it tries next', async () => {
+      const alice = await signUp('Alice')
+      for (let index = 0; index < LIMITS.maxFailuresPerIp; index++) {
+        await failLogins(server, uniqueEmail('guess'), 1, '203.0.113.7')
+      }
+      assertThrottled(await login(server, alice.email, alice.password, '203.0.113.7'))
+      assert.equal((await login(server, alice.email, alice.password, '203.0.113.8')).status, 201)
+    })
+
+    it('records a throttled attempt as a failed login', async () => {
+      const alice = await signUp('Alice')
+      await failLogins(server, alice.email, LIMITS.maxFailuresPerEmail, '198.51.100.50')
+      assertThrottled(await login(server, alice.email, alice.password, '198.51.100.50'))
+      const db = testContext().server.app.get('postgresqlClient')
+      const actions = await db('audit').where({ userId: alice.id }).orderBy('createdAt').pluck('action')
+      assert.deepEqual(actions, ['login', ...Array(LIMITS.maxFailuresPerEmail + 1).fill('login-failed')])
+    })
+  })
+
+  describe('when the window ends', () => {
+    let server: RunningServer
+    before(async () => {
+      server = await startThrottledServer({ windowSeconds: 1 })
+    })
+    after(async () => {
+      await server?.stop()
+    })
+
+    it('logins are allowed again', async () => {
+      const alice = await signUp('Alice')
+      await failLogins(server, alice.email, LIMITS.maxFailuresPerEmail)
+      assertThrottled(await login(server, alice.email, alice.password), 1)
+      await new Promise((resolve) => setTimeout(resolve, 1100))
+      assert.equal((await login(server, alice.email, alice.password)).status, 201)
+    })
+  })
+
+  describe('with counters in Redis', () => {
+    const keyPrefix = `healthcare-api-test-${randomUUID()}:`
+    let first: RunningServer
+    let second: RunningServer
+    before(async function () {
+      const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+      const reachable = await redis.ping().then(() => true, () => false)
+      redis.disconnect()
+      if (!reachable) {
+        console.warn(`    Redis is not reachable at ${REDIS_URL}: skipping (set TEST_REDIS_URL)`)
+        this.skip()
+      }
+      first = await startThrottledServer({ keyPrefix }, REDIS_URL)
+      second = await startThrottledServer({ keyPrefix }, REDIS_URL)
+    })
+    after(async () => {
+      await first?.stop()
+      await second?.stop()
+      const redis = new Redis(REDIS_URL)
+      const keys = await redis.keys(`${keyPrefix}*`)
+      if (keys.length) await redis.del(...keys)
+      await redis.quit()
+    })
+
+    it('instances share the counts: failures on one throttle the other', async () => {
+      const alice = await signUp('Alice')
+      await failLogins(first, alice.email, LIMITS.maxFailuresPerEmail - 1, '192.0.2.1')
+      await failLogins(second, alice.email, 1, '192.0.2.1')
+      assertThrottled(await login(first, alice.email, alice.password, '192.0.2.1'))
+      assertThrottled(await login(second, alice.email, alice.password, '192.0.2.1'))
+      const redis = new Redis(REDIS_URL)
+      try {
+        assert.equal(await redis.get(`${keyPrefix}email:${alice.email}`), String(LIMITS.maxFailuresPerEmail))
+      } finally {
+        await redis.quit()
+      }
+    })
+
+    it('a success on one instance starts the count over for both', async () => {
+      const alice = await signUp('Alice')
+      await failLogins(first, alice.email, LIMITS.maxFailuresPerEmail - 1, '192.0.2.2')
+      assert.equal((await login(second, alice.email, alice.password, '192.0.2.2')).status, 201)
+      await failLogins(first, alice.email, LIMITS.maxFailuresPerEmail - 1, '192.0.2.2')
+      assert.equal((await login(first, alice.email, alice.password, '192.0.2.2')).status, 201)
+    })
+  })
+})
