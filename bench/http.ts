@@ -166,7 +166,7 @@ async function startFresh(): Promise<Started> {
     url: process.env.BENCH_DATABASE_URL,
     embedded: { dataDir: '.data/postgres-bench', port: 54331, database: 'healthcare_bench' }
   })
-  const db = createKnex(database.connectionString, { min: 0, max: 2 })
+  const db = createKnex(database.connectionString, { pool: { min: 0, max: 2 }, timeouts: settings.database.timeouts })
   await db.raw('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public')
   const server = spawn(process.execPath, ['lib/src/index.js'], {
     env: {

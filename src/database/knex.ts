@@ -5,11 +5,14 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import pg from 'pg'
 import type { ApplicationConfiguration } from '../configuration'
+import { logger } from '../logger'
 
 // Numeric aggregates (COUNT is bigint) come back as numbers, not strings.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10))
 // Timestamps stay the ISO strings the schemas promise.
 pg.types.setTypeParser(pg.types.builtins.TIMESTAMPTZ, (value) => new Date(value).toISOString())
+
+const firstLine = (message: unknown) => String(message).split('\n')[0]
 
 /** Identifiers are few and repeat on every query: convert each once. */
 function memoized(convert: (name: string) => string) {
@@ -118,6 +121,13 @@ export function createKnex(connectionString: string, { pool, timeouts }: Databas
     } as Knex.PgConnectionConfig,
     pool: { ...pool, acquireTimeoutMillis: timeouts.acquireMs, createTimeoutMillis: timeouts.connectMs },
     acquireConnectionTimeout: timeouts.acquireMs,
+    // Knex's own warnings (a refused connection while the database is down) as JSON log lines.
+    log: {
+      warn: (message: unknown) => logger.warn('Database', { detail: firstLine(message) }),
+      error: (message: unknown) => logger.error('Database', { detail: firstLine(message) }),
+      deprecate: (method: string, alternative: string) => logger.warn('Database', { detail: `${method} is deprecated, use ${alternative}` }),
+      debug: () => undefined
+    },
     migrations,
     ...namingConvention
   })

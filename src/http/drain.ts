@@ -20,19 +20,22 @@ export class Drain {
 
   middleware(): Middleware {
     return async (ctx, next) => {
+      this.inFlight++
+      // Koa writes the response after the middleware returns: a request is done once it is sent,
+      // the refusal below included.
+      ctx.res.once('close', () => this.done())
       if (this.draining) {
         ctx.set('Connection', 'close')
         throw new Unavailable('The server is shutting down')
       }
-      this.inFlight++
-      try {
-        await next()
-      } finally {
-        this.inFlight--
-        if (this.inFlight === 0) {
-          this.waiting.splice(0).forEach((resolve) => resolve())
-        }
-      }
+      await next()
+    }
+  }
+
+  private done() {
+    this.inFlight--
+    if (this.inFlight === 0) {
+      this.waiting.splice(0).forEach((resolve) => resolve())
     }
   }
 
