@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { createHmac } from 'node:crypto'
 import path from 'node:path'
+import { startServer } from '../src/server'
 import { testContext } from './setup'
 import { assertError, http, signUp } from './helpers'
 
@@ -42,6 +43,21 @@ describe('tokens and secrets', () => {
     assert.equal(payload.iss, 'healthcare-api')
     assert.equal(payload.sub, alice.id)
     assert.equal(payload.exp - payload.iat, DAY)
+  })
+
+  it('the lifetime is configurable (JWT_EXPIRES_IN)', async () => {
+    const { settings } = testContext()
+    const { jwtOptions } = settings.authentication
+    const server = await startServer({ ...settings, authentication: { ...settings.authentication, jwtOptions: { ...jwtOptions, expiresIn: '2h' } } })
+    try {
+      const alice = await signUp('Alice')
+      const login = await http('POST', '/api/auth/login', { baseUrl: server.url, body: { email: alice.email, password: alice.password } })
+      assert.equal(login.status, 201)
+      const { exp, iat } = login.body.authentication.payload
+      assert.equal(exp - iat, 2 * 60 * 60)
+    } finally {
+      await server.stop()
+    }
   })
 
   it('refuses a token for another audience, from another issuer, expired, or signed with another secret', async () => {
