@@ -1,10 +1,10 @@
 import type { HookContext as FeathersHookContext, NextFunction } from '@feathersjs/feathers'
 import type { Application as FeathersApplication } from '@feathersjs/koa'
-import type { KnexAdapterTransaction } from '@feathersjs/knex'
 import type { Knex } from 'knex'
 import type { ApplicationConfiguration } from './configuration'
 import type { Drain } from './http/drain'
 import type { FailureStore } from './login-throttle'
+import type { AuditStamp } from './services/audit/audit-statement'
 import type { User } from './services/users/users.schema'
 
 export type { NextFunction }
@@ -28,6 +28,7 @@ declare module '@feathersjs/feathers' {
     /** The client's address, from the HTTP request or the socket's handshake. */
     ip?: string
     requestId?: string
-    transaction?: KnexAdapterTransaction
+    /** Set by the audit hook: a RecordService write then writes its audit record in the same statement. */
+    audit?: AuditStamp
   }
 }

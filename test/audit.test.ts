@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
 import socketio from '@feathersjs/socketio-client'
 import { io } from 'socket.io-client'
+import { authenticate } from '@feathersjs/authentication'
 import { createClient } from '../src/client'
+import { audit } from '../src/hooks/audit'
 import { testContext } from './setup'
 import { ISO_DATE, UUID, assertError, countRows, created, http, signUp, uniqueEmail, validDoctor, validPatient } from './helpers'
 import type { TestUser } from './helpers'
@@ -210,5 +212,48 @@ describe('audit trail', () => {
     const stored = await http('GET', `/api/patients/${patient.id}`, { token: alice.token })
     assert.equal(stored.body.age, patient.age)
     assert.deepEqual((await trailOf(alice)).filter(([action]: string[]) => action.startsWith('patch')), [['patch-failed', 'patients', patient.id]])
+  })
+
+  it('costs no extra statement: a patient’s get, patch and find carry their audit record in their own statements', async () => {
+    const alice = await signUp('Alice')
+    const patient = await created('/api/patients', alice, validPatient())
+    const db = testContext().server.app.get('postgresqlClient')
+    const statementsFor = async (method: string, path: string, body?: unknown) => {
+      let count = 0
+      const onQuery = () => count++
+      db.on('query', onQuery)
+      try {
+        const reply = await http(method, path, { token: alice.token, body })
+        assert.equal(reply.status, 200, JSON.stringify(reply.body))
+      } finally {
+        db.off('query', onQuery)
+      }
+      return count
+    }
+    await statementsFor('GET', `/api/patients/${patient.id}`) // the caller's user record is now cached
+    assert.equal(await statementsFor('GET', `/api/patients/${patient.id}`), 1)
+    assert.equal(await statementsFor('PATCH', `/api/patients/${patient.id}`, { age: 50 }), 1)
+    assert.equal(await statementsFor('GET', '/api/patients'), 2) // the page and its total
+    const trail = await trailOf(alice)
+    assert.deepEqual(trail.slice(-4), [
+      ['get', 'patients', patient.id],
+      ['get', 'patients', patient.id],
+      ['patch', 'patients', patient.id],
+      ['find', 'patients', null]
+    ])
+  })
+
+  it('a service that cannot write the record in its own statement gets it written by the hook', async () => {
+    const { app } = testContext().server
+    app.use('audited-notes' as any, {
+      async get(id: string) {
+        return { id, text: 'a note' }
+      }
+    })
+    app.service('audited-notes' as any).hooks({ around: { all: [authenticate('jwt'), audit()] } })
+    const alice = await signUp('Alice')
+    const id = '0b7e1a4e-9a39-4a8e-8f57-2f1d0b6f1c11'
+    assert.equal((await http('GET', `/audited-notes/${id}`, { token: alice.token })).status, 200)
+    assert.deepEqual((await trailOf(alice)).slice(-1), [['get', 'audited-notes', id]])
   })
 })

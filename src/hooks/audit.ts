@@ -3,9 +3,9 @@ import type { HookContext, NextFunction } from '../declarations'
 import { describeError, logger } from '../logger'
 import { appendAudit } from '../services/audit/audit.class'
 import type { AuditEntry } from '../services/audit/audit.schema'
+import type { AuditStamp } from '../services/audit/audit-statement'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-const WRITES = new Set(['create', 'update', 'patch', 'remove'])
 
 const asUuid = (value: unknown) => (typeof value === 'string' && UUID.test(value) ? value.toLowerCase() : null)
 
@@ -37,26 +37,25 @@ async function appendQuietly(db: Knex, entry: AuditEntry) {
 
 /**
  * Around hook: one audit record per outside call (internal calls, such as loading a mapping's
- * doctor, are not the caller's doing). A write and its record commit in one transaction, so a
- * change never exists without its record; a read's record is written before the answer leaves,
- * and if it cannot be written the read fails (503). A failed call of an authenticated caller is
- * recorded too, as `<method>-failed`. Place it after `authenticate('jwt')`: anonymous calls
- * never get this far.
+ * doctor, are not the caller's doing). The hook hands the service `params.audit`; a RecordService
+ * writes the record in the same statement as the call's own (services/audit/audit-statement.ts),
+ * so a change never exists without its record, nor a record without its change, and it costs no
+ * extra round trip. For any other service the hook writes it once the call succeeded, before the
+ * answer leaves; if that fails, the call fails (503). A failed call of an authenticated caller is
+ * recorded too, as `<method>-failed`. Place it after `authenticate('jwt')`: anonymous calls never
+ * get this far.
  */
 export const audit = () => async (context: HookContext, next: NextFunction) => {
   if (!context.params.provider) {
     return next()
   }
   const db: Knex = context.app.get('postgresqlClient')
+  const { userId, action, service, ip } = entryFor(context, context.method)
+  const stamp: AuditStamp = { userId, action, service, ip, written: false }
+  context.params.audit = stamp
   try {
-    if (WRITES.has(context.method)) {
-      await db.transaction(async (trx) => {
-        context.params.transaction = { trx, id: 0, starting: false }
-        await next()
-        await appendAudit(trx, entryFor(context, context.method))
-      })
-    } else {
-      await next()
+    await next()
+    if (!stamp.written) {
       await appendAudit(db, entryFor(context, context.method))
     }
   } catch (error) {
@@ -65,7 +64,7 @@ export const audit = () => async (context: HookContext, next: NextFunction) => {
     }
     throw error
   } finally {
-    delete context.params.transaction
+    delete context.params.audit
   }
 }
 

@@ -40,7 +40,7 @@ export const requireOwnReference =
     const id = (context.data as Record<string, unknown> | undefined)?.[field]
     if (user && typeof id === 'string') {
       const target = context.app.service(service as any) as any
-      await target._get(id, { query: { [ownerField]: user.id }, transaction: context.params.transaction }).catch(() => {
+      await target._get(id, { query: { [ownerField]: user.id } }).catch(() => {
         throw new NotFound(message)
       })
     }

@@ -4,6 +4,8 @@ import { KnexService, errorHandler } from '@feathersjs/knex'
 import type { KnexAdapterOptions, KnexAdapterParams } from '@feathersjs/knex'
 import type { Knex } from 'knex'
 import type { Application } from '../declarations'
+import { withAuditOfCall, withAuditRecord } from './audit/audit-statement'
+import type { AuditStamp } from './audit/audit-statement'
 import { relationColumn } from './relations'
 import type { Relation, RelationColumn } from './relations'
 
@@ -66,6 +68,20 @@ export class RecordService<
     return relations.length ? builder.select(...relations) : builder
   }
 
+  private connection(params?: ServiceParams): Knex | Knex.Transaction {
+    const { Model } = this.getOptions((params ?? {}) as ServiceParams)
+    return (params as KnexAdapterParams | undefined)?.transaction?.trx ?? Model
+  }
+
+  /**
+   * With `params.audit` (set by the audit hook) the statement also writes the call's audit record:
+   * the change (or the read) and its record happen together or not at all, in one round trip.
+   */
+  private audited(statement: Knex.QueryBuilder, params?: ServiceParams): Knex.QueryBuilder {
+    const stamp: AuditStamp | undefined = params?.audit
+    return stamp ? withAuditRecord(this.connection(params), statement, stamp) : statement
+  }
+
   /** The caller's scope (the hooks' query, minus paging) applied to a write statement. */
   private scopedTo(id: Id, params?: ServiceParams) {
     const { query } = this.filterQuery((params ?? {}) as ServiceParams)
@@ -91,23 +107,29 @@ export class RecordService<
   }
 
   private async countMatching(params: ServiceParams) {
-    const [{ total }] = await super
-      .createQuery(params)
-      .clearSelect()
-      .clearOrder()
-      .count({ total: '*' })
-      .catch(databaseError)
+    const count = super.createQuery(params).clearSelect().clearOrder().count({ total: '*' })
+    // A find is about no single record: its audit record rides on the count, which every page runs.
+    const stamp: AuditStamp | undefined = params.audit
+    const [{ total }] = await (stamp ? withAuditOfCall(this.connection(params), count, stamp) : count).catch(databaseError)
     return Number(total)
+  }
+
+  async _get(id: Id, params: ServiceParams = {} as ServiceParams): Promise<Result> {
+    if (!params.audit) {
+      return super._get(id, params)
+    }
+    const { name } = this.getOptions(params)
+    const rows = await this.audited(this.createQuery(params).andWhere(`${name}.${this.id}`, '=', id), params).catch(databaseError)
+    return this.onlyRow(rows, id)
   }
 
   async _create(data: Data, params?: ServiceParams): Promise<Result>
   async _create(data: Data[], params?: ServiceParams): Promise<Result[]>
   async _create(data: Data | Data[], params?: ServiceParams): Promise<Result | Result[]>
   async _create(data: Data | Data[], params?: ServiceParams): Promise<Result | Result[]> {
-    const rows = await this.db(params)
-      .insert(data)
-      .returning(this.returningColumns(params) as string[])
-      .catch(databaseError)
+    const rows = await this.audited(this.db(params).insert(data).returning(this.returningColumns(params) as string[]), params).catch(
+      databaseError
+    )
     return Array.isArray(data) ? rows : rows[0]
   }
 
@@ -119,7 +141,8 @@ export class RecordService<
       return super._patch(id, data, params)
     }
     const { [this.id]: _ignored, ...changes } = data as Row
-    const rows = await this.scopedTo(id, params).update(changes).returning(this.returningColumns(params) as string[]).catch(databaseError)
+    const write = this.scopedTo(id, params).update(changes).returning(this.returningColumns(params) as string[])
+    const rows = await this.audited(write, params).catch(databaseError)
     return this.onlyRow(rows, id)
   }
 
@@ -135,7 +158,8 @@ export class RecordService<
     if (id === null) {
       return super._remove(id, params)
     }
-    const rows = await this.scopedTo(id, params).delete().returning(this.returningColumns(params) as string[]).catch(databaseError)
+    const write = this.scopedTo(id, params).delete().returning(this.returningColumns(params) as string[])
+    const rows = await this.audited(write, params).catch(databaseError)
     return this.onlyRow(rows, id)
   }
 

@@ -1,0 +1,39 @@
+import type { Knex } from 'knex'
+
+/**
+ * Who did what, where from: an audit record but for the record id, which the statement yields.
+ * The service that writes it into its own statement sets `written`; otherwise the audit hook
+ * writes it after the call.
+ */
+export interface AuditStamp {
+  userId: string | null
+  action: string
+  service: string
+  ip: string | null
+  written: boolean
+}
+
+const insertFrom = (source: string) =>
+  `INSERT INTO audit (user_id, action, service, record_id, ip) SELECT ?::uuid, ?, ?, ${source}`
+
+const stampBindings = ({ userId, action, service, ip }: AuditStamp) => [userId, action, service, ip]
+
+/**
+ * A statement that yields records with an `id` (INSERT / UPDATE / DELETE … RETURNING, or a SELECT
+ * of one record) and its audit record as ONE statement, through a CTE: both happen or neither does,
+ * in a single round trip. One audit row per record; none when there was none (a 404).
+ */
+export function withAuditRecord(db: Knex | Knex.Transaction, statement: Knex.QueryBuilder, stamp: AuditStamp): Knex.QueryBuilder {
+  stamp.written = true
+  return db
+    .with('touched', statement)
+    .with('audited', db.raw(`${insertFrom('id, ? FROM touched')}`, stampBindings(stamp)))
+    .select('*')
+    .from('touched')
+}
+
+/** Adds the audit record of a call about no single record (a find) to one of its statements. */
+export function withAuditOfCall(db: Knex | Knex.Transaction, statement: Knex.QueryBuilder, stamp: AuditStamp): Knex.QueryBuilder {
+  stamp.written = true
+  return statement.with('audited', db.raw(insertFrom('NULL, ?'), stampBindings(stamp)))
+}
