@@ -234,12 +234,17 @@ describe('audit trail', () => {
     assert.equal(await statementsFor('GET', `/api/patients/${patient.id}`), 1)
     assert.equal(await statementsFor('PATCH', `/api/patients/${patient.id}`, { age: 50 }), 1)
     assert.equal(await statementsFor('GET', '/api/patients'), 2) // the page and its total
+    // A $select without the id still records which record was read.
+    const selected = await http('GET', `/api/patients/${patient.id}?$select[]=name`, { token: alice.token })
+    assert.equal(selected.status, 200, JSON.stringify(selected.body))
+    assert.equal(selected.body.name, patient.name)
     const trail = await trailOf(alice)
-    assert.deepEqual(trail.slice(-4), [
+    assert.deepEqual(trail.slice(-5), [
       ['get', 'patients', patient.id],
       ['get', 'patients', patient.id],
       ['patch', 'patients', patient.id],
-      ['find', 'patients', null]
+      ['find', 'patients', null],
+      ['get', 'patients', patient.id]
     ])
   })
 
