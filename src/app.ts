@@ -56,7 +56,10 @@ export function createApp(settings: ApplicationConfiguration, db: Knex): Applica
   app.set('postgresqlClient', db)
   const drain = new Drain()
   app.set('drain', drain)
+  // Behind one proxy: the client is the address that proxy appended to X-Forwarded-For, the last
+  // one; anything before it was sent by the client and proves nothing.
   app.proxy = settings.http.trustProxy
+  app.maxIpsCount = 1
 
   app.use(requestLog())
   app.use(helmet())

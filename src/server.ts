@@ -71,7 +71,8 @@ async function drainAndClose(app: Application, server: Server, shutdownTimeoutMs
   server.closeAllConnections()
   await closed
   // Feathers' Koa teardown closes `app.server` too, and fails on one that is already closed.
-  ;(app as { server?: Server }).server = undefined
+  const closedServer: { server?: Server } = app
+  closedServer.server = undefined
   await app.teardown()
   await app.get('loginFailures').close()
 }

@@ -91,6 +91,14 @@ describe('login throttling', () => {
       assert.equal((await login(server, alice.email, alice.password, '203.0.113.8')).status, 201)
     })
 
+    it('takes the address the proxy appended, not one the client put before it', async () => {
+      const alice = await signUp('Alice')
+      for (let index = 0; index < LIMITS.maxFailuresPerIp; index++) {
+        await failLogins(server, uniqueEmail('guess'), 1, `10.9.9.${index}, 203.0.113.9`)
+      }
+      assertThrottled(await login(server, alice.email, alice.password, '10.0.0.1, 203.0.113.9'))
+    })
+
     it('records a throttled attempt as a failed login', async () => {
       const alice = await signUp('Alice')
       await failLogins(server, alice.email, LIMITS.maxFailuresPerEmail, '198.51.100.50')
