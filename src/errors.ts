@@ -61,8 +61,14 @@ const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'E
 function isConnectionFailure(error: any) {
   return (
     UNAVAILABLE_CODES.has(error?.code) ||
-    /^Knex: Timeout acquiring a connection|Connection terminated/.test(String(error?.message ?? ''))
+    /^Knex: Timeout acquiring a connection|Connection terminated|Query read timeout$/.test(String(error?.message ?? ''))
   )
+}
+
+/** Whether the database could not be reached or did not answer in time: a 503. */
+export function isDatabaseUnavailable(error: any): boolean {
+  const original = error?.[KNEX_ORIGINAL_ERROR] ?? error
+  return (isPostgresError(original) && fromPostgres(original)?.code === 503) || isConnectionFailure(original)
 }
 
 /** Koa middleware errors (koa-body and friends) carry an HTTP status. */

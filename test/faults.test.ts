@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 import http from 'node:http'
 import net from 'node:net'
@@ -46,6 +47,16 @@ async function eventually(check: () => Promise<boolean>, ms: number) {
   throw new Error(`not true within ${ms} ms`)
 }
 
+/** The postmaster of a cluster and its children (backends, writer, …). */
+function clusterProcesses(dataDir: string) {
+  const postmaster = Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0])
+  const children = spawnSync('ps', ['-o', 'pid=', '--ppid', String(postmaster)], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .map((line) => Number(line.trim()))
+    .filter((pid) => pid > 0)
+  return [postmaster, ...children]
+}
+
 /** The real entry point as a child process, on the test database and a free port. */
 function spawnEntry(env: Record<string, string> = {}) {
   const child = spawn(process.execPath, ['-r', 'tsx/cjs', 'src/index.ts'], {
@@ -81,7 +92,7 @@ describe('faults', function () {
       options.port = await freePort(41500)
       database = await startEmbeddedPostgres(options)
       const { settings } = testContext()
-      const timeouts = { connectMs: 1000, acquireMs: 2000, statementMs: 5000, healthMs: 1000 }
+      const timeouts = { connectMs: 1000, acquireMs: 2000, statementMs: 1500, healthMs: 1000 }
       server = await startServer({ ...settings, database: { ...settings.database, url: database.connectionString, timeouts } })
     })
     after(async () => {
@@ -125,6 +136,33 @@ describe('faults', function () {
       assert.equal(again.status, 200)
       assert.equal(again.body.id, patient.id)
       assert.equal((await request('POST', '/api/auth/login', { baseUrl, body: { email, password } })).status, 201)
+    })
+
+    it('a database that hangs (every process stopped): 503 within the timeouts, and normal service once it resumes', async () => {
+      const baseUrl = server!.url
+      const email = uniqueEmail()
+      const password = 'correct horse battery'
+      assert.equal((await request('POST', '/api/auth/register', { baseUrl, body: { name: 'Hung', email, password } })).status, 201)
+      const token = (await request('POST', '/api/auth/login', { baseUrl, body: { email, password } })).body.accessToken
+      const patient = (await request('POST', '/api/patients', { baseUrl, token, body: validPatient() })).body
+      assert.equal((await request('GET', `/api/patients/${patient.id}`, { baseUrl, token })).status, 200)
+
+      const processes = clusterProcesses(database!.dataDir)
+      processes.forEach((pid) => process.kill(pid, 'SIGSTOP'))
+      try {
+        // Health gives up after healthMs; a query on a pooled connection after statementMs + connectMs.
+        for (const [path, limit] of [['/health', 2500], [`/api/patients/${patient.id}`, 4500]] as const) {
+          const { result, ms } = await timed(() => request('GET', path, { baseUrl, token }))
+          assertError(result, 503, 'Unavailable')
+          assert.ok(ms < limit, `GET ${path} took ${ms} ms`)
+        }
+      } finally {
+        processes.reverse().forEach((pid) => process.kill(pid, 'SIGCONT'))
+      }
+      await eventually(async () => (await request('GET', '/health', { baseUrl })).status === 200, 15_000)
+      const again = await request('GET', `/api/patients/${patient.id}`, { baseUrl, token })
+      assert.equal(again.status, 200, JSON.stringify(again.body))
+      assert.equal(again.body.id, patient.id)
     })
   })
 

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex'
 import type { HookContext, NextFunction } from '../declarations'
+import { isDatabaseUnavailable } from '../errors'
 import { describeError, logger } from '../logger'
 import { appendAudit } from '../services/audit/audit.class'
 import type { AuditEntry } from '../services/audit/audit.schema'
@@ -30,9 +31,17 @@ function entryFor(context: HookContext, action: string): AuditEntry {
   }
 }
 
-/** A failure's record must not hide the failure itself, nor turn it into another error. */
-async function appendQuietly(db: Knex, entry: AuditEntry) {
-  await appendAudit(db, entry).catch((error) => logger.error('Could not write an audit record', { entry, ...describeError(error) }))
+/**
+ * A failure's record must not hide the failure itself, nor turn it into another error. When the
+ * call failed because the database is unreachable, the record could not be written either:
+ * trying would only make the 503 wait another timeout, so it goes to the log instead.
+ */
+async function appendFailure(db: Knex, entry: AuditEntry, failure: unknown) {
+  const notWritten = (error: unknown) => logger.error('Could not write an audit record', { entry, ...describeError(error) })
+  if (isDatabaseUnavailable(failure)) {
+    return notWritten(failure)
+  }
+  await appendAudit(db, entry).catch(notWritten)
 }
 
 /**
@@ -60,7 +69,7 @@ export const audit = () => async (context: HookContext, next: NextFunction) => {
     }
   } catch (error) {
     if (context.params.user) {
-      await appendQuietly(db, entryFor(context, `${context.method}-failed`))
+      await appendFailure(db, entryFor(context, `${context.method}-failed`), error)
     }
     throw error
   } finally {
@@ -93,8 +102,8 @@ export const auditLogin = () => async (context: HookContext, next: NextFunction)
   try {
     await next()
   } catch (error) {
-    const userId = await userIdOfEmail(db, data.email).catch(() => null)
-    await appendQuietly(db, { userId, action: 'login-failed', service: 'authentication', recordId: null, ip })
+    const userId = isDatabaseUnavailable(error) ? null : await userIdOfEmail(db, data.email).catch(() => null)
+    await appendFailure(db, { userId, action: 'login-failed', service: 'authentication', recordId: null, ip }, error)
     throw error
   }
   const userId = (context.result as { user?: { id?: string } } | undefined)?.user?.id ?? null
