@@ -4,12 +4,14 @@ import socketio from '@feathersjs/socketio'
 import type { Knex } from 'knex'
 import helmet from 'koa-helmet'
 import { authentication } from './authentication'
+import { channels } from './channels'
 import type { ApplicationConfiguration } from './configuration'
 import type { Application, HookContext, NextFunction } from './declarations'
 import { toPublicError } from './errors'
 import { apiAliases } from './http/api-aliases'
 import { corsFor } from './http/cors'
 import { Drain } from './http/drain'
+import { eventChannelFor, eventSync } from './event-sync'
 import { errorHandler } from './http/error-handler'
 import { health } from './http/health'
 import { requestLog } from './http/request-log'
@@ -71,9 +73,14 @@ export function createApp(settings: ApplicationConfiguration, db: Knex): Applica
   app.use(apiAliases())
   app.configure(rest())
   app.configure(socketio({ cors: { origin: settings.origins } }, socketAddress))
+  if (settings.redisUrl) {
+    // Before the services: feathers-sync wraps the event emitter of each service as it is registered.
+    app.configure(eventSync(settings.redisUrl, eventChannelFor(db.client.connectionSettings)))
+  }
 
   app.configure(authentication)
   app.configure(services)
+  app.configure(channels)
 
   app.hooks({ around: { all: [noteCaller, publicErrors] } })
   return app

@@ -8,7 +8,7 @@ import { LocalStrategy } from '@feathersjs/authentication-local'
 import { NotAuthenticated, NotFound } from '@feathersjs/errors'
 import type { Params } from '@feathersjs/feathers'
 import { hash, verify } from '@node-rs/argon2'
-import type { Application } from './declarations'
+import type { Application, HookContext, NextFunction } from './declarations'
 import { auditLogin } from './hooks/audit'
 import { failureStoreFor, loginThrottle } from './login-throttle'
 
@@ -169,6 +169,16 @@ declare module './declarations' {
   }
 }
 
+/**
+ * A socket call carries the user the connection is logged in as. Logging in again on that socket,
+ * maybe as someone else, must look the new user up unscoped by the previous one.
+ */
+const withoutConnectionUser = async (context: HookContext, next: NextFunction) => {
+  const { user: _previous, ...params } = context.params
+  context.params = params
+  await next()
+}
+
 export const authentication = (app: Application) => {
   const authentication = new KeyedAuthenticationService(app)
 
@@ -181,6 +191,6 @@ export const authentication = (app: Application) => {
   app.set('loginFailures', failures)
   app.service('authentication').hooks({
     // Throttled attempts are failed logins too, so the audit hook sits outside the throttle.
-    around: { create: [auditLogin(), loginThrottle(failures, app.get('loginThrottle'))] }
+    around: { create: [auditLogin(), loginThrottle(failures, app.get('loginThrottle')), withoutConnectionUser] }
   })
 }

@@ -2,6 +2,7 @@ import type { HookContext as FeathersHookContext, NextFunction } from '@feathers
 import type { Application as FeathersApplication } from '@feathersjs/koa'
 import type { Knex } from 'knex'
 import type { ApplicationConfiguration } from './configuration'
+import type { EventSync } from './event-sync'
 import type { Drain } from './http/drain'
 import type { FailureStore } from './login-throttle'
 import type { AuditStamp } from './services/audit/audit-statement'
@@ -13,6 +14,8 @@ export interface Configuration extends ApplicationConfiguration {
   postgresqlClient: Knex
   drain: Drain
   loginFailures: FailureStore
+  /** Set when REDIS_URL is: the Redis connection that shares events between instances. */
+  eventSync?: EventSync
 }
 
 // Each service adds itself here with `declare module '../../declarations'`.

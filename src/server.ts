@@ -26,6 +26,11 @@ export async function migrateToLatest(db: Knex) {
   return applied as string[]
 }
 
+/** The connections to Redis (login failures, events) that would keep the process alive. */
+async function closeClients(app: Application) {
+  await Promise.all([app.get('loginFailures').close(), app.get('eventSync')?.close()])
+}
+
 /** An HTTP server whose slow clients are cut off (`http` settings) rather than held forever. */
 function createHttpServer(app: Application, settings: ApplicationConfiguration['http']) {
   const server = http.createServer(
@@ -74,7 +79,7 @@ async function drainAndClose(app: Application, server: Server, shutdownTimeoutMs
   const closedServer: { server?: Server } = app
   closedServer.server = undefined
   await app.teardown()
-  await app.get('loginFailures').close()
+  await closeClients(app)
 }
 
 /**
@@ -90,6 +95,9 @@ export async function startServer(settings: ApplicationConfiguration): Promise<R
   try {
     await migrateToLatest(db)
     app = createApp(settings, db)
+    await app.get('eventSync')?.ready.catch((error: Error) => {
+      throw new Error(`Redis at REDIS_URL cannot be reached: ${error.message}`)
+    })
     server = await listen(app, settings)
     const { address, port } = server.address() as AddressInfo
     const host = address.includes(':') ? `[${address}]` : address
@@ -104,7 +112,7 @@ export async function startServer(settings: ApplicationConfiguration): Promise<R
     return { app, server, url: `http://${host}:${port}`, database, stop }
   } catch (error) {
     if (app) {
-      await (server ? drainAndClose(app, server, 0) : app.get('loginFailures').close()).catch(() => undefined)
+      await (server ? drainAndClose(app, server, 0) : closeClients(app)).catch(() => undefined)
     }
     await db.destroy()
     await database.stop()

@@ -56,13 +56,13 @@ export interface TestUser {
   token: string
 }
 
-/** Registers and logs in a fresh user through the documented routes. */
-export async function signUp(name = 'Dr. Test'): Promise<TestUser> {
+/** Registers and logs in a fresh user through the documented routes (of `baseUrl`, if given). */
+export async function signUp(name = 'Dr. Test', baseUrl?: string): Promise<TestUser> {
   const email = uniqueEmail()
   const password = 'correct horse battery'
-  const registered = await http('POST', '/api/auth/register', { body: { name, email, password } })
+  const registered = await http('POST', '/api/auth/register', { body: { name, email, password }, baseUrl })
   assert.equal(registered.status, 201, JSON.stringify(registered.body))
-  const login = await http('POST', '/api/auth/login', { body: { email, password } })
+  const login = await http('POST', '/api/auth/login', { body: { email, password }, baseUrl })
   assert.equal(login.status, 201, JSON.stringify(login.body))
   return { id: registered.body.id, name, email, password, token: login.body.accessToken }
 }

@@ -1,7 +1,9 @@
 import { authenticate } from '@feathersjs/authentication'
+import { publishToOwner } from '../../channels'
 import { hooks as schemaHooks } from '@feathersjs/schema'
 import type { Application, HookContext, NextFunction } from '../../declarations'
 import { UserService, getOptions } from './users.class'
+import type { User } from './users.class'
 import {
   userDataResolver,
   userDataValidator,
@@ -30,6 +32,7 @@ export const user = (app: Application) => {
   app.use(userPath, new UserService(getOptions(app)), {
     methods: userMethods
   })
+  app.service(userPath).publish(publishToOwner<User>((user) => user.id))
   app.service(userPath).hooks({
     around: {
       all: [schemaHooks.resolveExternal(userExternalResolver), schemaHooks.resolveResult(userResolver)],

@@ -1,0 +1,73 @@
+import type { RealTimeConnection } from '@feathersjs/feathers'
+import type { AuthenticationResult } from '@feathersjs/authentication'
+import type { Application, HookContext } from './declarations'
+
+/**
+ * Who receives which event. A connection joins channels only by logging in: its user's channel
+ * and the channel of every authenticated connection. Anonymous connections are in no channel, and
+ * a service without a publisher sends nothing: nothing is published "to everyone".
+ *
+ * Leaving is Feathers' own: on logout, on disconnect and when the JWT of the connection expires
+ * (JWTStrategy then emits `disconnect`, which closes the socket), the connection leaves every channel.
+ */
+export const AUTHENTICATED_CHANNEL = 'authenticated'
+
+export const userChannel = (userId: string) => `users/${userId}`
+
+type OwnerOf<T> = (record: T) => string | null | undefined
+type Publisher = (record: any, context: HookContext) => ReturnType<Application['channel']> | undefined
+
+// The publishers made here: what they publish may be shared with other instances (see event-sync.ts).
+const declaredPublishers = new WeakSet<Publisher>()
+
+const declared = (publisher: Publisher) => {
+  declaredPublishers.add(publisher)
+  return publisher
+}
+
+export const isDeclaredPublisher = (publisher: unknown) => declaredPublishers.has(publisher as Publisher)
+
+/**
+ * A publisher that sends an event to the connections of the user who owns the record; the owner is
+ * read from the record itself, so internal calls and calls from other instances publish right too.
+ * Events are emitted one record at a time, whatever the method returned.
+ */
+export const publishToOwner = <T>(ownerOf: OwnerOf<T>) =>
+  declared((record, context) => {
+    const owner = record ? ownerOf(record as T) : undefined
+    return typeof owner === 'string' ? context.app.channel(userChannel(owner)) : undefined
+  })
+
+/** A publisher that sends an event to every authenticated connection. */
+export const publishToAuthenticated = () =>
+  declared((record, context) => (record ? context.app.channel(AUTHENTICATED_CHANNEL) : undefined))
+
+function joinUserChannels(app: Application, authResult: AuthenticationResult, connection?: RealTimeConnection) {
+  const userId = authResult?.user?.id
+  if (!connection || typeof userId !== 'string') {
+    return
+  }
+  // Logging in again on the same socket, possibly as someone else, starts from no channel.
+  app.channel(app.channels).leave(connection)
+  app.channel(userChannel(userId), AUTHENTICATED_CHANNEL).join(connection)
+}
+
+/**
+ * A removed user's connections are logged off as on token expiry: they leave every channel, lose
+ * their authentication and their sockets close. Deferred to the end of this turn of the event loop
+ * so that the caller's own answer and the `users removed` event still reach the user first.
+ */
+function logOffRemovedUser(app: Application, user: { id?: unknown }) {
+  if (typeof user?.id !== 'string') {
+    return
+  }
+  const connections = [...app.channel(userChannel(user.id)).connections]
+  setImmediate(() => connections.forEach((connection) => app.emit('disconnect', connection)))
+}
+
+export const channels = (app: Application) => {
+  app.on('login', (authResult: AuthenticationResult, { connection }: { connection?: RealTimeConnection }) =>
+    joinUserChannels(app, authResult, connection)
+  )
+  app.service('users').on('removed', (user: { id?: unknown }) => logOffRemovedUser(app, user))
+}

@@ -1,0 +1,241 @@
+import assert from 'node:assert/strict'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { AUTHENTICATED_CHANNEL, publishToAuthenticated, userChannel } from '../src/channels'
+import { testContext } from './setup'
+import { assertNoSecret, http, signUp } from './helpers'
+import { assertSilent, closeSockets, connectSocket } from './sockets'
+
+const USER_FIELDS = ['createdAt', 'email', 'id', 'name', 'updatedAt']
+
+/** A stand-in for a directory like doctors until it exists: its events go to every authenticated connection. */
+const BROADCASTS = 'test-broadcasts'
+
+function registerBroadcasts() {
+  const { app } = testContext().server
+  if (!(app as any).services[BROADCASTS]) {
+    app.use(BROADCASTS as any, { async create(data: any) { return { ...data } } })
+    app.service(BROADCASTS as any).publish(publishToAuthenticated())
+  }
+  return (data: object) => app.service(BROADCASTS as any).create(data)
+}
+
+const rename = (user: { id: string; token: string }, name: string) =>
+  http('PATCH', `/users/${user.id}`, { token: user.token, body: { name } })
+
+describe('realtime', () => {
+  afterEach(closeSockets)
+
+  describe('channels and publishers', () => {
+    it("a user's event reaches all of their sockets, and no other user's or anonymous socket", async () => {
+      const alice = await signUp('Alice')
+      const bob = await signUp('Bob')
+      const [aliceOne, aliceTwo, bobSocket, anonymous] = await Promise.all([
+        connectSocket(alice.token),
+        connectSocket(alice.token),
+        connectSocket(bob.token),
+        connectSocket()
+      ])
+
+      const reply = await rename(alice, 'Alice A.')
+      assert.equal(reply.status, 200)
+
+      assert.deepEqual(await aliceOne.delivered('users patched'), reply.body)
+      assert.deepEqual(await aliceTwo.delivered('users patched'), reply.body)
+      await assertSilent(bobSocket, anonymous)
+    })
+
+    it('payloads pass the external resolvers: no password and no hash', async () => {
+      const alice = await signUp('Alice')
+      const socket = await connectSocket(alice.token)
+      const newPassword = 'a brand new passphrase'
+
+      const reply = await http('PATCH', `/users/${alice.id}`, { token: alice.token, body: { password: newPassword } })
+      assert.equal(reply.status, 200)
+
+      const payload = await socket.delivered('users patched')
+      assert.deepEqual(Object.keys(payload).sort(), USER_FIELDS)
+      assertNoSecret(payload, newPassword)
+    })
+
+    it('internal calls publish from the record too', async () => {
+      const alice = await signUp('Alice')
+      const bob = await signUp('Bob')
+      const [aliceSocket, bobSocket] = await Promise.all([connectSocket(alice.token), connectSocket(bob.token)])
+
+      await testContext().server.app.service('users').patch(alice.id, { name: 'Renamed inside' })
+
+      const payload = await aliceSocket.delivered('users patched')
+      assert.equal(payload.name, 'Renamed inside')
+      assertNoSecret(payload)
+      await assertSilent(bobSocket)
+    })
+
+    it('publishToAuthenticated reaches every authenticated socket and no anonymous one', async () => {
+      const broadcast = registerBroadcasts()
+      const alice = await signUp('Alice')
+      const bob = await signUp('Bob')
+      const [aliceSocket, bobSocket, anonymous] = await Promise.all([
+        connectSocket(alice.token),
+        connectSocket(bob.token),
+        connectSocket()
+      ])
+
+      await broadcast({ note: 'for everyone logged in' })
+
+      assert.deepEqual(await aliceSocket.delivered(`${BROADCASTS} created`), { note: 'for everyone logged in' })
+      assert.deepEqual(await bobSocket.delivered(`${BROADCASTS} created`), { note: 'for everyone logged in' })
+      await assertSilent(anonymous)
+    })
+
+    it('a socket that logs in again as another user leaves the first user\'s channel', async () => {
+      const alice = await signUp('Alice')
+      const bob = await signUp('Bob')
+      const socket = await connectSocket(alice.token)
+      const bobWitness = await connectSocket(bob.token)
+      await socket.authenticate(bob.token)
+
+      await rename(bob, 'Bob B.')
+      await socket.delivered('users patched', (user) => user.id === bob.id)
+      await bobWitness.delivered('users patched')
+      await rename(alice, 'Alice A.')
+      const aliceWitness = await connectSocket(alice.token)
+      await rename(alice, 'Alice C.')
+      await aliceWitness.delivered('users patched', (user) => user.name === 'Alice C.')
+      await sleep(100)
+
+      assert.deepEqual(socket.events().map(({ payload }) => payload.id), [bob.id])
+    })
+  })
+
+  describe('the same rules over the socket as over REST', () => {
+    it("another user's record is 404 over the socket, as over REST", async () => {
+      const alice = await signUp('Alice')
+      const bob = await signUp('Bob')
+      const { client } = await connectSocket(alice.token)
+      const users = client.service('users')
+
+      await assert.rejects(users.get(bob.id), { name: 'NotFound', code: 404 })
+      await assert.rejects(users.patch(bob.id, { name: 'Hijacked' }), { name: 'NotFound', code: 404 })
+      await assert.rejects(users.remove(bob.id), { name: 'NotFound', code: 404 })
+      // As over REST, the owner field of the query is overwritten: Alice's record, never Bob's.
+      const page: any = await users.find({ query: { id: bob.id } })
+      assert.deepEqual({ ...page, data: page.data.map((user: { id: string }) => user.id) }, { total: 1, limit: 10, skip: 0, data: [alice.id] })
+
+      const own = await users.get(alice.id)
+      assert.deepEqual(Object.keys(own).sort(), USER_FIELDS)
+      assertNoSecret(own, alice.password)
+    })
+
+    it('an anonymous socket is 401 where REST is, and may register', async () => {
+      const alice = await signUp('Alice')
+      const { client } = await connectSocket()
+      const users = client.service('users')
+
+      await assert.rejects(users.get(alice.id), { name: 'NotAuthenticated', code: 401 })
+      await assert.rejects(users.find(), { name: 'NotAuthenticated', code: 401 })
+      const created = await users.create({ name: 'Carol', email: `carol-${alice.id}@example.org`, password: 'long enough pass' })
+      assert.deepEqual(Object.keys(created).sort(), USER_FIELDS)
+      assertNoSecret(created, 'long enough pass')
+    })
+
+    it('bad input over the socket is a 400, never a 500, and shows no SQL', async () => {
+      const alice = await signUp('Alice')
+      const { client } = await connectSocket(alice.token)
+      const users = client.service('users')
+
+      await assert.rejects(users.get('not-a-uuid'), (error: any) => error.code === 400 && !/select|where/i.test(error.message))
+      await assert.rejects(users.patch(alice.id, { email: 'x@example.org' } as any), { name: 'BadRequest', code: 400 })
+      await assert.rejects(users.find({ query: { password: 'x' } as any }), { name: 'BadRequest', code: 400 })
+    })
+
+    it('local login over the socket joins the channel like a JWT does', async () => {
+      const alice = await signUp('Alice')
+      const socket = await connectSocket()
+      const result = await socket.client.authenticate({ strategy: 'local', email: alice.email, password: alice.password })
+      assert.equal(result.user.id, alice.id)
+      assertNoSecret(result.user, alice.password)
+
+      const reply = await rename(alice, 'Alice L.')
+      assert.deepEqual(await socket.delivered('users patched'), reply.body)
+    })
+  })
+
+  describe('log-off', () => {
+    it('after logout a socket receives nothing of its user', async () => {
+      const alice = await signUp('Alice')
+      const [loggedOut, witness] = await Promise.all([connectSocket(alice.token), connectSocket(alice.token)])
+      await loggedOut.client.logout()
+
+      await rename(alice, 'Alice O.')
+      await witness.delivered('users patched')
+      await assertSilent(loggedOut)
+    })
+
+    it('when the token expires the server closes the socket; it receives nothing until it authenticates again', async function () {
+      this.timeout(15_000)
+      const { app } = testContext().server
+      const alice = await signUp('Alice')
+      const shortLived = await app.service('authentication').createAccessToken({ sub: alice.id }, { expiresIn: '2s' })
+      const expiring = await connectSocket(shortLived)
+      const witness = await connectSocket(alice.token)
+
+      await rename(alice, 'Before expiry')
+      await expiring.delivered('users patched', (user) => user.name === 'Before expiry')
+      assert.equal(app.channel(userChannel(alice.id)).length, 2)
+
+      assert.equal(await expiring.disconnectReason(), 'io server disconnect')
+      assert.equal(app.channel(userChannel(alice.id)).length, 1)
+      await rename(alice, 'After expiry')
+      await witness.delivered('users patched', (user) => user.name === 'After expiry')
+      await sleep(100)
+      assert.deepEqual(expiring.events('users patched').map(({ payload }) => payload.name), ['Before expiry'])
+
+      expiring.socket.connect()
+      await expiring.connected()
+      await expiring.authenticate(alice.token)
+      await rename(alice, 'Authenticated again')
+      await expiring.delivered('users patched', (user) => user.name === 'Authenticated again')
+    })
+
+    it('a removed user gets the removed event, then their sockets are logged off at once', async () => {
+      const broadcast = registerBroadcasts()
+      const { app } = testContext().server
+      const alice = await signUp('Alice')
+      const bob = await signUp('Bob')
+      const [aliceOne, aliceTwo, bobSocket] = await Promise.all([
+        connectSocket(alice.token),
+        connectSocket(alice.token),
+        connectSocket(bob.token)
+      ])
+      const authenticatedBefore = app.channel(AUTHENTICATED_CHANNEL).length
+
+      const reply = await http('DELETE', `/users/${alice.id}`, { token: alice.token })
+      assert.equal(reply.status, 200)
+
+      for (const socket of [aliceOne, aliceTwo]) {
+        const payload = await socket.delivered('users removed')
+        assert.deepEqual(payload, reply.body)
+        assertNoSecret(payload, alice.password)
+        assert.equal(await socket.disconnectReason(), 'io server disconnect')
+      }
+      assert.equal(app.channel(userChannel(alice.id)).length, 0)
+      assert.equal(app.channel(AUTHENTICATED_CHANNEL).length, authenticatedBefore - 2)
+
+      await broadcast({ note: 'after the removal' })
+      await bobSocket.delivered(`${BROADCASTS} created`)
+      await sleep(100)
+      assert.deepEqual([...aliceOne.events(), ...aliceTwo.events()].map(({ event }) => event), ['users removed', 'users removed'])
+    })
+
+    it('a user removing themselves over the socket gets the answer before the socket closes', async () => {
+      const alice = await signUp('Alice')
+      const socket = await connectSocket(alice.token)
+
+      const removed = await socket.client.service('users').remove(alice.id)
+
+      assert.equal(removed.id, alice.id)
+      assert.deepEqual(await socket.delivered('users removed'), removed)
+      assert.equal(await socket.disconnectReason(), 'io server disconnect')
+    })
+  })
+})
