@@ -1,22 +1,18 @@
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { AUTHENTICATED_CHANNEL, publishToAuthenticated, userChannel } from '../src/channels'
+import { AUTHENTICATED_CHANNEL, userChannel } from '../src/channels'
 import { testContext } from './setup'
-import { assertNoSecret, http, signUp } from './helpers'
+import { assertNoSecret, created, http, signUp, validDoctor, validPatient } from './helpers'
+import type { TestUser } from './helpers'
 import { assertSilent, closeSockets, connectSocket } from './sockets'
 
 const USER_FIELDS = ['createdAt', 'email', 'id', 'name', 'updatedAt']
+const MAPPING_FIELDS = ['createdAt', 'doctor', 'doctorId', 'id', 'patient', 'patientId']
 
-/** A stand-in for a directory like doctors until it exists: its events go to every authenticated connection. */
-const BROADCASTS = 'test-broadcasts'
-
-function registerBroadcasts() {
-  const { app } = testContext().server
-  if (!(app as any).services[BROADCASTS]) {
-    app.use(BROADCASTS as any, { async create(data: any) { return { ...data } } })
-    app.service(BROADCASTS as any).publish(publishToAuthenticated())
-  }
-  return (data: object) => app.service(BROADCASTS as any).create(data)
+const send = async (method: string, path: string, user: TestUser, body?: unknown) => {
+  const reply = await http(method, path, { token: user.token, body })
+  assert.equal(reply.status, method === 'POST' ? 201 : 200, JSON.stringify(reply.body))
+  return reply.body
 }
 
 const rename = (user: { id: string; token: string }, name: string) =>
@@ -70,21 +66,57 @@ describe('realtime', () => {
       await assertSilent(bobSocket)
     })
 
-    it('publishToAuthenticated reaches every authenticated socket and no anonymous one', async () => {
-      const broadcast = registerBroadcasts()
+    it("patient events reach only the owner's sockets: created, updated, patched, removed", async () => {
       const alice = await signUp('Alice')
       const bob = await signUp('Bob')
-      const [aliceSocket, bobSocket, anonymous] = await Promise.all([
-        connectSocket(alice.token),
-        connectSocket(bob.token),
-        connectSocket()
-      ])
+      const [aliceSocket, bobSocket, anonymous] = await Promise.all([connectSocket(alice.token), connectSocket(bob.token), connectSocket()])
+      const fromTypedClient: unknown[] = []
+      aliceSocket.client.service('patients').on('created', (patient) => fromTypedClient.push(patient))
 
-      await broadcast({ note: 'for everyone logged in' })
+      const patient = await send('POST', '/api/patients', alice, validPatient())
+      const updated = await send('PUT', `/api/patients/${patient.id}`, alice, validPatient({ name: 'Jane Updated' }))
+      const patched = await send('PATCH', `/api/patients/${patient.id}`, alice, { age: 43 })
+      const removed = await send('DELETE', `/api/patients/${patient.id}`, alice)
 
-      assert.deepEqual(await aliceSocket.delivered(`${BROADCASTS} created`), { note: 'for everyone logged in' })
-      assert.deepEqual(await bobSocket.delivered(`${BROADCASTS} created`), { note: 'for everyone logged in' })
+      assert.deepEqual(await aliceSocket.delivered('patients created'), patient)
+      assert.deepEqual(await aliceSocket.delivered('patients updated'), updated)
+      assert.deepEqual(await aliceSocket.delivered('patients patched'), patched)
+      assert.deepEqual(await aliceSocket.delivered('patients removed'), removed)
+      assert.deepEqual(fromTypedClient, [patient])
+      await assertSilent(bobSocket, anonymous)
+    })
+
+    it('doctor events reach every authenticated socket and no anonymous one', async () => {
+      const alice = await signUp('Alice')
+      const bob = await signUp('Bob')
+      const [aliceSocket, bobSocket, anonymous] = await Promise.all([connectSocket(alice.token), connectSocket(bob.token), connectSocket()])
+
+      const doctor = await send('POST', '/api/doctors', bob, validDoctor())
+      const patched = await send('PATCH', `/api/doctors/${doctor.id}`, bob, { specialty: 'Nephrology' })
+
+      for (const socket of [aliceSocket, bobSocket]) {
+        assert.deepEqual(await socket.delivered('doctors created'), doctor)
+        assert.deepEqual(await socket.delivered('doctors patched'), patched)
+      }
       await assertSilent(anonymous)
+    })
+
+    it("mapping events reach only the patient's owner, with doctor and patient and no owner field", async () => {
+      const alice = await signUp('Alice')
+      const bob = await signUp('Bob')
+      const doctor = await created('/api/doctors', bob, validDoctor())
+      const patient = await created('/api/patients', alice, validPatient())
+      const [aliceSocket, bobSocket, anonymous] = await Promise.all([connectSocket(alice.token), connectSocket(bob.token), connectSocket()])
+
+      const mapping = await send('POST', '/api/mappings', alice, { patientId: patient.id, doctorId: doctor.id })
+      const removed = await send('DELETE', `/api/mappings/${mapping.id}`, alice)
+
+      const createdEvent = await aliceSocket.delivered('mappings created')
+      assert.deepEqual(Object.keys(createdEvent).sort(), MAPPING_FIELDS)
+      assert.deepEqual(createdEvent, mapping)
+      assert.deepEqual(await aliceSocket.delivered('mappings removed'), removed)
+      // Bob created the doctor, not the patient: the mapping is none of his business.
+      await assertSilent(bobSocket, anonymous)
     })
 
     it('a socket that logs in again as another user leaves the first user\'s channel', async () => {
@@ -108,6 +140,39 @@ describe('realtime', () => {
   })
 
   describe('the same rules over the socket as over REST', () => {
+    it("another user's patient is 404 over the socket; another creator's doctor is 403", async () => {
+      const alice = await signUp('Alice')
+      const bob = await signUp('Bob')
+      const patient = await created('/api/patients', alice, validPatient())
+      const doctor = await created('/api/doctors', alice, validDoctor())
+      const { client } = await connectSocket(bob.token)
+      const patients = client.service('patients')
+
+      await assert.rejects(patients.get(patient.id), { name: 'NotFound', code: 404 })
+      await assert.rejects(patients.patch(patient.id, { age: 1 }), { name: 'NotFound', code: 404 })
+      await assert.rejects(patients.update(patient.id, validPatient()), { name: 'NotFound', code: 404 })
+      await assert.rejects(patients.remove(patient.id), { name: 'NotFound', code: 404 })
+      const page: any = await patients.find({ query: { userId: alice.id } as any })
+      assert.deepEqual(page.data, [])
+      await assert.rejects(client.service('mappings').create({ patientId: patient.id, doctorId: doctor.id }), { name: 'NotFound', code: 404 })
+      await assert.rejects(client.service('doctors').patch(doctor.id, { age: 60 }), { name: 'Forbidden', code: 403 })
+      assert.deepEqual(await client.service('doctors').get(doctor.id), doctor)
+      assert.deepEqual(await http('GET', `/api/patients/${patient.id}`, { token: alice.token }).then((reply) => reply.body), patient)
+    })
+
+    it('the owner works on their patients over the socket, with the same answers as REST', async () => {
+      const alice = await signUp('Alice')
+      const socket = await connectSocket(alice.token)
+      const patients = socket.client.service('patients')
+
+      const patient = await patients.create(validPatient())
+      assert.equal(patient.userId, alice.id)
+      assert.deepEqual(await socket.delivered('patients created'), patient)
+      assert.deepEqual((await http('GET', `/api/patients/${patient.id}`, { token: alice.token })).body, patient)
+      await assert.rejects(patients.create({ ...validPatient(), userId: alice.id } as any), { name: 'BadRequest', code: 400 })
+      await assert.rejects(patients.get('not-a-uuid'), { name: 'BadRequest', code: 400 })
+    })
+
     it("another user's record is 404 over the socket, as over REST", async () => {
       const alice = await signUp('Alice')
       const bob = await signUp('Bob')
@@ -198,7 +263,6 @@ describe('realtime', () => {
     })
 
     it('a removed user gets the removed event, then their sockets are logged off at once', async () => {
-      const broadcast = registerBroadcasts()
       const { app } = testContext().server
       const alice = await signUp('Alice')
       const bob = await signUp('Bob')
@@ -221,8 +285,8 @@ describe('realtime', () => {
       assert.equal(app.channel(userChannel(alice.id)).length, 0)
       assert.equal(app.channel(AUTHENTICATED_CHANNEL).length, authenticatedBefore - 2)
 
-      await broadcast({ note: 'after the removal' })
-      await bobSocket.delivered(`${BROADCASTS} created`)
+      await send('POST', '/api/doctors', bob, validDoctor())
+      await bobSocket.delivered('doctors created')
       await sleep(100)
       assert.deepEqual([...aliceOne.events(), ...aliceTwo.events()].map(({ event }) => event), ['users removed', 'users removed'])
     })

@@ -5,7 +5,7 @@ import { deserializeEvent, serializeEvent } from '../src/event-sync'
 import { startServer } from '../src/server'
 import type { RunningServer } from '../src/server'
 import { testContext } from './setup'
-import { assertNoSecret, http, signUp } from './helpers'
+import { assertNoSecret, http, signUp, validDoctor, validPatient } from './helpers'
 import { assertSilent, closeSockets, connectSocket } from './sockets'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -27,6 +27,46 @@ describe('scale-out: two instances, one database, events through Redis', functio
   })
 
   afterEach(closeSockets)
+
+  it('a socket on B receives the patient its owner created through A; no other socket on A or B does', async () => {
+    const alice = await signUp('Alice', a.url)
+    const bob = await signUp('Bob', a.url)
+    const [aliceOnB, bobOnA, bobOnB, anonymousOnA, anonymousOnB] = await Promise.all([
+      connectSocket(alice.token, b.url),
+      connectSocket(bob.token, a.url),
+      connectSocket(bob.token, b.url),
+      connectSocket(undefined, a.url),
+      connectSocket(undefined, b.url)
+    ])
+
+    const reply = await http('POST', '/api/patients', { token: alice.token, body: validPatient(), base: a.url })
+    assert.equal(reply.status, 201)
+
+    assert.deepEqual(await aliceOnB.delivered('patients created'), reply.body)
+    await assertSilent(bobOnA, bobOnB, anonymousOnA, anonymousOnB)
+  })
+
+  it('doctor and mapping events cross instances with the same recipients', async () => {
+    const alice = await signUp('Alice', a.url)
+    const bob = await signUp('Bob', b.url)
+    const [aliceOnB, bobOnA] = await Promise.all([connectSocket(alice.token, b.url), connectSocket(bob.token, a.url)])
+
+    const doctor = await http('POST', '/api/doctors', { token: bob.token, body: validDoctor(), base: b.url })
+    const patient = await http('POST', '/api/patients', { token: alice.token, body: validPatient(), base: a.url })
+    const mapping = await http('POST', '/api/mappings', {
+      token: alice.token,
+      body: { patientId: patient.body.id, doctorId: doctor.body.id },
+      base: a.url
+    })
+    assert.deepEqual([doctor.status, patient.status, mapping.status], [201, 201, 201])
+
+    assert.deepEqual(await aliceOnB.delivered('doctors created'), doctor.body)
+    assert.deepEqual(await bobOnA.delivered('doctors created'), doctor.body)
+    // The owner comes from the resolved patient: `userId` is not in what crosses Redis.
+    assert.deepEqual(await aliceOnB.delivered('mappings created'), mapping.body)
+    await sleep(300)
+    assert.deepEqual(bobOnA.events().map(({ event }) => event), ['doctors created'])
+  })
 
   it("a socket on B receives what its owner changed through A; other users' sockets on A and B get nothing", async () => {
     const alice = await signUp('Alice', a.url)

@@ -1,5 +1,6 @@
 import { authenticate } from '@feathersjs/authentication'
 import { hooks as schemaHooks } from '@feathersjs/schema'
+import { publishToAuthenticated } from '../../channels'
 import type { Application } from '../../declarations'
 import { creatorOnly } from '../../hooks/creator-only'
 import { DoctorService, getOptions } from './doctors.class'
@@ -21,6 +22,7 @@ export const doctor = (app: Application) => {
   app.use(doctorPath, new DoctorService(getOptions(app)), {
     methods: doctorMethods
   })
+  app.service(doctorPath).publish(publishToAuthenticated())
   app.service(doctorPath).hooks({
     around: {
       all: [authenticate('jwt'), schemaHooks.resolveExternal(doctorExternalResolver)],

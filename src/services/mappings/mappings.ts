@@ -1,9 +1,11 @@
 import { authenticate } from '@feathersjs/authentication'
 import { hooks as schemaHooks } from '@feathersjs/schema'
+import { publishToOwner } from '../../channels'
 import type { Application } from '../../declarations'
 import { audit } from '../../hooks/audit'
 import { referencesNotFound, requireOwnReference } from '../../hooks/references'
 import { MappingService, getOptions } from './mappings.class'
+import type { Mapping } from './mappings.class'
 import {
   mappingDataResolver,
   mappingDataValidator,
@@ -23,6 +25,8 @@ export const mapping = (app: Application) => {
   app.use(mappingPath, new MappingService(getOptions(app)), {
     methods: mappingMethods
   })
+  // The owner is the patient's: `userId` is not in the payload other instances receive.
+  app.service(mappingPath).publish(publishToOwner<Mapping>((mapping) => mapping.patient?.userId ?? mapping.userId))
   app.service(mappingPath).hooks({
     around: {
       all: [authenticate('jwt'), schemaHooks.resolveExternal(mappingExternalResolver), audit()],

@@ -1,8 +1,10 @@
 import { authenticate } from '@feathersjs/authentication'
 import { hooks as schemaHooks } from '@feathersjs/schema'
+import { publishToOwner } from '../../channels'
 import type { Application } from '../../declarations'
 import { audit } from '../../hooks/audit'
 import { PatientService, getOptions } from './patients.class'
+import type { Patient } from './patients.class'
 import {
   patientDataResolver,
   patientDataValidator,
@@ -22,6 +24,7 @@ export const patient = (app: Application) => {
   app.use(patientPath, new PatientService(getOptions(app)), {
     methods: patientMethods
   })
+  app.service(patientPath).publish(publishToOwner<Patient>((patient) => patient.userId))
   app.service(patientPath).hooks({
     around: {
       all: [authenticate('jwt'), schemaHooks.resolveExternal(patientExternalResolver), audit()]
