@@ -48,7 +48,10 @@ function joinUserChannels(app: Application, authResult: AuthenticationResult, co
     return
   }
   // Logging in again on the same socket, possibly as someone else, starts from no channel.
-  app.channel(app.channels).leave(connection)
+  // (`app.channel([])` throws: a fresh instance has no channel before its first login or event.)
+  if (app.channels.length > 0) {
+    app.channel(app.channels).leave(connection)
+  }
   app.channel(userChannel(userId), AUTHENTICATED_CHANNEL).join(connection)
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { AUTHENTICATED_CHANNEL, userChannel } from '../src/channels'
+import { startServer } from '../src/server'
 import { testContext } from './setup'
 import { assertNoSecret, created, http, signUp, validDoctor, validPatient } from './helpers'
 import type { TestUser } from './helpers'
@@ -211,6 +212,23 @@ describe('realtime', () => {
       await assert.rejects(users.get('not-a-uuid'), (error: any) => error.code === 400 && !/select|where/i.test(error.message))
       await assert.rejects(users.patch(alice.id, { email: 'x@example.org' } as any), { name: 'BadRequest', code: 400 })
       await assert.rejects(users.find({ query: { password: 'x' } as any }), { name: 'BadRequest', code: 400 })
+    })
+
+    it('the first login on a fresh instance, before any channel exists, joins its channels', async function () {
+      this.timeout(60_000)
+      const alice = await signUp('Alice')
+      const fresh = await startServer({ ...testContext().settings, port: 0 })
+      try {
+        assert.deepEqual(fresh.app.channels, [])
+        const socket = await connectSocket(alice.token, fresh.url)
+        assert.deepEqual(fresh.app.channels.sort(), [AUTHENTICATED_CHANNEL, userChannel(alice.id)].sort())
+
+        const reply = await http('PATCH', `/users/${alice.id}`, { token: alice.token, body: { name: 'Fresh' }, base: fresh.url })
+        assert.deepEqual(await socket.delivered('users patched'), reply.body)
+      } finally {
+        closeSockets()
+        await fresh.stop()
+      }
     })
 
     it('local login over the socket joins the channel like a JWT does', async () => {

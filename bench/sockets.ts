@@ -1,0 +1,307 @@
+// `npm run bench:sockets`: event delivery with many sockets connected, printed as a table.
+//
+//   npm run bench:sockets                       N = 1000 sockets, one per user, on one server
+//   npm run bench:sockets -- --redis            the same with REDIS_URL (events through Redis)
+//   options: --sockets 1000 --creates 2000 --concurrency 8 --broadcasts 10 --redis-url redis://127.0.0.1:6379
+//
+// The compiled server runs in a process of its own, in production mode, on a database it wipes
+// first: BENCH_DATABASE_URL, or else an embedded cluster in .data/postgres-bench. Users are written
+// straight into the database with one precomputed hash (argon2 for 1,000 registrations would be
+// the whole run) and their tokens signed here with the server's secret.
+//
+// Measured:
+// - patients: each POST /api/patients is for one of the N users; latency is from sending the POST
+//   to the `patients created` event at that user's socket (so it includes the insert), next to the
+//   POST's own response time.
+// - doctors: each POST /api/doctors reaches all N sockets; latency from the POST to each delivery.
+// - memory: the server's RSS and heap (after a GC) before and after the N sockets logged in, per socket.
+import { spawn } from 'node:child_process'
+import type { ChildProcessWithoutNullStreams } from 'node:child_process'
+import { randomBytes, randomUUID } from 'node:crypto'
+import { once } from 'node:events'
+import { performance } from 'node:perf_hooks'
+import { parseArgs } from 'node:util'
+import { AuthenticationService } from '@feathersjs/authentication'
+import { feathers } from '@feathersjs/feathers'
+import { hash } from '@node-rs/argon2'
+import type { Knex } from 'knex'
+import { io } from 'socket.io-client'
+import type { Socket } from 'socket.io-client'
+import { loadConfiguration } from '../src/configuration'
+import { startDatabase } from '../src/database'
+import { createKnex } from '../src/database/knex'
+
+const { values: options } = parseArgs({
+  options: {
+    sockets: { type: 'string', default: '1000' },
+    creates: { type: 'string', default: '2000' },
+    concurrency: { type: 'string', default: '8' },
+    broadcasts: { type: 'string', default: '10' },
+    redis: { type: 'boolean', default: false },
+    'redis-url': { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' }
+  }
+})
+
+const SOCKETS = Number(options.sockets)
+const CREATES = Number(options.creates)
+const CONCURRENCY = Number(options.concurrency)
+const BROADCASTS = Number(options.broadcasts)
+const CONNECT_BATCH = 50
+const INSERT_BATCH = 500
+const EVENT_TIMEOUT_MS = 10_000
+
+type Memory = NodeJS.MemoryUsage
+
+interface BenchServer {
+  url: string
+  secret: string
+  db: Knex
+  memory(): Promise<Memory>
+  stop(): Promise<void>
+}
+
+function readLines(server: ChildProcessWithoutNullStreams, onLine: (line: string) => void) {
+  let buffered = ''
+  server.stdout.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString()
+    const lines = buffered.split('\n')
+    buffered = lines.pop() ?? ''
+    lines.forEach(onLine)
+  })
+}
+
+async function startBenchServer(): Promise<BenchServer> {
+  const settings = await loadConfiguration()
+  const database = await startDatabase({
+    ...settings.database,
+    url: process.env.BENCH_DATABASE_URL,
+    embedded: { dataDir: '.data/postgres-bench', port: 54331, database: 'healthcare_bench' }
+  })
+  const db = createKnex(database.connectionString, { min: 0, max: 4 })
+  await db.raw('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public')
+  const secret = randomBytes(32).toString('hex')
+  const { REDIS_URL: _unused, ...environment } = process.env
+  const server = spawn(process.execPath, ['--expose-gc', '-r', './bench/memory-probe.cjs', 'lib/src/index.js'], {
+    env: {
+      ...environment,
+      NODE_ENV: 'production',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATABASE_URL: database.connectionString,
+      JWT_SECRET: secret,
+      ...(options.redis ? { REDIS_URL: options['redis-url'] } : {})
+    },
+    stdio: ['ignore', 'pipe', 'inherit']
+  }) as unknown as ChildProcessWithoutNullStreams
+
+  let probed: ((memory: Memory) => void) | undefined
+  const url = await new Promise<string>((resolve, reject) => {
+    readLines(server, (line) => {
+      const listening = /listening on (http:\/\/[\d.:]+)/.exec(line)
+      if (listening) resolve(listening[1])
+      if (line.startsWith('{"memoryProbe"')) probed?.(JSON.parse(line).memoryProbe)
+    })
+    server.on('exit', (code) => reject(new Error(`the server exited with ${code}`)))
+  })
+  const memory = () =>
+    new Promise<Memory>((resolve) => {
+      probed = resolve
+      server.kill('SIGUSR2')
+    })
+  const stop = async () => {
+    server.kill('SIGTERM')
+    await once(server, 'exit')
+    await db.destroy()
+    await database.stop()
+  }
+  return { url, secret, db, memory, stop }
+}
+
+/** N users in a few INSERTs, all with the hash of one password. */
+async function createUsers(db: Knex, count: number) {
+  const password = await hash('benchmark-password')
+  const run = randomUUID().slice(0, 8)
+  const ids: string[] = []
+  for (let start = 0; start < count; start += INSERT_BATCH) {
+    const rows = Array.from({ length: Math.min(INSERT_BATCH, count - start) }, (_, offset) => ({
+      name: `Bench ${start + offset}`,
+      email: `bench-${run}-${start + offset}@example.org`,
+      password
+    }))
+    const inserted: Array<{ id: string }> = await db('users').insert(rows).returning('id')
+    ids.push(...inserted.map(({ id }) => id))
+  }
+  return ids
+}
+
+async function tokensFor(ids: string[], secret: string) {
+  const settings = await loadConfiguration()
+  const app = feathers()
+  app.set('authentication', { ...settings.authentication, secret })
+  const authentication = new AuthenticationService(app)
+  return Promise.all(ids.map((id) => authentication.createAccessToken({}, { subject: id })))
+}
+
+interface Listener {
+  socket: Socket
+}
+
+type Arrival = (at: number) => void
+
+/** Events are matched by a unique name; each waiting name resolves with the time it arrived. */
+const waiting = new Map<string, Arrival>()
+const broadcastArrivals = new Map<string, number[]>()
+
+function listen(socket: Socket) {
+  socket.on('patients created', (patient: { name: string }) => waiting.get(patient.name)?.(performance.now()))
+  socket.on('doctors created', (doctor: { name: string }) => broadcastArrivals.get(doctor.name)?.push(performance.now()))
+}
+
+async function connectOne(url: string, accessToken: string): Promise<Listener> {
+  const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true })
+  listen(socket)
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve())
+    socket.once('connect_error', reject)
+  })
+  await new Promise<void>((resolve, reject) =>
+    socket.emit('create', 'authentication', { strategy: 'jwt', accessToken }, (error: unknown) => (error ? reject(error) : resolve()))
+  )
+  return { socket }
+}
+
+async function connectAll(url: string, tokens: string[]) {
+  const listeners: Listener[] = []
+  for (let start = 0; start < tokens.length; start += CONNECT_BATCH) {
+    listeners.push(...(await Promise.all(tokens.slice(start, start + CONNECT_BATCH).map((token) => connectOne(url, token)))))
+  }
+  return listeners
+}
+
+async function post(url: string, path: string, token: string, body: unknown) {
+  const response = await fetch(url + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body)
+  })
+  if (response.status !== 201) throw new Error(`POST ${path}: ${response.status} ${await response.text()}`)
+  await response.arrayBuffer()
+}
+
+function arrivalOf(name: string) {
+  return new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no event for ${name} within ${EVENT_TIMEOUT_MS} ms`)), EVENT_TIMEOUT_MS)
+    waiting.set(name, (at) => {
+      clearTimeout(timer)
+      waiting.delete(name)
+      resolve(at)
+    })
+  })
+}
+
+/** One patient for user `index`: POST sent → response, and POST sent → event at the owner's socket. */
+async function createPatient(url: string, tokens: string[], index: number) {
+  const name = `Patient ${index} ${randomUUID()}`
+  const arrival = arrivalOf(name)
+  const sent = performance.now()
+  await post(url, '/api/patients', tokens[index % tokens.length], { name, age: 40, disease: 'Benchmark' })
+  const answered = performance.now()
+  return { event: (await arrival) - sent, response: answered - sent }
+}
+
+async function patientScenario(url: string, tokens: string[]) {
+  const events: number[] = []
+  const responses: number[] = []
+  let next = 0
+  const started = performance.now()
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < CREATES) {
+        const { event, response } = await createPatient(url, tokens, next++)
+        events.push(event)
+        responses.push(response)
+      }
+    })
+  )
+  const seconds = (performance.now() - started) / 1000
+  return { events, responses, rate: Math.round(CREATES / seconds) }
+}
+
+async function broadcastScenario(url: string, token: string, recipients: number) {
+  const latencies: number[] = []
+  const lastArrivals: number[] = []
+  for (let index = 0; index < BROADCASTS; index++) {
+    const name = `Dr. Broadcast ${index} ${randomUUID()}`
+    const arrivals: number[] = []
+    broadcastArrivals.set(name, arrivals)
+    const sent = performance.now()
+    await post(url, '/api/doctors', token, { name, age: 50, specialty: 'Benchmark' })
+    const deadline = Date.now() + EVENT_TIMEOUT_MS
+    while (arrivals.length < recipients && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    if (arrivals.length < recipients) throw new Error(`doctor ${index} reached ${arrivals.length} of ${recipients} sockets`)
+    latencies.push(...arrivals.map((at) => at - sent))
+    lastArrivals.push(Math.max(...arrivals) - sent)
+    broadcastArrivals.delete(name)
+  }
+  return { latencies, lastArrivals }
+}
+
+function percentile(values: number[], fraction: number) {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.max(0, Math.ceil(fraction * sorted.length) - 1)]
+}
+
+const ms = (value: number) => value.toFixed(1)
+const kib = (bytes: number) => (bytes / 1024).toFixed(1)
+
+async function main() {
+  const server = await startBenchServer()
+  const listeners: Listener[] = []
+  try {
+    const ids = await createUsers(server.db, SOCKETS)
+    const tokens = await tokensFor(ids, server.secret)
+    // Warm-up: one socket and a few creates, so the baseline includes compiled code and pools.
+    const warm = await connectOne(server.url, tokens[0])
+    for (let index = 0; index < 20; index++) await createPatient(server.url, [tokens[0]], 0)
+    warm.socket.disconnect()
+    await new Promise((resolve) => setTimeout(resolve, 200))
+
+    const before = await server.memory()
+    const connectStarted = performance.now()
+    listeners.push(...(await connectAll(server.url, tokens)))
+    const connectSeconds = (performance.now() - connectStarted) / 1000
+    const after = await server.memory()
+
+    const patients = await patientScenario(server.url, tokens)
+    const doctors = await broadcastScenario(server.url, tokens[0], listeners.length)
+
+    console.log(
+      `\n${SOCKETS} sockets (distinct users, logged in with a JWT) connected in ${connectSeconds.toFixed(1)} s; ` +
+        `events ${options.redis ? `through Redis (${options['redis-url']})` : 'in process (no REDIS_URL)'}\n`
+    )
+    console.log('| measure | p50 ms | p99 ms | max ms | samples |\n|---|---|---|---|---|')
+    const row = (label: string, values: number[]) =>
+      console.log(`| ${label} | ${ms(percentile(values, 0.5))} | ${ms(percentile(values, 0.99))} | ${ms(Math.max(...values))} | ${values.length} |`)
+    row(`patients: POST sent → event at the owner's socket (${CONCURRENCY} in flight, ${patients.rate}/s)`, patients.events)
+    row('patients: POST sent → POST answered (same requests)', patients.responses)
+    row(`doctors: POST sent → event at each of ${listeners.length} sockets`, doctors.latencies)
+    row('doctors: POST sent → event at the last socket', doctors.lastArrivals)
+    console.log('\n| server memory | before | after | per socket |\n|---|---|---|---|')
+    for (const key of ['rss', 'heapUsed'] as const) {
+      console.log(`| ${key} | ${kib(before[key] / 1024)} MiB | ${kib(after[key] / 1024)} MiB | ${kib((after[key] - before[key]) / SOCKETS)} KiB |`)
+    }
+  } finally {
+    listeners.forEach(({ socket }) => socket.disconnect())
+    await server.stop()
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error)
+    process.exit(1)
+  }
+)
