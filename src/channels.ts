@@ -27,6 +27,16 @@ const declared = (publisher: Publisher) => {
 
 export const isDeclaredPublisher = (publisher: unknown) => declaredPublishers.has(publisher as Publisher)
 
+// Where @feathersjs/transport-commons keeps the app's channels by name.
+const CHANNELS = Symbol.for('@feathersjs/transport-commons/channels')
+
+/**
+ * The channel if someone is in it. `app.channel(name)` would create it, and an empty channel is
+ * only dropped when its last connection leaves: one would pile up for every user who ever had an
+ * event while offline, and every logout and disconnect goes through all channels.
+ */
+const existingChannel = (app: Application, name: string) => (app as any)[CHANNELS]?.[name] as ReturnType<Application['channel']> | undefined
+
 /**
  * A publisher that sends an event to the connections of the user who owns the record; the owner is
  * read from the record itself, so internal calls and calls from other instances publish right too.
@@ -35,12 +45,12 @@ export const isDeclaredPublisher = (publisher: unknown) => declaredPublishers.ha
 export const publishToOwner = <T>(ownerOf: OwnerOf<T>) =>
   declared((record, context) => {
     const owner = record ? ownerOf(record as T) : undefined
-    return typeof owner === 'string' ? context.app.channel(userChannel(owner)) : undefined
+    return typeof owner === 'string' ? existingChannel(context.app, userChannel(owner)) : undefined
   })
 
 /** A publisher that sends an event to every authenticated connection. */
 export const publishToAuthenticated = () =>
-  declared((record, context) => (record ? context.app.channel(AUTHENTICATED_CHANNEL) : undefined))
+  declared((record, context) => (record ? existingChannel(context.app, AUTHENTICATED_CHANNEL) : undefined))
 
 function joinUserChannels(app: Application, authResult: AuthenticationResult, connection?: RealTimeConnection) {
   const userId = authResult?.user?.id
@@ -64,7 +74,7 @@ function logOffRemovedUser(app: Application, user: { id?: unknown }) {
   if (typeof user?.id !== 'string') {
     return
   }
-  const connections = [...app.channel(userChannel(user.id)).connections]
+  const connections = [...(existingChannel(app, userChannel(user.id))?.connections ?? [])]
   setImmediate(() => connections.forEach((connection) => app.emit('disconnect', connection)))
 }
 

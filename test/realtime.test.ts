@@ -54,6 +54,20 @@ describe('realtime', () => {
       assertNoSecret(payload, newPassword)
     })
 
+    it('an event for a user with no connection leaves no channel behind', async () => {
+      const { app } = testContext().server
+      const carol = await signUp('Carol')
+      await rename(carol, 'Carol C.')
+      assert.ok(!app.channels.includes(userChannel(carol.id)))
+
+      const socket = await connectSocket(carol.token)
+      assert.ok(app.channels.includes(userChannel(carol.id)))
+      socket.close()
+      await socket.disconnectReason()
+      await sleep(50)
+      assert.ok(!app.channels.includes(userChannel(carol.id)))
+    })
+
     it('internal calls publish from the record too', async () => {
       const alice = await signUp('Alice')
       const bob = await signUp('Bob')
