@@ -95,10 +95,31 @@ async function closeClient(client: RedisClient) {
   }
 }
 
+/** One line when Redis goes away and one when it is back, not one per reconnection attempt. */
+function outageLog() {
+  let down = false
+  return {
+    onError(error: unknown) {
+      if (!down) {
+        down = true
+        logger.error('Redis (events) unreachable: events wait until it is back', describeError(error))
+      }
+    },
+    onReady() {
+      if (down) {
+        down = false
+        logger.info('Redis (events) connected again')
+      }
+    }
+  }
+}
+
 /** Configures feathers-sync on Redis; call before the services are registered. */
 export const eventSync = (redisUrl: string, channel: string) => (app: Application) => {
   const publisher: RedisClient = createClient({ url: redisUrl })
-  publisher.on('error', (error) => logger.error('Redis (events) error', describeError(error)))
+  const outages = outageLog()
+  // Before feathers-sync: it gives the subscriber the publisher's error listeners (else its own, which print).
+  publisher.on('error', outages.onError)
 
   app.configure(
     redisSync({
@@ -112,6 +133,8 @@ export const eventSync = (redisUrl: string, channel: string) => (app: Applicatio
   app.hooks({ around: { all: [keepUnpublishedEventsLocal(app)] } })
 
   const { sub: subscriber, ready } = (app as any).sync as { sub: RedisClient; ready: Promise<unknown> }
+  publisher.on('ready', outages.onReady)
+  subscriber.on('ready', outages.onReady)
   const subscribed = ready.then(() => undefined)
   subscribed.catch(() => undefined) // awaited by startServer; not an unhandled rejection meanwhile
   app.set('eventSync', {
