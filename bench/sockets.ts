@@ -77,7 +77,7 @@ async function startBenchServer(): Promise<BenchServer> {
     url: process.env.BENCH_DATABASE_URL,
     embedded: { dataDir: '.data/postgres-bench', port: 54331, database: 'healthcare_bench' }
   })
-  const db = createKnex(database.connectionString, { min: 0, max: 4 })
+  const db = createKnex(database.connectionString, { pool: { min: 0, max: 4 }, timeouts: settings.database.timeouts })
   await db.raw('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public')
   const secret = randomBytes(32).toString('hex')
   const { REDIS_URL: _unused, ...environment } = process.env

@@ -237,7 +237,7 @@ describe('realtime', () => {
         const socket = await connectSocket(alice.token, fresh.url)
         assert.deepEqual(fresh.app.channels.sort(), [AUTHENTICATED_CHANNEL, userChannel(alice.id)].sort())
 
-        const reply = await http('PATCH', `/users/${alice.id}`, { token: alice.token, body: { name: 'Fresh' }, base: fresh.url })
+        const reply = await http('PATCH', `/users/${alice.id}`, { token: alice.token, body: { name: 'Fresh' }, baseUrl: fresh.url })
         assert.deepEqual(await socket.delivered('users patched'), reply.body)
       } finally {
         closeSockets()

@@ -39,7 +39,7 @@ describe('scale-out: two instances, one database, events through Redis', functio
       connectSocket(undefined, b.url)
     ])
 
-    const reply = await http('POST', '/api/patients', { token: alice.token, body: validPatient(), base: a.url })
+    const reply = await http('POST', '/api/patients', { token: alice.token, body: validPatient(), baseUrl: a.url })
     assert.equal(reply.status, 201)
 
     assert.deepEqual(await aliceOnB.delivered('patients created'), reply.body)
@@ -51,12 +51,12 @@ describe('scale-out: two instances, one database, events through Redis', functio
     const bob = await signUp('Bob', b.url)
     const [aliceOnB, bobOnA] = await Promise.all([connectSocket(alice.token, b.url), connectSocket(bob.token, a.url)])
 
-    const doctor = await http('POST', '/api/doctors', { token: bob.token, body: validDoctor(), base: b.url })
-    const patient = await http('POST', '/api/patients', { token: alice.token, body: validPatient(), base: a.url })
+    const doctor = await http('POST', '/api/doctors', { token: bob.token, body: validDoctor(), baseUrl: b.url })
+    const patient = await http('POST', '/api/patients', { token: alice.token, body: validPatient(), baseUrl: a.url })
     const mapping = await http('POST', '/api/mappings', {
       token: alice.token,
       body: { patientId: patient.body.id, doctorId: doctor.body.id },
-      base: a.url
+      baseUrl: a.url
     })
     assert.deepEqual([doctor.status, patient.status, mapping.status], [201, 201, 201])
 
