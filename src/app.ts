@@ -15,29 +15,16 @@ import { eventChannelFor, eventSync } from './event-sync'
 import { errorHandler } from './http/error-handler'
 import { health } from './http/health'
 import { requestLog } from './http/request-log'
-import { currentRequest } from './request-context'
 import { services } from './services'
 
 const JSON_BODY_LIMIT = '100kb'
 
 /** Database errors and unexpected failures are mapped once here, for every transport. */
-const publicErrors = async (_context: HookContext, next: NextFunction) => {
+const publicErrors = async (context: HookContext, next: NextFunction) => {
   try {
     await next()
   } catch (error) {
-    throw toPublicError(error)
-  }
-}
-
-/** The request log names the authenticated caller, once a service call has authenticated one. */
-const noteCaller = async (context: HookContext, next: NextFunction) => {
-  try {
-    await next()
-  } finally {
-    const request = currentRequest()
-    if (request && context.params.provider && context.params.user) {
-      request.userId ??= context.params.user.id
-    }
+    throw toPublicError(error, context.params.requestId)
   }
 }
 
@@ -82,6 +69,6 @@ export function createApp(settings: ApplicationConfiguration, db: Knex): Applica
   app.configure(services)
   app.configure(channels)
 
-  app.hooks({ around: { all: [noteCaller, publicErrors] } })
+  app.hooks({ around: { all: [publicErrors] } })
   return app
 }

@@ -91,7 +91,7 @@ const alreadyPublic = new WeakSet<object>()
  * Every error leaves the server through here: database errors become what they mean (409, 400,
  * 503) and anything unexpected becomes a bare 500; details are logged, never sent.
  */
-export function toPublicError(error: any): FeathersError {
+export function toPublicError(error: any, requestId?: string): FeathersError {
   if (alreadyPublic.has(error)) {
     return error
   }
@@ -105,7 +105,7 @@ export function toPublicError(error: any): FeathersError {
   if (mapped) {
     return mapped
   }
-  logger.error('Unexpected error', describeError(original))
+  logger.error('Unexpected error', { ...(requestId && { requestId }), ...describeError(original) })
   const internal = new GeneralError('Internal Server Error')
   alreadyPublic.add(internal)
   return internal

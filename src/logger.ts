@@ -1,5 +1,3 @@
-import { currentRequest } from './request-context'
-
 export type LogLevel = 'info' | 'warn' | 'error' | 'silent'
 type Level = Exclude<LogLevel, 'silent'>
 
@@ -7,15 +5,14 @@ const RANK: Record<LogLevel, number> = { info: 0, warn: 1, error: 2, silent: 3 }
 let threshold: LogLevel = 'info'
 
 /**
- * One JSON line per entry: easy to grep, easy to ship. Inside a request the line carries its
- * request id, so a logged 500 can be matched with the X-Request-Id the client saw.
+ * One JSON line per entry: easy to grep, easy to ship. Entries about a request carry its
+ * `requestId` field, so a logged 500 can be matched with the X-Request-Id the client saw.
  */
 function write(level: Level, message: string, fields: Record<string, unknown> = {}) {
   if (RANK[level] < RANK[threshold]) {
     return
   }
-  const requestId = currentRequest()?.requestId
-  const line = JSON.stringify({ time: new Date().toISOString(), level, message, ...(requestId && { requestId }), ...fields })
+  const line = JSON.stringify({ time: new Date().toISOString(), level, message, ...fields })
   if (level === 'error') {
     process.stderr.write(line + '\n')
   } else {

@@ -36,8 +36,9 @@ function entryFor(context: HookContext, action: string): AuditEntry {
  * call failed because the database is unreachable, the record could not be written either:
  * trying would only make the 503 wait another timeout, so it goes to the log instead.
  */
-async function appendFailure(db: Knex, entry: AuditEntry, failure: unknown) {
-  const notWritten = (error: unknown) => logger.error('Could not write an audit record', { entry, ...describeError(error) })
+async function appendFailure(db: Knex, entry: AuditEntry, failure: unknown, requestId?: string) {
+  const notWritten = (error: unknown) =>
+    logger.error('Could not write an audit record', { ...(requestId && { requestId }), entry, ...describeError(error) })
   if (isDatabaseUnavailable(failure)) {
     return notWritten(failure)
   }
@@ -69,7 +70,7 @@ export const audit = () => async (context: HookContext, next: NextFunction) => {
     }
   } catch (error) {
     if (context.params.user) {
-      await appendFailure(db, entryFor(context, `${context.method}-failed`), error)
+      await appendFailure(db, entryFor(context, `${context.method}-failed`), error, context.params.requestId)
     }
     throw error
   } finally {
@@ -103,7 +104,8 @@ export const auditLogin = () => async (context: HookContext, next: NextFunction)
     await next()
   } catch (error) {
     const userId = isDatabaseUnavailable(error) ? null : await userIdOfEmail(db, data.email).catch(() => null)
-    await appendFailure(db, { userId, action: 'login-failed', service: 'authentication', recordId: null, ip }, error)
+    const entry: AuditEntry = { userId, action: 'login-failed', service: 'authentication', recordId: null, ip }
+    await appendFailure(db, entry, error, context.params.requestId)
     throw error
   }
   const userId = (context.result as { user?: { id?: string } } | undefined)?.user?.id ?? null

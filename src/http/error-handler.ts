@@ -10,7 +10,7 @@ export const errorHandler = (): Middleware => async (ctx, next) => {
       throw new NotFound(`Path ${ctx.path} not found`)
     }
   } catch (error: unknown) {
-    const publicError = toPublicError(error)
+    const publicError = toPublicError(error, ctx.feathers?.requestId)
     ctx.status = publicError.code
     ctx.body = publicError.toJSON()
     const retryAfter = publicError.code === 429 ? publicError.data?.retryAfter : undefined

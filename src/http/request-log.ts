@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Middleware } from '@feathersjs/koa'
 import { logger } from '../logger'
-import { runInRequestContext } from '../request-context'
-import type { RequestContext } from '../request-context'
 
 // A client's id is kept only when it cannot smuggle anything into a log line.
 const ACCEPTABLE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -19,20 +17,21 @@ function requestIdOf(header: string | undefined) {
  */
 export const requestLog = (): Middleware => async (ctx, next) => {
   const started = performance.now()
-  const context: RequestContext = { requestId: requestIdOf(ctx.get('X-Request-Id')), ip: ctx.ip }
+  const requestId = requestIdOf(ctx.get('X-Request-Id'))
   const { method, path } = ctx
-  ctx.set('X-Request-Id', context.requestId)
-  ctx.feathers = { ...ctx.feathers, ip: context.ip, requestId: context.requestId }
+  ctx.set('X-Request-Id', requestId)
+  ctx.feathers = { ...ctx.feathers, ip: ctx.ip, requestId }
   try {
-    await runInRequestContext(context, next)
+    await next()
   } finally {
     logger.info('request', {
-      requestId: context.requestId,
+      requestId,
       method,
       path,
       status: ctx.status,
       ms: Math.round((performance.now() - started) * 10) / 10,
-      userId: context.userId ?? null
+      // The service call's context (kept by the REST transport) names the authenticated caller.
+      userId: (ctx as { hook?: { params?: { user?: { id?: string } } } }).hook?.params?.user?.id ?? null
     })
   }
 }
