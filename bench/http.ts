@@ -10,14 +10,10 @@
 // scale (--scale, needs the app started here): p50 of GET /api/patients for a caller with
 // 10,000 patients in a table of 1,000,000 rows, against the same with 1,000 rows, with plans.
 import autocannon from 'autocannon'
-import { spawn } from 'node:child_process'
-import { randomBytes, randomUUID } from 'node:crypto'
-import { once } from 'node:events'
+import { randomUUID } from 'node:crypto'
 import { parseArgs } from 'node:util'
-import type { Knex } from 'knex'
-import { loadConfiguration } from '../src/configuration'
-import { startDatabase } from '../src/database'
-import { createKnex } from '../src/database/knex'
+import { startBenchServer } from './bench-server'
+import type { BenchServer } from './bench-server'
 
 const { values: options } = parseArgs({
   options: {
@@ -126,7 +122,7 @@ async function loginFlood(base: string, scenarios: Record<string, autocannon.Req
   return [idle, { ...busy, scenario: `${busy.scenario} (p99 ${(busy.p99 / idle.p99).toFixed(2)}x idle)` }]
 }
 
-async function scaleScenario({ db, url: base }: Started) {
+async function scaleScenario({ db, url: base }: BenchServer) {
   const caller = await signUp(base)
   const { id: userId } = await db('users').where({ email: caller.email }).first('id')
   const others = await db('users').insert({ name: 'Others', email: `others-${randomUUID()}@example.org`, password: 'x' }).returning('id')
@@ -154,55 +150,8 @@ async function scaleScenario({ db, url: base }: Started) {
   return [small, { ...large, scenario: `${large.scenario} (p50 ${(large.p50 / Math.max(small.p50, 1)).toFixed(2)}x)` }]
 }
 
-/**
- * The compiled app in a process of its own (so the load driver does not share its event loop),
- * in production mode, on a database of its own that is wiped first: BENCH_DATABASE_URL, or else
- * an embedded cluster in .data/postgres-bench (never DATABASE_URL or the development cluster).
- */
-async function startFresh(): Promise<Started> {
-  const settings = await loadConfiguration()
-  const database = await startDatabase({
-    ...settings.database,
-    url: process.env.BENCH_DATABASE_URL,
-    embedded: { dataDir: '.data/postgres-bench', port: 54331, database: 'healthcare_bench' }
-  })
-  const db = createKnex(database.connectionString, { pool: { min: 0, max: 2 }, timeouts: settings.database.timeouts })
-  await db.raw('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public')
-  const server = spawn(process.execPath, ['lib/src/index.js'], {
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATABASE_URL: database.connectionString,
-      JWT_SECRET: randomBytes(32).toString('hex')
-    },
-    stdio: ['ignore', 'pipe', 'inherit']
-  })
-  const url = await new Promise<string>((resolve, reject) => {
-    server.stdout.on('data', (chunk: Buffer) => {
-      const match = /listening on (http:\/\/[\d.:]+)/.exec(chunk.toString())
-      if (match) resolve(match[1])
-    })
-    server.on('exit', (code) => reject(new Error(`the server exited with ${code}`)))
-  })
-  const stop = async () => {
-    server.kill('SIGTERM')
-    await once(server, 'exit')
-    await db.destroy()
-    await database.stop()
-  }
-  return { url, db, stop }
-}
-
-interface Started {
-  url: string
-  db: Knex
-  stop(): Promise<void>
-}
-
 async function main() {
-  const started = options.url ? undefined : await startFresh()
+  const started = options.url ? undefined : await startBenchServer()
   const base = options.url ?? started!.url
   try {
     const seedData = await seed(base)

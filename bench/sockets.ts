@@ -15,10 +15,7 @@
 //   POST's own response time.
 // - doctors: each POST /api/doctors reaches all N sockets; latency from the POST to each delivery.
 // - memory: the server's RSS and heap (after a GC) before and after the N sockets logged in, per socket.
-import { spawn } from 'node:child_process'
-import type { ChildProcessWithoutNullStreams } from 'node:child_process'
-import { randomBytes, randomUUID } from 'node:crypto'
-import { once } from 'node:events'
+import { randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { AuthenticationService } from '@feathersjs/authentication'
@@ -28,8 +25,8 @@ import type { Knex } from 'knex'
 import { io } from 'socket.io-client'
 import type { Socket } from 'socket.io-client'
 import { loadConfiguration } from '../src/configuration'
-import { startDatabase } from '../src/database'
-import { createKnex } from '../src/database/knex'
+import { startBenchServer } from './bench-server'
+import type { BenchServer } from './bench-server'
 
 const { values: options } = parseArgs({
   options: {
@@ -52,69 +49,26 @@ const EVENT_TIMEOUT_MS = 10_000
 
 type Memory = NodeJS.MemoryUsage
 
-interface BenchServer {
-  url: string
-  secret: string
-  db: Knex
+interface SocketBenchServer extends BenchServer {
   memory(): Promise<Memory>
-  stop(): Promise<void>
 }
 
-function readLines(server: ChildProcessWithoutNullStreams, onLine: (line: string) => void) {
-  let buffered = ''
-  server.stdout.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString()
-    const lines = buffered.split('\n')
-    buffered = lines.pop() ?? ''
-    lines.forEach(onLine)
+async function startSocketBenchServer(): Promise<SocketBenchServer> {
+  const server = await startBenchServer({
+    nodeArguments: ['--expose-gc', '-r', './bench/memory-probe.cjs'],
+    environment: { REDIS_URL: options.redis ? options['redis-url'] : undefined },
+    poolMax: 4
   })
-}
-
-async function startBenchServer(): Promise<BenchServer> {
-  const settings = await loadConfiguration()
-  const database = await startDatabase({
-    ...settings.database,
-    url: process.env.BENCH_DATABASE_URL,
-    embedded: { dataDir: '.data/postgres-bench', port: 54331, database: 'healthcare_bench' }
-  })
-  const db = createKnex(database.connectionString, { pool: { min: 0, max: 4 }, timeouts: settings.database.timeouts })
-  await db.raw('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public')
-  const secret = randomBytes(32).toString('hex')
-  const { REDIS_URL: _unused, ...environment } = process.env
-  const server = spawn(process.execPath, ['--expose-gc', '-r', './bench/memory-probe.cjs', 'lib/src/index.js'], {
-    env: {
-      ...environment,
-      NODE_ENV: 'production',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATABASE_URL: database.connectionString,
-      JWT_SECRET: secret,
-      ...(options.redis ? { REDIS_URL: options['redis-url'] } : {})
-    },
-    stdio: ['ignore', 'pipe', 'inherit']
-  }) as unknown as ChildProcessWithoutNullStreams
-
   let probed: ((memory: Memory) => void) | undefined
-  const url = await new Promise<string>((resolve, reject) => {
-    readLines(server, (line) => {
-      const listening = /listening on (http:\/\/[\d.:]+)/.exec(line)
-      if (listening) resolve(listening[1])
-      if (line.startsWith('{"memoryProbe"')) probed?.(JSON.parse(line).memoryProbe)
-    })
-    server.on('exit', (code) => reject(new Error(`the server exited with ${code}`)))
+  server.onLine((line) => {
+    if (line.startsWith('{"memoryProbe"')) probed?.(JSON.parse(line).memoryProbe)
   })
   const memory = () =>
     new Promise<Memory>((resolve) => {
       probed = resolve
-      server.kill('SIGUSR2')
+      server.process.kill('SIGUSR2')
     })
-  const stop = async () => {
-    server.kill('SIGTERM')
-    await once(server, 'exit')
-    await db.destroy()
-    await database.stop()
-  }
-  return { url, secret, db, memory, stop }
+  return { ...server, memory }
 }
 
 /** N users in a few INSERTs, all with the hash of one password. */
@@ -257,7 +211,7 @@ const ms = (value: number) => value.toFixed(1)
 const kib = (bytes: number) => (bytes / 1024).toFixed(1)
 
 async function main() {
-  const server = await startBenchServer()
+  const server = await startSocketBenchServer()
   const listeners: Listener[] = []
   try {
     const ids = await createUsers(server.db, SOCKETS)
