@@ -7,6 +7,7 @@ import { authentication } from './authentication'
 import { channels } from './channels'
 import type { ApplicationConfiguration } from './configuration'
 import type { Application, HookContext, NextFunction } from './declarations'
+import { openApi } from './docs/openapi'
 import { toPublicError } from './errors'
 import { apiAliases } from './http/api-aliases'
 import { corsFor } from './http/cors'
@@ -65,6 +66,7 @@ export function createApp(settings: ApplicationConfiguration, db: Knex): Applica
     app.configure(eventSync(settings.redisUrl, eventChannelFor(db.client.connectionSettings)))
   }
 
+  app.configure(openApi)
   app.configure(authentication)
   app.configure(services)
   app.configure(channels)

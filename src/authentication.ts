@@ -7,10 +7,13 @@ import type { AuthenticationParams, AuthenticationRequest } from '@feathersjs/au
 import { LocalStrategy } from '@feathersjs/authentication-local'
 import { NotAuthenticated, NotFound } from '@feathersjs/errors'
 import type { Params } from '@feathersjs/feathers'
+import { Type } from '@feathersjs/typebox'
 import { hash, verify } from '@node-rs/argon2'
 import type { Application, HookContext, NextFunction } from './declarations'
 import { auditLogin } from './hooks/audit'
 import { failureStoreFor, loginThrottle } from './login-throttle'
+import { serviceDocs } from './docs/service-docs'
+import { userResponseSchema } from './services/users/users.schema'
 
 const VERIFIED_TOKEN_CACHE_SIZE = 10_000
 const ENTITY_CACHE_MS = 10_000
@@ -179,13 +182,49 @@ const withoutConnectionUser = async (context: HookContext, next: NextFunction) =
   await next()
 }
 
+// Documentation only: the strategies check their own input.
+export const authenticationDataSchema = Type.Object(
+  {
+    strategy: Type.Optional(
+      Type.Union([Type.Literal('local'), Type.Literal('jwt')], {
+        description: 'Required at /authentication; POST /api/auth/login defaults it to `local`'
+      })
+    ),
+    email: Type.Optional(Type.String({ format: 'email', description: 'With `local`' })),
+    password: Type.Optional(Type.String({ description: 'With `local`' })),
+    accessToken: Type.Optional(Type.String({ description: 'With `jwt`' }))
+  },
+  { $id: 'AuthenticationData', examples: [{ email: 'ada@example.org', password: 'correct horse battery' }] }
+)
+
+export const authenticationSchema = Type.Object(
+  {
+    accessToken: Type.String({ description: 'Send as `Authorization: Bearer <accessToken>`' }),
+    authentication: Type.Object({
+      strategy: Type.String(),
+      accessToken: Type.Optional(Type.String()),
+      payload: Type.Optional(Type.Object({}, { additionalProperties: true }))
+    }),
+    user: Type.Ref(userResponseSchema)
+  },
+  { $id: 'Authentication' }
+)
+
 export const authentication = (app: Application) => {
   const authentication = new KeyedAuthenticationService(app)
 
   authentication.register('jwt', new CachedEntityJWTStrategy())
   authentication.register('local', new Argon2LocalStrategy())
 
-  app.use('authentication', authentication)
+  app.use('authentication', authentication, {
+    docs: serviceDocs({
+      description: 'Log in for an access token (JWT)',
+      schemas: { authenticationSchema, authenticationDataSchema },
+      authenticated: [],
+      errors: { create: [401, 429] },
+      docs: { operations: { create: { summary: 'Log in' }, remove: false } }
+    })
+  })
 
   const failures = failureStoreFor(app.get('redisUrl'), app.get('loginThrottle'))
   app.set('loginFailures', failures)

@@ -1,5 +1,6 @@
 import type { HookContext as FeathersHookContext, NextFunction } from '@feathersjs/feathers'
 import type { Application as FeathersApplication } from '@feathersjs/koa'
+import type { ServiceSwaggerOptions } from 'feathers-swagger'
 import type { Knex } from 'knex'
 import type { ApplicationConfiguration } from './configuration'
 import type { EventSync } from './event-sync'
@@ -33,5 +34,10 @@ declare module '@feathersjs/feathers' {
     requestId?: string
     /** Set by the audit hook: a RecordService write then writes its audit record in the same statement. */
     audit?: AuditStamp
+  }
+
+  // Each service documents itself in its registration: `app.use(path, service, { docs })`.
+  interface ServiceOptions<MethodTypes = string> {
+    docs?: ServiceSwaggerOptions
   }
 }

@@ -2,6 +2,7 @@ import { authenticate } from '@feathersjs/authentication'
 import { hooks as schemaHooks } from '@feathersjs/schema'
 import { publishToAuthenticated } from '../../channels'
 import type { Application } from '../../declarations'
+import { serviceDocs } from '../../docs/service-docs'
 import { creatorOnly } from '../../hooks/creator-only'
 import { DoctorService, getOptions } from './doctors.class'
 import {
@@ -9,8 +10,12 @@ import {
   doctorDataValidator,
   doctorExternalResolver,
   doctorPatchResolver,
+  doctorDataSchema,
+  doctorPatchSchema,
   doctorPatchValidator,
-  doctorQueryValidator
+  doctorQuerySchema,
+  doctorQueryValidator,
+  doctorSchema
 } from './doctors.schema'
 import { doctorMethods, doctorPath } from './doctors.shared'
 
@@ -20,7 +25,13 @@ export * from './doctors.schema'
 // A shared directory: every user may find, get and create; only the creator may change or remove.
 export const doctor = (app: Application) => {
   app.use(doctorPath, new DoctorService(getOptions(app)), {
-    methods: doctorMethods
+    methods: doctorMethods,
+    docs: serviceDocs({
+      description: 'A directory shared by all users; only the creator may change or remove a doctor',
+      schemas: { doctorSchema, doctorDataSchema, doctorPatchSchema, doctorQuerySchema },
+      authenticated: 'all',
+      errors: { update: [403], patch: [403], remove: [403] }
+    })
   })
   app.service(doctorPath).publish(publishToAuthenticated())
   app.service(doctorPath).hooks({

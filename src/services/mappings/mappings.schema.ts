@@ -24,6 +24,16 @@ export const mappingSchema = Type.Object(
   { $id: 'Mapping', additionalProperties: false }
 )
 export type Mapping = Static<typeof mappingSchema>
+// What responses and events carry, always with both records (documentation only: never compiled,
+// so its $id is free).
+export const mappingResponseSchema = Type.Object(
+  {
+    ...Type.Omit(mappingSchema, ['userId', 'doctor', 'patient']).properties,
+    doctor: Type.Ref(doctorSchema),
+    patient: Type.Ref(patientSchema)
+  },
+  { $id: 'Mapping', additionalProperties: false }
+)
 export const mappingExternalResolver = resolve<Mapping, HookContext<MappingService>>({
   userId: async () => undefined
 })

@@ -3,6 +3,7 @@ import { hooks as schemaHooks } from '@feathersjs/schema'
 import { publishToOwner } from '../../channels'
 import type { Application } from '../../declarations'
 import { audit } from '../../hooks/audit'
+import { serviceDocs } from '../../docs/service-docs'
 import { referencesNotFound, requireOwnReference } from '../../hooks/references'
 import { MappingService, getOptions } from './mappings.class'
 import type { Mapping } from './mappings.class'
@@ -10,8 +11,11 @@ import {
   mappingDataResolver,
   mappingDataValidator,
   mappingExternalResolver,
+  mappingDataSchema,
   mappingQueryResolver,
-  mappingQueryValidator
+  mappingQuerySchema,
+  mappingQueryValidator,
+  mappingResponseSchema
 } from './mappings.schema'
 import { mappingMethods, mappingPath } from './mappings.shared'
 
@@ -23,7 +27,13 @@ export * from './mappings.schema'
 // (see getOptions).
 export const mapping = (app: Application) => {
   app.use(mappingPath, new MappingService(getOptions(app)), {
-    methods: mappingMethods
+    methods: mappingMethods,
+    docs: serviceDocs({
+      description: "Doctors assigned to the caller's own patients; each mapping carries its `doctor` and `patient`",
+      schemas: { mappingSchema: mappingResponseSchema, mappingDataSchema, mappingQuerySchema },
+      authenticated: 'all',
+      errors: { create: [404, 409] }
+    })
   })
   // The owner is the patient's: `userId` is not in the payload other instances receive.
   app.service(mappingPath).publish(publishToOwner<Mapping>((mapping) => mapping.patient?.userId ?? mapping.userId))

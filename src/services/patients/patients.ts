@@ -3,6 +3,7 @@ import { hooks as schemaHooks } from '@feathersjs/schema'
 import { publishToOwner } from '../../channels'
 import type { Application } from '../../declarations'
 import { audit } from '../../hooks/audit'
+import { serviceDocs } from '../../docs/service-docs'
 import { PatientService, getOptions } from './patients.class'
 import type { Patient } from './patients.class'
 import {
@@ -11,8 +12,12 @@ import {
   patientExternalResolver,
   patientPatchResolver,
   patientPatchValidator,
+  patientDataSchema,
+  patientPatchSchema,
   patientQueryResolver,
-  patientQueryValidator
+  patientQuerySchema,
+  patientQueryValidator,
+  patientSchema
 } from './patients.schema'
 import { patientMethods, patientPath } from './patients.shared'
 
@@ -22,7 +27,12 @@ export * from './patients.schema'
 // Every method reaches only the caller's own patients (patientQueryResolver forces userId).
 export const patient = (app: Application) => {
   app.use(patientPath, new PatientService(getOptions(app)), {
-    methods: patientMethods
+    methods: patientMethods,
+    docs: serviceDocs({
+      description: "The caller's own patients",
+      schemas: { patientSchema, patientDataSchema, patientPatchSchema, patientQuerySchema },
+      authenticated: 'all'
+    })
   })
   app.service(patientPath).publish(publishToOwner<Patient>((patient) => patient.userId))
   app.service(patientPath).hooks({

@@ -25,6 +25,8 @@ export const userSchema = Type.Object(
   { $id: 'User', additionalProperties: false }
 )
 export type User = Static<typeof userSchema>
+// What responses and events carry (documentation only: never compiled, so its $id is free).
+export const userResponseSchema = Type.Omit(userSchema, ['password'], { $id: 'User', additionalProperties: false })
 export const userValidator = getValidator(userSchema, dataValidator)
 export const userResolver = resolve<User, HookContext<UserService>>({})
 

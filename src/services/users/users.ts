@@ -2,6 +2,7 @@ import { authenticate } from '@feathersjs/authentication'
 import { publishToOwner } from '../../channels'
 import { hooks as schemaHooks } from '@feathersjs/schema'
 import type { Application, HookContext, NextFunction } from '../../declarations'
+import { serviceDocs } from '../../docs/service-docs'
 import { UserService, getOptions } from './users.class'
 import type { User } from './users.class'
 import {
@@ -10,9 +11,13 @@ import {
   userExternalResolver,
   userPatchResolver,
   userPatchValidator,
+  userDataSchema,
+  userPatchSchema,
   userQueryResolver,
+  userQuerySchema,
   userQueryValidator,
-  userResolver
+  userResolver,
+  userResponseSchema
 } from './users.schema'
 import { userMethods, userPath } from './users.shared'
 
@@ -30,7 +35,14 @@ const normaliseEmail = async (context: HookContext<UserService>, next?: NextFunc
 
 export const user = (app: Application) => {
   app.use(userPath, new UserService(getOptions(app)), {
-    methods: userMethods
+    methods: userMethods,
+    docs: serviceDocs({
+      description: 'Registration (anyone) and the caller\'s own user record',
+      schemas: { userSchema: userResponseSchema, userDataSchema, userPatchSchema, userQuerySchema },
+      authenticated: ['find', 'get', 'patch', 'remove'],
+      errors: { create: [409] },
+      docs: { operations: { create: { summary: 'Register' } } }
+    })
   })
   app.service(userPath).publish(publishToOwner<User>((user) => user.id))
   app.service(userPath).hooks({

@@ -1,0 +1,68 @@
+import swagger from 'feathers-swagger'
+import type { Application, HookContext, NextFunction } from '../declarations'
+import { apiAliasPaths } from './api-aliases'
+import type { Paths } from './api-aliases'
+import { operationGenerators } from './operations'
+import { errorResponses, errorSchema } from './schemas'
+import { toOpenApiSchema } from './service-docs'
+
+export const OPENAPI_PATH = '/openapi.json'
+export const DOCS_PATH = '/docs'
+
+// Served as a file (never inline), so the page works under a `script-src 'self'` policy.
+const SWAGGER_UI_INITIALIZER = `window.addEventListener('load', function () {
+  window.ui = SwaggerUIBundle({
+    url: ${JSON.stringify(OPENAPI_PATH)},
+    dom_id: '#swagger-ui',
+    deepLinking: true,
+    presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+    layout: 'StandaloneLayout'
+  })
+})
+`
+
+// The version of the API's contract, not of the package.
+const API_VERSION = '1.0.0'
+
+const specs = () => ({
+  openapi: '3.1.0',
+  info: {
+    title: 'Healthcare API',
+    version: API_VERSION,
+    description:
+      'Clinicians register, log in, keep their patients, share a directory of doctors and assign doctors to their patients. ' +
+      'The `/api/...` routes are the REST interface; the same services are at their Feathers paths (`/patients`, …) ' +
+      'for REST and Socket.io clients. Authorize with the `accessToken` from `POST /api/auth/login`.'
+  },
+  components: {
+    securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+    schemas: { Error: toOpenApiSchema(errorSchema) },
+    responses: errorResponses()
+  },
+  security: [{ bearerAuth: [] }]
+})
+
+/** Once every service is registered: the `/api/...` routes, listed first. */
+const documentApiAliases = (app: Application) => async (_context: HookContext, next: NextFunction) => {
+  const document = (app as any).docs as { paths: Paths }
+  document.paths = { ...apiAliasPaths(document.paths), ...document.paths }
+  await next()
+}
+
+/**
+ * `GET /openapi.json`, the OpenAPI document made from the `docs` option of each service
+ * registration (see serviceDocs), and `GET /docs`, Swagger UI from the swagger-ui-dist package.
+ * Configure it before the services: it documents each one as it is registered.
+ */
+export const openApi = (app: Application) => {
+  app.configure(
+    swagger({
+      specs: specs(),
+      docsJsonPath: OPENAPI_PATH,
+      idType: 'string',
+      ui: swagger.swaggerUI({ docsPath: DOCS_PATH, getSwaggerInitializerScript: () => SWAGGER_UI_INITIALIZER }),
+      defaults: { operationGenerators }
+    })
+  )
+  app.hooks({ setup: [documentApiAliases(app)] })
+}
