@@ -1,3 +1,4 @@
+import { getServiceOptions } from '@feathersjs/feathers'
 import swagger from 'feathers-swagger'
 import type { Application, HookContext, NextFunction } from '../declarations'
 import { apiAliasPaths } from './api-aliases'
@@ -60,6 +61,8 @@ export const openApi = (app: Application) => {
       specs: specs(),
       docsJsonPath: OPENAPI_PATH,
       idType: 'string',
+      // Only services that declare their docs (a service without schemas would document nothing).
+      ignore: { filter: (service) => !getServiceOptions(service)?.docs },
       ui: swagger.swaggerUI({ docsPath: DOCS_PATH, getSwaggerInitializerScript: () => SWAGGER_UI_INITIALIZER }),
       defaults: { operationGenerators }
     })

@@ -1,8 +1,9 @@
 import { authenticate } from '@feathersjs/authentication'
 import { hooks as schemaHooks } from '@feathersjs/schema'
 import type { Application, HookContext } from '../../declarations'
+import { serviceDocs } from '../../docs/service-docs'
 import { AuditService, getOptions } from './audit.class'
-import { auditQueryResolver, auditQueryValidator } from './audit.schema'
+import { auditQueryResolver, auditQuerySchema, auditQueryValidator, auditSchema } from './audit.schema'
 import { auditMethods, auditPath } from './audit.shared'
 
 export * from './audit.class'
@@ -17,7 +18,12 @@ const newestFirst = async (context: HookContext<AuditService>) => {
 export const audit = (app: Application) => {
   app.use(auditPath, new AuditService(getOptions(app)), {
     methods: auditMethods,
-    events: []
+    events: [],
+    docs: serviceDocs({
+      description: "The caller's own audit trail: every call on patients and mappings, every login; read-only",
+      schemas: { auditSchema, auditQuerySchema },
+      authenticated: 'all'
+    })
   })
   app.service(auditPath).hooks({
     around: {
