@@ -17,10 +17,30 @@ const WITH_ID = new Set(['get', 'update', 'patch', 'remove'])
 const routeShape = (method: string, route: string) =>
   `${method.toUpperCase()} ${route.replace(/:[A-Za-z]+|\{[A-Za-z]+\}/g, '{}')}`
 
-/** The routes the README's API reference documents, from its headings: ### `POST /api/...` */
-function readmeRoutes() {
-  const headings = README.matchAll(/^#{3,4} `(GET|POST|PUT|PATCH|DELETE) (\/[^`\s]+)`/gm)
-  return [...headings].map(([, method, route]) => routeShape(method, route))
+interface ReadmeRoute {
+  route: string
+  answers: string[]
+  errors: string[]
+}
+
+const statuses = (line = '') => [...line.matchAll(/`(\d{3})`/g)].map(([, status]) => status)
+
+/** The routes the README's API reference documents: a heading #### `POST /api/...`, then lines
+ * `Answers: `201` …` and `Errors: `400`, `401` …`. */
+function readmeRoutes(): ReadmeRoute[] {
+  const sections = README.split(/^(?=#{3,4} )/m)
+  return sections.flatMap((section) => {
+    const heading = /^#{3,4} `(GET|POST|PUT|PATCH|DELETE) (\/[^`\s]+)`/.exec(section)
+    if (!heading) return []
+    const lines = section.split('\n')
+    return [
+      {
+        route: routeShape(heading[1], heading[2]),
+        answers: statuses(lines.find((line) => line.startsWith('Answers:'))),
+        errors: statuses(lines.find((line) => line.startsWith('Errors:')))
+      }
+    ]
+  })
 }
 
 function documentRoutes(document: any) {
@@ -45,11 +65,24 @@ describe('OpenAPI document and /docs', () => {
 
   it('has every route the README documents, and the README documents every /api route', () => {
     const documented = new Set(documentRoutes(document))
-    const inReadme = readmeRoutes()
-    assert.ok(inReadme.length >= 17, `only ${inReadme.length} routes found in the README`)
+    const inReadme = readmeRoutes().map(({ route }) => route)
+    assert.ok(inReadme.length >= 24, `only ${inReadme.length} routes found in the README`)
     assert.deepEqual(inReadme.filter((route) => !documented.has(route)), [], 'README routes missing from /openapi.json')
     const apiRoutes = [...documented].filter((route) => route.includes(' /api/'))
     assert.deepEqual(apiRoutes.filter((route) => !inReadme.includes(route)), [], '/api routes the README does not document')
+  })
+
+  it('has the success and error statuses the README gives each route', () => {
+    const operations = new Map(
+      Object.entries(document.paths as Record<string, Record<string, any>>).flatMap(([route, item]) =>
+        Object.entries(item).map(([method, operation]) => [routeShape(method, route), operation] as const)
+      )
+    )
+    for (const { route, answers, errors } of readmeRoutes()) {
+      const codes = Object.keys(operations.get(route).responses)
+      assert.deepEqual(answers, codes.filter((code) => code.startsWith('2')), `${route}: Answers`)
+      assert.deepEqual(errors, codes.filter((code) => code.startsWith('4')), `${route}: Errors`)
+    }
   })
 
   it('documents every method of every service the app registers', () => {
