@@ -42,19 +42,24 @@ export interface CheckedPage {
 }
 
 /**
- * A page whose responses from `origin` carry a CSP (the server's or helmet's default) and which
- * records every CSP violation and uncaught error, so a test can assert there were none.
+ * A page that records every CSP violation and uncaught error, so a test can assert there were
+ * none. With `withCspFrom`, responses from that origin carry a CSP: the server's, or helmet's
+ * default when it sends none. (Intercepted responses have no network address, so Chromium's
+ * local network checks would block a WebSocket from such a page: pages that open one are served
+ * by a real server instead.)
  */
-export async function checkedPage(browser: Browser, origin: string): Promise<CheckedPage> {
+export async function checkedPage(browser: Browser, withCspFrom?: string): Promise<CheckedPage> {
   const context = await browser.newContext()
   const page = await context.newPage()
   const problems: string[] = []
-  await page.route(`${origin}/**`, async (route) => {
-    const response = await route.fetch({ maxRedirects: 0 })
-    const headers = response.headers()
-    headers['content-security-policy'] ??= HELMET_DEFAULT_CSP
-    await route.fulfill({ response, headers })
-  })
+  if (withCspFrom) {
+    await page.route(`${withCspFrom}/**`, async (route) => {
+      const response = await route.fetch({ maxRedirects: 0 })
+      const headers = response.headers()
+      headers['content-security-policy'] ??= HELMET_DEFAULT_CSP
+      await route.fulfill({ response, headers })
+    })
+  }
   await page.exposeFunction('reportProblem', (problem: string) => problems.push(problem))
   await page.addInitScript(() => {
     document.addEventListener('securitypolicyviolation', (event) => {
@@ -62,6 +67,9 @@ export async function checkedPage(browser: Browser, origin: string): Promise<Che
     })
   })
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`))
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console error: ${message.text()}`)
+  })
   return { page, problems }
 }
 

@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { readFile } from 'node:fs/promises'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import type { Browser } from 'playwright-core'
 import { baseUrl, created, signUp, validPatient } from '../helpers'
@@ -8,7 +12,7 @@ import { assertNoProblems, checkedPage, HELMET_DEFAULT_CSP, launchChromium } fro
 const PAGE_DIR = path.join(__dirname, 'realtime-page')
 const modulePath = (request: string) => require.resolve(request)
 
-/** The page's files, served by the test on the API's origin (the server does not serve them). */
+/** The page's files: a front end of its own, served by the test on another port. */
 const PAGE_FILES: Record<string, string> = {
   'index.html': path.join(PAGE_DIR, 'index.html'),
   'app.js': path.join(PAGE_DIR, 'app.js'),
@@ -16,12 +20,35 @@ const PAGE_FILES: Record<string, string> = {
   'feathers.js': modulePath('@feathersjs/client/dist/feathers.js')
 }
 
+const CONTENT_TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8' }
+
+/** Serves the page under helmet's default CSP, allowing connections to the API as well. */
+async function servePage(api: string) {
+  const { host } = new URL(api)
+  const csp = HELMET_DEFAULT_CSP.replace("default-src 'self'", `default-src 'self';connect-src 'self' ws://${host} ${api}`)
+  const server = http.createServer(async (request, response) => {
+    const file = PAGE_FILES[path.basename(new URL(request.url ?? '/', 'http://page').pathname)]
+    if (!file) {
+      response.writeHead(404).end()
+      return
+    }
+    response.writeHead(200, { 'content-type': CONTENT_TYPES[path.extname(file)], 'content-security-policy': csp })
+    response.end(await readFile(file))
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as AddressInfo
+  return { server, url: `http://127.0.0.1:${port}/index.html?api=${encodeURIComponent(api)}` }
+}
+
 describe('the Feathers browser client, in Chromium', () => {
   let browser: Browser
   let alice: TestUser
   let bob: TestUser
+  let page: Awaited<ReturnType<typeof servePage>>
 
   before(async () => {
+    page = await servePage(baseUrl())
     browser = await launchChromium()
     alice = await signUp('Alice')
     bob = await signUp('Bob')
@@ -29,29 +56,23 @@ describe('the Feathers browser client, in Chromium', () => {
 
   after(async () => {
     await browser?.close()
+    page?.server.close()
   })
 
   it('logs in over Socket.io and receives `patients created` for its own patients only', async () => {
-    const checked = await checkedPage(browser, baseUrl())
-    const { page } = checked
-    await page.route(`${baseUrl()}/browser-client/*`, (route) =>
-      route.fulfill({
-        path: PAGE_FILES[path.basename(new URL(route.request().url()).pathname)],
-        headers: { 'content-security-policy': HELMET_DEFAULT_CSP }
-      })
-    )
-    await page.goto(`${baseUrl()}/browser-client/index.html`)
-    const user = await page.evaluate(([email, password]) => (window as any).logIn(email, password), [alice.email, alice.password])
+    const checked = await checkedPage(browser)
+    await checked.page.goto(page.url)
+    const user = await checked.page.evaluate(([email, password]) => (window as any).logIn(email, password), [alice.email, alice.password])
     assert.equal(user.id, alice.id)
-    assert.equal(await page.locator('#status').textContent(), `logged in as ${alice.email}`)
+    assert.equal(await checked.page.locator('#status').textContent(), `logged in as ${alice.email}`)
 
     await created('/api/patients', bob, validPatient({ name: "Bob's patient" }))
     const patient = await created('/api/patients', alice, validPatient({ name: 'Live Patient', age: 37, disease: 'Asthma' }))
 
     // Events need the channels of src/channels.ts (realtime).
-    await page.locator('#patients li').first().waitFor({ timeout: 10_000 })
-    assert.deepEqual(await page.locator('#patients li').allTextContents(), ['Live Patient (37): Asthma'])
-    assert.deepEqual(await page.evaluate(() => (window as any).receivedPatients), [patient])
+    await checked.page.locator('#patients li').first().waitFor({ timeout: 10_000 })
+    assert.deepEqual(await checked.page.locator('#patients li').allTextContents(), ['Live Patient (37): Asthma'])
+    assert.deepEqual(await checked.page.evaluate(() => (window as any).receivedPatients), [patient])
     assertNoProblems(checked)
   })
 })

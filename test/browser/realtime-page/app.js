@@ -1,5 +1,7 @@
 // The Feathers browser client on Socket.io: log in, then list each patient as it is created.
-const socket = io(window.location.origin, { transports: ['websocket'] })
+// The API's URL: `?api=http://127.0.0.1:3030`, or this page's own origin.
+const api = new URLSearchParams(window.location.search).get('api') || window.location.origin
+const socket = io(api, { transports: ['websocket'] })
 const client = feathers()
 client.configure(feathers.socketio(socket))
 client.configure(feathers.authentication({ storage: window.sessionStorage }))
