@@ -22,8 +22,9 @@ describe('Swagger UI at /docs, in Chromium', () => {
   it('lists the patients operations, authorizes with a token and runs GET /api/patients', async () => {
     const checked = await checkedPage(browser, baseUrl())
     const { page } = checked
-    await page.goto(`${baseUrl()}/docs`)
+    const response = await page.goto(`${baseUrl()}/docs`)
     assert.equal(new URL(page.url()).pathname, '/docs/')
+    assert.match(response?.headers()['content-security-policy'] ?? '', /script-src 'self'(;|$)/)
 
     const patients = page.locator('#operations-tag-patients')
     await patients.waitFor()
