@@ -36,7 +36,9 @@ export async function startBenchServer(options: BenchServerOptions = {}): Promis
     url: process.env.BENCH_DATABASE_URL,
     embedded: { dataDir: '.data/postgres-bench', port: 54331, database: 'healthcare_bench' }
   })
-  const db = createKnex(database.connectionString, { pool: { min: 0, max: options.poolMax ?? 2 }, timeouts: settings.database.timeouts })
+  // The bench's own connection seeds up to a million rows: no request-sized statement timeout.
+  const timeouts = { ...settings.database.timeouts, statementMs: 10 * 60_000 }
+  const db = createKnex(database.connectionString, { pool: { min: 0, max: options.poolMax ?? 2 }, timeouts })
   await db.raw('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public')
   const secret = randomBytes(32).toString('hex')
   const server = spawn(process.execPath, [...(options.nodeArguments ?? []), 'lib/src/index.js'], {
