@@ -2,12 +2,11 @@ import { once } from 'node:events'
 import http from 'node:http'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { Knex } from 'knex'
 import { createApp } from './app'
 import type { ApplicationConfiguration } from './configuration'
 import { startDatabase } from './database'
 import type { DatabaseServer } from './database'
-import { createKnex } from './database/knex'
+import { createKnex, migrateToLatest } from './database/knex'
 import { answerClientErrorsAsJson } from './http/client-errors'
 import type { Application } from './declarations'
 import { logger } from './logger'
@@ -19,11 +18,6 @@ export interface RunningServer {
   url: string
   database: DatabaseServer
   stop(): Promise<void>
-}
-
-export async function migrateToLatest(db: Knex) {
-  const [, applied] = await db.migrate.latest()
-  return applied as string[]
 }
 
 /** The connections to Redis (login failures, events) that would keep the process alive. */

@@ -1,5 +1,7 @@
+import type { Knex } from 'knex'
 import type { ApplicationConfiguration } from '../configuration'
 import { startEmbeddedPostgres } from './embedded-postgres'
+import { createKnex, migrateToLatest } from './knex'
 
 export interface DatabaseServer {
   connectionString: string
@@ -15,4 +17,20 @@ export async function startDatabase(settings: ApplicationConfiguration['database
   }
   const embedded = await startEmbeddedPostgres(settings.embedded)
   return { connectionString: embedded.connectionString, kind: 'embedded', stop: embedded.stop }
+}
+
+/**
+ * For one-off commands (migrate, seed): the configured database, migrated to the latest schema,
+ * for the length of `task`; the connection and any embedded cluster stop afterwards.
+ */
+export async function withMigratedDatabase<T>(settings: ApplicationConfiguration['database'], task: (db: Knex) => Promise<T>) {
+  const database = await startDatabase(settings)
+  const db = createKnex(database.connectionString, settings)
+  try {
+    const applied = await migrateToLatest(db)
+    return await task(db).then((result) => ({ result, applied }))
+  } finally {
+    await db.destroy()
+    await database.stop()
+  }
 }

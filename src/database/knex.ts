@@ -132,3 +132,8 @@ export function createKnex(connectionString: string, { pool, timeouts }: Databas
     ...namingConvention
   })
 }
+
+export async function migrateToLatest(db: Knex) {
+  const [, applied] = await db.migrate.latest()
+  return applied as string[]
+}
