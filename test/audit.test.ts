@@ -4,6 +4,7 @@ import { io } from 'socket.io-client'
 import { authenticate } from '@feathersjs/authentication'
 import { createClient } from '../src/client'
 import { audit } from '../src/hooks/audit'
+import { appendAuditOfRead } from '../src/services/audit/audit-batch'
 import { testContext } from './setup'
 import { ISO_DATE, UUID, assertError, countRows, created, http, signUp, uniqueEmail, validDoctor, validPatient } from './helpers'
 import type { TestUser } from './helpers'
@@ -214,7 +215,7 @@ describe('audit trail', () => {
     assert.deepEqual((await trailOf(alice)).filter(([action]: string[]) => action.startsWith('patch')), [['patch-failed', 'patients', patient.id]])
   })
 
-  it('costs no extra statement: a patient’s get, patch and find carry their audit record in their own statements', async () => {
+  it('a write carries its audit record in its own statement; a read adds one INSERT', async () => {
     const alice = await signUp('Alice')
     const patient = await created('/api/patients', alice, validPatient())
     const db = testContext().server.app.get('postgresqlClient')
@@ -231,9 +232,9 @@ describe('audit trail', () => {
       return count
     }
     await statementsFor('GET', `/api/patients/${patient.id}`) // the caller's user record is now cached
-    assert.equal(await statementsFor('GET', `/api/patients/${patient.id}`), 1)
+    assert.equal(await statementsFor('GET', `/api/patients/${patient.id}`), 2) // the read, its record
     assert.equal(await statementsFor('PATCH', `/api/patients/${patient.id}`, { age: 50 }), 1)
-    assert.equal(await statementsFor('GET', '/api/patients'), 2) // the page and its total
+    assert.equal(await statementsFor('GET', '/api/patients'), 3) // the page, its total, its record
     // A $select without the id still records which record was read.
     const selected = await http('GET', `/api/patients/${patient.id}?$select[]=name`, { token: alice.token })
     assert.equal(selected.status, 200, JSON.stringify(selected.body))
@@ -246,6 +247,23 @@ describe('audit trail', () => {
       ['find', 'patients', null],
       ['get', 'patients', patient.id]
     ])
+  })
+
+  it('the records of concurrent reads share one INSERT (group commit), each awaited', async () => {
+    const alice = await signUp('Alice')
+    const db = testContext().server.app.get('postgresqlClient')
+    const inserts: string[] = []
+    const onQuery = (query: { sql: string }) => query.sql.startsWith('insert into "audit"') && inserts.push(query.sql)
+    db.on('query', onQuery)
+    try {
+      const entry = (index: number) => ({ userId: alice.id, action: 'get', service: 'batch-test', recordId: null, ip: `10.0.0.${index}` })
+      await Promise.all(Array.from({ length: 10 }, (_, index) => appendAuditOfRead(db, entry(index))))
+    } finally {
+      db.off('query', onQuery)
+    }
+    // The first is written at once; the nine that came while it was being written share the next.
+    assert.equal(inserts.length, 2)
+    assert.equal(await countRows('audit', { service: 'batch-test', user_id: alice.id }), 10)
   })
 
   it('a service that cannot write the record in its own statement gets it written by the hook', async () => {

@@ -6,6 +6,7 @@ import type { Knex } from 'knex'
 import type { Application } from '../declarations'
 import { withAuditOfCall, withAuditRecord } from './audit/audit-statement'
 import type { AuditStamp } from './audit/audit-statement'
+import { appendAuditOfRead } from './audit/audit-batch'
 import { relationColumn } from './relations'
 import type { Relation, RelationColumn } from './relations'
 
@@ -108,19 +109,40 @@ export class RecordService<
 
   private async countMatching(params: ServiceParams) {
     const count = super.createQuery(params).clearSelect().clearOrder().count({ total: '*' })
-    // A find is about no single record: its audit record rides on the count, which every page runs.
     const stamp: AuditStamp | undefined = params.audit
-    const [{ total }] = await (stamp ? withAuditOfCall(this.connection(params), count, stamp) : count).catch(databaseError)
+    if (stamp && (params as KnexAdapterParams).transaction) {
+      // A find is about no single record: inside a transaction its record rides on the count.
+      const [{ total }] = await withAuditOfCall(this.connection(params), count, stamp).catch(databaseError)
+      return Number(total)
+    }
+    const [{ total }] = await count.catch(databaseError)
+    await this.recordRead(params, null)
     return Number(total)
   }
 
   async _get(id: Id, params: ServiceParams = {} as ServiceParams): Promise<Result> {
-    if (!params.audit) {
-      return super._get(id, params)
+    if (params.audit && (params as KnexAdapterParams).transaction) {
+      const { name } = this.getOptions(params)
+      const rows = await this.audited(this.createQuery(params).andWhere(`${name}.${this.id}`, '=', id), params).catch(databaseError)
+      return this.onlyRow(rows, id)
     }
-    const { name } = this.getOptions(params)
-    const rows = await this.audited(this.createQuery(params).andWhere(`${name}.${this.id}`, '=', id), params).catch(databaseError)
-    return this.onlyRow(rows, id)
+    const record = await super._get(id, params)
+    await this.recordRead(params, String(record[this.id] ?? id))
+    return record
+  }
+
+  /**
+   * A read changes nothing to be atomic with: its audit record joins those of concurrent reads in
+   * one INSERT (group commit), awaited before the answer. Writes keep theirs in their own statement.
+   */
+  private async recordRead(params: ServiceParams, recordId: string | null) {
+    const stamp: AuditStamp | undefined = params.audit
+    if (!stamp) {
+      return
+    }
+    const { userId, action, service, ip } = stamp
+    await appendAuditOfRead(this.getOptions(params).Model, { userId, action, service, ip, recordId })
+    stamp.written = true
   }
 
   async _create(data: Data, params?: ServiceParams): Promise<Result>
