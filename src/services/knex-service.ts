@@ -4,7 +4,7 @@ import { KnexService, errorHandler } from '@feathersjs/knex'
 import type { KnexAdapterOptions, KnexAdapterParams } from '@feathersjs/knex'
 import type { Knex } from 'knex'
 import type { Application } from '../declarations'
-import { withAuditOfCall, withAuditRecord } from './audit/audit-statement'
+import { withAuditRecord } from './audit/audit-statement'
 import type { AuditStamp } from './audit/audit-statement'
 import { appendAuditOfRead } from './audit/audit-batch'
 import { relationColumn } from './relations'
@@ -17,6 +17,17 @@ export interface RecordServiceOptions extends KnexAdapterOptions {
 
 type Row = Record<string, any>
 
+/**
+ * A page that is not full tells its own total (everything before it, and it): no count needed.
+ * A full page, an empty page past the start, or `$limit=0` says nothing about what follows.
+ */
+function totalOfPage(size: number, limit: number, skip: number): number | undefined {
+  if (limit > 0 && size < limit && (size > 0 || skip === 0)) {
+    return skip + size
+  }
+  return undefined
+}
+
 /** The adapter's error conversion, typed as what it is: it always throws. */
 function databaseError(error: Error): never {
   errorHandler(error)
@@ -26,8 +37,8 @@ function databaseError(error: Error): never {
 /**
  * The Knex adapter with single-statement writes: INSERT / UPDATE / DELETE … RETURNING instead of
  * the stock write-then-select (one round trip, and the scope check is part of the statement), a
- * full `update` that never nulls server-owned columns, pages in a stable order with their total
- * fetched in parallel, and related records embedded in the same statement.
+ * full `update` that never nulls server-owned columns, pages in a stable order whose total is
+ * counted only when the page cannot tell it, and related records embedded in the same statement.
  */
 export class RecordService<
   Result extends Row,
@@ -96,36 +107,22 @@ export class RecordService<
     if (!(paginate && paginate.default) || (params as KnexAdapterParams).paginate === false) {
       return super._find({ ...params, paginate: false })
     }
-    // Page and total as two statements in parallel: each follows an index (the total an
-    // index-only scan), where `count(*) over ()` would read every matching row for every page.
+    const skip = filters.$skip ?? 0
     const builder = this.createQuery(params).limit(filters.$limit)
-    if (filters.$skip) builder.offset(filters.$skip)
-    const [data, total] = await Promise.all([
-      filters.$limit === 0 ? [] : (builder.catch(databaseError) as Promise<Result[]>),
-      this.countMatching(params)
-    ])
-    return { total, limit: filters.$limit, skip: filters.$skip ?? 0, data }
+    if (skip) builder.offset(skip)
+    const data: Result[] = filters.$limit === 0 ? [] : await builder.catch(databaseError)
+    const total = totalOfPage(data.length, filters.$limit, skip) ?? (await this.countMatching(params))
+    await this.recordRead(params, null)
+    return { total, limit: filters.$limit, skip, data }
   }
 
+  /** The total, as a second statement that follows the same index (an index-only scan). */
   private async countMatching(params: ServiceParams) {
-    const count = super.createQuery(params).clearSelect().clearOrder().count({ total: '*' })
-    const stamp: AuditStamp | undefined = params.audit
-    if (stamp && (params as KnexAdapterParams).transaction) {
-      // A find is about no single record: inside a transaction its record rides on the count.
-      const [{ total }] = await withAuditOfCall(this.connection(params), count, stamp).catch(databaseError)
-      return Number(total)
-    }
-    const [{ total }] = await count.catch(databaseError)
-    await this.recordRead(params, null)
+    const [{ total }] = await super.createQuery(params).clearSelect().clearOrder().count({ total: '*' }).catch(databaseError)
     return Number(total)
   }
 
   async _get(id: Id, params: ServiceParams = {} as ServiceParams): Promise<Result> {
-    if (params.audit && (params as KnexAdapterParams).transaction) {
-      const { name } = this.getOptions(params)
-      const rows = await this.audited(this.createQuery(params).andWhere(`${name}.${this.id}`, '=', id), params).catch(databaseError)
-      return this.onlyRow(rows, id)
-    }
     const record = await super._get(id, params)
     await this.recordRead(params, String(record[this.id] ?? id))
     return record

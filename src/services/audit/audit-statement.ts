@@ -31,9 +31,3 @@ export function withAuditRecord(db: Knex | Knex.Transaction, statement: Knex.Que
     .select('*')
     .from('touched')
 }
-
-/** Adds the audit record of a call about no single record (a find) to one of its statements. */
-export function withAuditOfCall(db: Knex | Knex.Transaction, statement: Knex.QueryBuilder, stamp: AuditStamp): Knex.QueryBuilder {
-  stamp.written = true
-  return statement.with('audited', db.raw(insertFrom('NULL, ?'), stampBindings(stamp)))
-}
