@@ -66,10 +66,16 @@ export class RecordService<
     return [...columns, ...this.relationColumns(params)]
   }
 
-  /** The adapter's query, with the relations, in a stable order so that pages never overlap. */
-  createQuery(params: ServiceParams = {} as ServiceParams) {
+  /** The adapter's query with the relations: what a `get` needs. */
+  private recordQuery(params: ServiceParams) {
     const builder = super.createQuery(params)
     const relations = this.relationColumns(params)
+    return relations.length ? builder.select(...relations) : builder
+  }
+
+  /** The query of a page: in a stable order, so that pages never overlap. */
+  createQuery(params: ServiceParams = {} as ServiceParams) {
+    const builder = this.recordQuery(params)
     const $sort: Record<string, number> = params.query?.$sort ?? {}
     if (Object.keys($sort).length === 0) {
       builder.orderBy('createdAt', 'asc')
@@ -77,7 +83,7 @@ export class RecordService<
     if (!(this.id in $sort)) {
       builder.orderBy(this.id, 'asc')
     }
-    return relations.length ? builder.select(...relations) : builder
+    return builder
   }
 
   private connection(params?: ServiceParams): Knex | Knex.Transaction {
@@ -123,8 +129,10 @@ export class RecordService<
   }
 
   async _get(id: Id, params: ServiceParams = {} as ServiceParams): Promise<Result> {
-    const record = await super._get(id, params)
-    await this.recordRead(params, String(record[this.id] ?? id))
+    const { name } = this.getOptions(params)
+    const rows: Result[] = await this.recordQuery(params).andWhere(`${name}.${this.id}`, id).catch(databaseError)
+    const record = this.onlyRow(rows, id)
+    await this.recordRead(params, String(record[this.id]))
     return record
   }
 

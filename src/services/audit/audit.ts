@@ -2,6 +2,7 @@ import { authenticate } from '@feathersjs/authentication'
 import { hooks as schemaHooks } from '@feathersjs/schema'
 import type { Application, HookContext } from '../../declarations'
 import { serviceDocs } from '../../docs/service-docs'
+import { resolveValidatedQuery } from '../../hooks/resolve-query'
 import { AuditService, getOptions } from './audit.class'
 import { auditQueryResolver, auditQuerySchema, auditQueryValidator, auditSchema } from './audit.schema'
 import { auditMethods, auditPath } from './audit.shared'
@@ -30,7 +31,7 @@ export const audit = (app: Application) => {
       all: [authenticate('jwt')]
     },
     before: {
-      all: [schemaHooks.validateQuery(auditQueryValidator), schemaHooks.resolveQuery(auditQueryResolver)],
+      all: [schemaHooks.validateQuery(auditQueryValidator), resolveValidatedQuery(auditQueryResolver)],
       find: [newestFirst]
     }
   })

@@ -3,6 +3,7 @@ import { hooks as schemaHooks } from '@feathersjs/schema'
 import { publishToOwner } from '../../channels'
 import type { Application } from '../../declarations'
 import { audit } from '../../hooks/audit'
+import { resolveValidatedQuery } from '../../hooks/resolve-query'
 import { serviceDocs } from '../../docs/service-docs'
 import { referencesNotFound, requireOwnReference } from '../../hooks/references'
 import { MappingService, getOptions } from './mappings.class'
@@ -48,7 +49,7 @@ export const mapping = (app: Application) => {
       ]
     },
     before: {
-      all: [schemaHooks.validateQuery(mappingQueryValidator), schemaHooks.resolveQuery(mappingQueryResolver)],
+      all: [schemaHooks.validateQuery(mappingQueryValidator), resolveValidatedQuery(mappingQueryResolver)],
       create: [
         schemaHooks.validateData(mappingDataValidator),
         requireOwnReference({ field: 'patientId', service: 'patients', ownerField: 'userId', message: 'Patient not found' }),

@@ -3,6 +3,7 @@ import { hooks as schemaHooks } from '@feathersjs/schema'
 import { publishToOwner } from '../../channels'
 import type { Application } from '../../declarations'
 import { audit } from '../../hooks/audit'
+import { resolveValidatedQuery } from '../../hooks/resolve-query'
 import { serviceDocs } from '../../docs/service-docs'
 import { PatientService, getOptions } from './patients.class'
 import type { Patient } from './patients.class'
@@ -40,7 +41,7 @@ export const patient = (app: Application) => {
       all: [authenticate('jwt'), schemaHooks.resolveExternal(patientExternalResolver), audit()]
     },
     before: {
-      all: [schemaHooks.validateQuery(patientQueryValidator), schemaHooks.resolveQuery(patientQueryResolver)],
+      all: [schemaHooks.validateQuery(patientQueryValidator), resolveValidatedQuery(patientQueryResolver)],
       create: [schemaHooks.validateData(patientDataValidator), schemaHooks.resolveData(patientDataResolver)],
       update: [schemaHooks.validateData(patientDataValidator), schemaHooks.resolveData(patientPatchResolver)],
       patch: [schemaHooks.validateData(patientPatchValidator), schemaHooks.resolveData(patientPatchResolver)]

@@ -3,6 +3,7 @@ import { publishToOwner } from '../../channels'
 import { hooks as schemaHooks } from '@feathersjs/schema'
 import type { Application, HookContext, NextFunction } from '../../declarations'
 import { serviceDocs } from '../../docs/service-docs'
+import { resolveValidatedQuery } from '../../hooks/resolve-query'
 import { UserService, getOptions } from './users.class'
 import type { User } from './users.class'
 import {
@@ -56,15 +57,15 @@ export const user = (app: Application) => {
     before: {
       all: [schemaHooks.validateQuery(userQueryValidator)],
       // Registration is anonymous; every other method is scoped to the caller.
-      find: [schemaHooks.resolveQuery(userQueryResolver)],
-      get: [schemaHooks.resolveQuery(userQueryResolver)],
+      find: [resolveValidatedQuery(userQueryResolver)],
+      get: [resolveValidatedQuery(userQueryResolver)],
       create: [normaliseEmail, schemaHooks.validateData(userDataValidator), schemaHooks.resolveData(userDataResolver)],
       patch: [
-        schemaHooks.resolveQuery(userQueryResolver),
+        resolveValidatedQuery(userQueryResolver),
         schemaHooks.validateData(userPatchValidator),
         schemaHooks.resolveData(userPatchResolver)
       ],
-      remove: [schemaHooks.resolveQuery(userQueryResolver)]
+      remove: [resolveValidatedQuery(userQueryResolver)]
     }
   })
 }

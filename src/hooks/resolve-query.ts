@@ -1,0 +1,22 @@
+import { VALIDATED } from '@feathersjs/adapter-commons'
+import { hooks as schemaHooks } from '@feathersjs/schema'
+import type { Resolver } from '@feathersjs/schema'
+import type { HookContext } from '../declarations'
+
+/**
+ * `resolveQuery` that keeps the mark `validateQuery` put on the query. The stock hook returns a new
+ * object without it, so the adapter would filter the whole query again on every call. Place it
+ * after `validateQuery`: our query resolvers only write server-chosen values (the caller's id)
+ * into fields the query schema allows, so what they return is as valid as what they were given.
+ */
+export const resolveValidatedQuery = <T>(resolver: Resolver<T, HookContext>) => {
+  const resolveQuery = schemaHooks.resolveQuery(resolver)
+  return async (context: HookContext) => {
+    const validated = context.params.query?.[VALIDATED] === true
+    await resolveQuery(context)
+    const { query } = context.params
+    if (validated && query && query[VALIDATED] !== true) {
+      Object.defineProperty(query, VALIDATED, { value: true })
+    }
+  }
+}
