@@ -6,6 +6,7 @@ import type { Knex } from 'knex'
 import { loadConfiguration } from '../src/configuration'
 import { startDatabase } from '../src/database'
 import { createKnex } from '../src/database/knex'
+import packageJson from '../package.json'
 
 export interface BenchServer {
   url: string
@@ -24,6 +25,9 @@ export interface BenchServerOptions {
   poolMax?: number
 }
 
+/** The Node.js options of `npm start` (`node <options> lib/src/index.js`), so the bench measures what runs. */
+const startOptions = packageJson.scripts.start.split(' ').slice(1, -1)
+
 /**
  * The compiled app in a process of its own (so the load driver does not share its event loop),
  * in production mode, on a database of its own that is wiped first: BENCH_DATABASE_URL, or else
@@ -41,7 +45,7 @@ export async function startBenchServer(options: BenchServerOptions = {}): Promis
   const db = createKnex(database.connectionString, { pool: { min: 0, max: options.poolMax ?? 2 }, timeouts })
   await db.raw('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public')
   const secret = randomBytes(32).toString('hex')
-  const server = spawn(process.execPath, [...(options.nodeArguments ?? []), 'lib/src/index.js'], {
+  const server = spawn(process.execPath, [...startOptions, ...(options.nodeArguments ?? []), 'lib/src/index.js'], {
     env: {
       ...process.env,
       NODE_ENV: 'production',
