@@ -40,6 +40,20 @@ describe('audit trail', () => {
     assert.match(record.createdAt, ISO_DATE)
   })
 
+  it('gives records time-ordered ids (UUID version 7) that carry their creation time', async () => {
+    const alice = await signUp('Alice')
+    await http('GET', '/api/patients', { token: alice.token })
+    const page = await auditOf(alice, '?$sort[createdAt]=1&$sort[id]=1')
+    assert.equal(page.total, 2)
+    for (const record of page.data) {
+      assert.match(record.id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+      const idMilliseconds = Number.parseInt(record.id.replace(/-/g, '').slice(0, 12), 16)
+      assert.ok(Math.abs(idMilliseconds - Date.parse(record.createdAt)) < 5_000, `${record.id} vs ${record.createdAt}`)
+    }
+    const [login, find] = page.data.map((record: any) => record.id)
+    assert.ok(login < find, `${login} < ${find}`)
+  })
+
   it('records every call on patients, reads included, with the record it was about', async () => {
     const alice = await signUp('Alice')
     const patient = await created('/api/patients', alice, validPatient())
