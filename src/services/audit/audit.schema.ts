@@ -1,11 +1,11 @@
 import { resolve } from '@feathersjs/schema'
-import { Type, getValidator } from '@feathersjs/typebox'
+import { Type } from '@feathersjs/typebox'
 import type { Static } from '@feathersjs/typebox'
 import type { HookContext } from '../../declarations'
 import { ownerOnly } from '../../hooks/owner-scope'
 import { timestamp, uuid } from '../../schemas/common'
 import { querySyntaxFor } from '../../schemas/query'
-import { queryValidator } from '../../validators'
+import { compileValidator, queryValidator } from '../../validators'
 import type { AuditService } from './audit.class'
 
 const nullable = <T extends ReturnType<typeof uuid>>(type: T) => Type.Union([type, Type.Null()])
@@ -32,7 +32,7 @@ export const auditQuerySchema = querySyntaxFor(
   Type.Pick(auditSchema, ['id', 'userId', 'action', 'service', 'recordId', 'createdAt'])
 )
 export type AuditQuery = Static<typeof auditQuerySchema>
-export const auditQueryValidator = getValidator(auditQuerySchema, queryValidator)
+export const auditQueryValidator = compileValidator(auditQuerySchema, queryValidator)
 export const auditQueryResolver = resolve<AuditQuery, HookContext<AuditService>>({
   // Only ever the caller's own trail, whatever the query says.
   userId: ownerOnly

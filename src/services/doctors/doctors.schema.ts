@@ -1,11 +1,11 @@
 import { resolve } from '@feathersjs/schema'
-import { Type, getValidator } from '@feathersjs/typebox'
+import { Type } from '@feathersjs/typebox'
 import type { Static } from '@feathersjs/typebox'
 import type { HookContext } from '../../declarations'
 import { currentUserId } from '../../hooks/owner-scope'
 import { ilike, now, text, timestamp, uuid } from '../../schemas/common'
 import { querySyntaxFor } from '../../schemas/query'
-import { dataValidator, queryValidator } from '../../validators'
+import { compileValidator, dataValidator, queryValidator } from '../../validators'
 import type { DoctorService } from './doctors.class'
 
 export const doctorSchema = Type.Object(
@@ -29,18 +29,18 @@ export const doctorDataSchema = Type.Pick(doctorSchema, ['name', 'age', 'special
   additionalProperties: false
 })
 export type DoctorData = Static<typeof doctorDataSchema>
-export const doctorDataValidator = getValidator(doctorDataSchema, dataValidator)
+export const doctorDataValidator = compileValidator(doctorDataSchema, dataValidator)
 export const doctorDataResolver = resolve<Doctor, HookContext<DoctorService>>({
   createdBy: currentUserId
 })
 
 export const doctorPatchSchema = Type.Partial(doctorDataSchema, { $id: 'DoctorPatch', additionalProperties: false })
 export type DoctorPatch = Static<typeof doctorPatchSchema>
-export const doctorPatchValidator = getValidator(doctorPatchSchema, dataValidator)
+export const doctorPatchValidator = compileValidator(doctorPatchSchema, dataValidator)
 export const doctorPatchResolver = resolve<Doctor, HookContext<DoctorService>>({
   updatedAt: now
 })
 
 export const doctorQuerySchema = querySyntaxFor(doctorSchema, { name: ilike() })
 export type DoctorQuery = Static<typeof doctorQuerySchema>
-export const doctorQueryValidator = getValidator(doctorQuerySchema, queryValidator)
+export const doctorQueryValidator = compileValidator(doctorQuerySchema, queryValidator)

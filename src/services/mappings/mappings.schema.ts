@@ -1,11 +1,11 @@
 import { resolve } from '@feathersjs/schema'
-import { Type, getValidator } from '@feathersjs/typebox'
+import { Type } from '@feathersjs/typebox'
 import type { Static } from '@feathersjs/typebox'
 import type { HookContext } from '../../declarations'
 import { currentUserId, ownerOnly } from '../../hooks/owner-scope'
 import { timestamp, uuid } from '../../schemas/common'
 import { querySyntaxFor } from '../../schemas/query'
-import { dataValidator, queryValidator } from '../../validators'
+import { compileValidator, dataValidator, queryValidator } from '../../validators'
 import { doctorSchema } from '../doctors/doctors.schema'
 import { patientSchema } from '../patients/patients.schema'
 import type { MappingService } from './mappings.class'
@@ -43,14 +43,14 @@ export const mappingDataSchema = Type.Pick(mappingSchema, ['patientId', 'doctorI
   additionalProperties: false
 })
 export type MappingData = Static<typeof mappingDataSchema>
-export const mappingDataValidator = getValidator(mappingDataSchema, dataValidator)
+export const mappingDataValidator = compileValidator(mappingDataSchema, dataValidator)
 export const mappingDataResolver = resolve<Mapping, HookContext<MappingService>>({
   userId: currentUserId
 })
 
 export const mappingQuerySchema = querySyntaxFor(Type.Pick(mappingSchema, ['id', 'patientId', 'doctorId', 'createdAt']), {})
 export type MappingQuery = Static<typeof mappingQuerySchema> & { userId?: string }
-export const mappingQueryValidator = getValidator(mappingQuerySchema, queryValidator)
+export const mappingQueryValidator = compileValidator(mappingQuerySchema, queryValidator)
 export const mappingQueryResolver = resolve<MappingQuery, HookContext<MappingService>>({
   userId: ownerOnly
 })

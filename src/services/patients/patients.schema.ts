@@ -1,11 +1,11 @@
 import { resolve } from '@feathersjs/schema'
-import { Type, getValidator } from '@feathersjs/typebox'
+import { Type } from '@feathersjs/typebox'
 import type { Static } from '@feathersjs/typebox'
 import type { HookContext } from '../../declarations'
 import { currentUserId, ownerOnly } from '../../hooks/owner-scope'
 import { ilike, now, text, timestamp, uuid } from '../../schemas/common'
 import { querySyntaxFor } from '../../schemas/query'
-import { dataValidator, queryValidator } from '../../validators'
+import { compileValidator, dataValidator, queryValidator } from '../../validators'
 import type { PatientService } from './patients.class'
 
 export const patientSchema = Type.Object(
@@ -29,21 +29,21 @@ export const patientDataSchema = Type.Pick(patientSchema, ['name', 'age', 'disea
   additionalProperties: false
 })
 export type PatientData = Static<typeof patientDataSchema>
-export const patientDataValidator = getValidator(patientDataSchema, dataValidator)
+export const patientDataValidator = compileValidator(patientDataSchema, dataValidator)
 export const patientDataResolver = resolve<Patient, HookContext<PatientService>>({
   userId: currentUserId
 })
 
 export const patientPatchSchema = Type.Partial(patientDataSchema, { $id: 'PatientPatch', additionalProperties: false })
 export type PatientPatch = Static<typeof patientPatchSchema>
-export const patientPatchValidator = getValidator(patientPatchSchema, dataValidator)
+export const patientPatchValidator = compileValidator(patientPatchSchema, dataValidator)
 export const patientPatchResolver = resolve<Patient, HookContext<PatientService>>({
   updatedAt: now
 })
 
 export const patientQuerySchema = querySyntaxFor(patientSchema, { name: ilike() })
 export type PatientQuery = Static<typeof patientQuerySchema>
-export const patientQueryValidator = getValidator(patientQuerySchema, queryValidator)
+export const patientQueryValidator = compileValidator(patientQuerySchema, queryValidator)
 export const patientQueryResolver = resolve<PatientQuery, HookContext<PatientService>>({
   userId: ownerOnly
 })

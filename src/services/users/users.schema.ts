@@ -1,10 +1,10 @@
 import { resolve } from '@feathersjs/schema'
 import { BadRequest } from '@feathersjs/errors'
-import { Type, getValidator } from '@feathersjs/typebox'
+import { Type } from '@feathersjs/typebox'
 import type { Static } from '@feathersjs/typebox'
 import { passwordHash } from '@feathersjs/authentication-local'
 import type { HookContext } from '../../declarations'
-import { dataValidator, queryValidator } from '../../validators'
+import { compileValidator, dataValidator, queryValidator } from '../../validators'
 import { querySyntaxFor } from '../../schemas/query'
 import { ownerOnly } from '../../hooks/owner-scope'
 import type { UserService } from './users.class'
@@ -27,7 +27,7 @@ export const userSchema = Type.Object(
 export type User = Static<typeof userSchema>
 // What responses and events carry (documentation only: never compiled, so its $id is free).
 export const userResponseSchema = Type.Omit(userSchema, ['password'], { $id: 'User', additionalProperties: false })
-export const userValidator = getValidator(userSchema, dataValidator)
+export const userValidator = compileValidator(userSchema, dataValidator)
 export const userResolver = resolve<User, HookContext<UserService>>({})
 
 export const userExternalResolver = resolve<User, HookContext<UserService>>({
@@ -52,7 +52,7 @@ export const userDataSchema = Type.Object(
   { $id: 'UserData', additionalProperties: false }
 )
 export type UserData = Static<typeof userDataSchema>
-export const userDataValidator = getValidator(userDataSchema, dataValidator)
+export const userDataValidator = compileValidator(userDataSchema, dataValidator)
 export const userDataResolver = resolve<User, HookContext<UserService>>({
   password: hashValidPassword
 })
@@ -63,7 +63,7 @@ export const userPatchSchema = Type.Partial(Type.Pick(userSchema, ['name', 'pass
   additionalProperties: false
 })
 export type UserPatch = Static<typeof userPatchSchema>
-export const userPatchValidator = getValidator(userPatchSchema, dataValidator)
+export const userPatchValidator = compileValidator(userPatchSchema, dataValidator)
 export const userPatchResolver = resolve<User, HookContext<UserService>>({
   password: hashValidPassword,
   updatedAt: async () => new Date().toISOString()
@@ -72,7 +72,7 @@ export const userPatchResolver = resolve<User, HookContext<UserService>>({
 export const userQueryProperties = Type.Pick(userSchema, ['id', 'name', 'email', 'createdAt', 'updatedAt'])
 export const userQuerySchema = querySyntaxFor(userQueryProperties, { name: { $ilike: Type.String() } })
 export type UserQuery = Static<typeof userQuerySchema>
-export const userQueryValidator = getValidator(userQuerySchema, queryValidator)
+export const userQueryValidator = compileValidator(userQuerySchema, queryValidator)
 export const userQueryResolver = resolve<UserQuery, HookContext<UserService>>({
   // An outside caller only ever reaches their own record, whatever the query says.
   id: ownerOnly
