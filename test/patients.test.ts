@@ -191,6 +191,8 @@ describe('patients', () => {
       assert.equal(reply.body.skip, 0)
       assert.equal(reply.body.data.length, 10)
       assert.ok(reply.body.data.every((patient: { userId: string }) => patient.userId === carol.id))
+      const fields = ['age', 'createdAt', 'disease', 'id', 'name', 'updatedAt', 'userId']
+      assert.ok(reply.body.data.every((patient: object) => JSON.stringify(Object.keys(patient).sort()) === JSON.stringify(fields)))
     })
 
     it('caps $limit at 100', async () => {

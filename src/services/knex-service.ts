@@ -17,16 +17,8 @@ export interface RecordServiceOptions extends KnexAdapterOptions {
 
 type Row = Record<string, any>
 
-/**
- * A page that is not full tells its own total (everything before it, and it): no count needed.
- * A full page, an empty page past the start, or `$limit=0` says nothing about what follows.
- */
-function totalOfPage(size: number, limit: number, skip: number): number | undefined {
-  if (limit > 0 && size < limit && (size > 0 || skip === 0)) {
-    return skip + size
-  }
-  return undefined
-}
+/** The page's rows carry the query's total in this column (`total_of_query` in SQL). */
+const TOTAL_COLUMN = 'totalOfQuery'
 
 /** The adapter's error conversion, typed as what it is: it always throws. */
 function databaseError(error: Error): never {
@@ -38,7 +30,7 @@ function databaseError(error: Error): never {
  * The Knex adapter with single-statement writes: INSERT / UPDATE / DELETE … RETURNING instead of
  * the stock write-then-select (one round trip, and the scope check is part of the statement), a
  * full `update` that never nulls server-owned columns, pages in a stable order whose total is
- * counted only when the page cannot tell it, and related records embedded in the same statement.
+ * counted in the page's own statement, and related records embedded in the same statement.
  */
 export class RecordService<
   Result extends Row,
@@ -114,17 +106,34 @@ export class RecordService<
       return super._find({ ...params, paginate: false })
     }
     const skip = filters.$skip ?? 0
-    const builder = this.createQuery(params).limit(filters.$limit)
-    if (skip) builder.offset(skip)
-    const data: Result[] = filters.$limit === 0 ? [] : await builder.catch(databaseError)
-    const total = totalOfPage(data.length, filters.$limit, skip) ?? (await this.countMatching(params))
+    const page = filters.$limit === 0 ? { data: [], total: undefined } : await this.pageWithTotal(params, filters.$limit, skip)
+    const total = page.total ?? (await this.countMatching(params))
     await this.recordRead(params, null)
-    return { total, limit: filters.$limit, skip, data }
+    return { total, limit: filters.$limit, skip, data: page.data }
   }
 
-  /** The total, as a second statement that follows the same index (an index-only scan). */
+  /** The query's count, for the total: it follows the page's index (an index-only scan). */
+  private countQuery(params: ServiceParams) {
+    return super.createQuery(params).clearSelect().clearOrder().count({ total: '*' })
+  }
+
+  /**
+   * The page and its total in one statement: the count is a scalar subquery, which PostgreSQL
+   * runs once for the statement (one round trip instead of two).
+   */
+  private async pageWithTotal(params: ServiceParams, limit: number, skip: number) {
+    const builder = this.createQuery(params).select(this.countQuery(params).as(TOTAL_COLUMN)).limit(limit)
+    if (skip) builder.offset(skip)
+    const rows: Row[] = await builder.catch(databaseError)
+    // An empty first page means there is nothing; past the end, the total must be counted alone.
+    const total = rows.length > 0 ? Number(rows[0][TOTAL_COLUMN]) : skip === 0 ? 0 : undefined
+    const data = rows.map(({ [TOTAL_COLUMN]: _total, ...record }) => record as Result)
+    return { data, total }
+  }
+
+  /** The total alone, when no page row carries it. */
   private async countMatching(params: ServiceParams) {
-    const [{ total }] = await super.createQuery(params).clearSelect().clearOrder().count({ total: '*' }).catch(databaseError)
+    const [{ total }] = await this.countQuery(params).catch(databaseError)
     return Number(total)
   }
 
