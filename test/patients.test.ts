@@ -10,6 +10,7 @@ import {
   validPatient
 } from './helpers'
 import type { TestUser } from './helpers'
+import { testContext } from './setup'
 
 const PATIENT_KEYS = ['age', 'createdAt', 'disease', 'id', 'name', 'updatedAt', 'userId']
 
@@ -191,8 +192,7 @@ describe('patients', () => {
       assert.equal(reply.body.skip, 0)
       assert.equal(reply.body.data.length, 10)
       assert.ok(reply.body.data.every((patient: { userId: string }) => patient.userId === carol.id))
-      const fields = ['age', 'createdAt', 'disease', 'id', 'name', 'updatedAt', 'userId']
-      assert.ok(reply.body.data.every((patient: object) => JSON.stringify(Object.keys(patient).sort()) === JSON.stringify(fields)))
+      assert.ok(reply.body.data.every((patient: object) => JSON.stringify(Object.keys(patient).sort()) === JSON.stringify(PATIENT_KEYS)))
     })
 
     it('caps $limit at 100', async () => {
@@ -253,6 +253,69 @@ describe('patients', () => {
 
     it('$ilike is allowed on names only', async () => {
       assertError(await find('?disease[$ilike]=%25'), 400, 'BadRequest')
+    })
+  })
+
+  describe('totals kept by the database', () => {
+    const totalOf = async (user: TestUser, query = '') => {
+      const reply = await http('GET', `/api/patients${query}`, { token: user.token })
+      assert.equal(reply.status, 200, JSON.stringify(reply.body))
+      return reply.body.total
+    }
+    const keptTotalOf = async (user: TestUser) => {
+      const db = testContext().server.app.get('postgresqlClient')
+      const [{ total }] = await db('patient_counts').where({ userId: user.id }).sum({ total: 'total' })
+      return Number(total ?? 0)
+    }
+
+    it('stay exact through concurrent creates and removes, each owner apart', async () => {
+      const [dana, eli] = [await signUp('Dana'), await signUp('Eli')]
+      const danas = await Promise.all(Array.from({ length: 24 }, (_, index) => created('/api/patients', dana, validPatient({ name: `D${index}` }))))
+      await Promise.all(Array.from({ length: 5 }, () => created('/api/patients', eli, validPatient())))
+      assert.equal(await totalOf(dana), 24)
+      assert.equal(await totalOf(eli), 5)
+      const removals = await Promise.all(danas.slice(0, 7).map((patient) => http('DELETE', `/api/patients/${patient.id}`, { token: dana.token })))
+      assert.deepEqual(removals.map((reply) => reply.status), Array(7).fill(200))
+      assert.equal(await totalOf(dana), 17)
+      assert.equal(await totalOf(dana, '?$skip=5&$limit=3'), 17)
+      // A filtered query is counted, and agrees.
+      assert.equal(await totalOf(dana, '?age=42'), 17)
+      assert.equal(await totalOf(dana, '?name[$ilike]=D1%25'), 10) // D10 to D19; D1 was removed
+      assert.equal(await keptTotalOf(dana), await countRows('patients', { user_id: dana.id }))
+      assert.equal(await totalOf(eli), 5)
+    })
+
+    it('are read from the kept counts when the query is only the caller’s records, else counted', async () => {
+      const hal = await signUp('Hal')
+      await created('/api/patients', hal, validPatient())
+      const db = testContext().server.app.get('postgresqlClient')
+      const statementsOf = async (query: string) => {
+        const statements: string[] = []
+        const onQuery = ({ sql }: { sql: string }) => statements.push(sql)
+        db.on('query', onQuery)
+        try {
+          assert.equal(await totalOf(hal, query), 1)
+        } finally {
+          db.off('query', onQuery)
+        }
+        return statements.find((sql) => sql.includes('from "patients"')) ?? ''
+      }
+      assert.match(await statementsOf(''), /from "patient_counts"/)
+      assert.doesNotMatch(await statementsOf(''), /count\(\*\)/)
+      const filtered = await statementsOf('?age=42')
+      assert.match(filtered, /count\(\*\)/)
+      assert.doesNotMatch(filtered, /patient_counts/)
+    })
+
+    it('are not changed by rejected writes, and follow a removed user', async () => {
+      const [fay, gus] = [await signUp('Fay'), await signUp('Gus')]
+      await created('/api/patients', fay, validPatient())
+      await created('/api/patients', gus, validPatient())
+      assertError(await http('POST', '/api/patients', { token: fay.token, body: validPatient({ age: 151 }) }), 400, 'BadRequest')
+      assert.equal(await totalOf(fay), 1)
+      assert.equal((await http('DELETE', `/users/${fay.id}`, { token: fay.token })).status, 200)
+      assert.equal(await keptTotalOf(fay), 0)
+      assert.equal(await totalOf(gus), 1)
     })
   })
 })

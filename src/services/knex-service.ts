@@ -10,9 +10,18 @@ import { appendAuditOfRead } from './audit/audit-batch'
 import { relationColumn } from './relations'
 import type { Relation, RelationColumn } from './relations'
 
+/** A table of per-owner counts kept by the database (slots whose `total`s add up to the owner's). */
+export interface OwnerCounts {
+  table: string
+  /** The record's owner field, e.g. `userId`; the count table's owner column has the same name. */
+  owner: string
+}
+
 export interface RecordServiceOptions extends KnexAdapterOptions {
   /** Related records embedded in every result, e.g. `{ doctor: { table: 'doctors', … } }`. */
   relations?: Record<string, Relation>
+  /** Where the total of a query that asks for nothing but one owner's records can be read. */
+  ownerCounts?: OwnerCounts
 }
 
 type Row = Record<string, any>
@@ -39,9 +48,11 @@ export class RecordService<
   PatchData extends Row = Partial<Data>
 > extends KnexService<Result, Data, ServiceParams, PatchData> {
   private readonly relations: RelationColumn[]
+  private readonly ownerCounts?: OwnerCounts
 
   constructor(options: RecordServiceOptions) {
     super(options)
+    this.ownerCounts = options.ownerCounts
     this.relations = Object.entries(options.relations ?? {}).map(([property, relation]) =>
       relationColumn(options.name, property, relation)
     )
@@ -112,8 +123,27 @@ export class RecordService<
     return { total, limit: filters.$limit, skip, data: page.data }
   }
 
-  /** The query's count, for the total: it follows the page's index (an index-only scan). */
+  /** The owner whose records the query asks for, when that is all it asks (filters aside). */
+  private onlyOwnerOf(params: ServiceParams): string | undefined {
+    if (!this.ownerCounts) {
+      return undefined
+    }
+    const { query } = this.filterQuery(params)
+    const owner: unknown = query[this.ownerCounts.owner]
+    return Object.keys(query).length === 1 && typeof owner === 'string' ? owner : undefined
+  }
+
+  /**
+   * The query's total: the owner's kept count when the query is just "this owner's records",
+   * else a count that follows the page's index (an index-only scan).
+   */
   private countQuery(params: ServiceParams) {
+    const owner = this.onlyOwnerOf(params)
+    if (owner !== undefined && this.ownerCounts) {
+      const { table, owner: column } = this.ownerCounts
+      const db = this.connection(params)
+      return db(table).where(column, owner).select(db.raw('coalesce(sum(??), 0)::bigint AS ??', ['total', 'total']))
+    }
     return super.createQuery(params).clearSelect().clearOrder().count({ total: '*' })
   }
 
@@ -211,11 +241,12 @@ export class RecordService<
 export const recordServiceOptions = (
   app: Application,
   name: string,
-  relations?: Record<string, Relation>
+  { relations, ownerCounts }: Pick<RecordServiceOptions, 'relations' | 'ownerCounts'> = {}
 ): RecordServiceOptions => ({
   paginate: app.get('paginate'),
   Model: app.get('postgresqlClient'),
   name,
   operators: ['$ilike'],
-  relations
+  relations,
+  ownerCounts
 })

@@ -19,6 +19,8 @@ export class MappingService<ServiceParams extends Params = MappingParams> extend
 // Every mapping carries its doctor and its patient, fetched in the same statement.
 export const getOptions = (app: Application) =>
   recordServiceOptions(app, 'mappings', {
-    doctor: { table: 'doctors', foreignKey: 'doctorId', schema: doctorSchema },
-    patient: { table: 'patients', foreignKey: 'patientId', schema: patientSchema }
+    relations: {
+      doctor: { table: 'doctors', foreignKey: 'doctorId', schema: doctorSchema },
+      patient: { table: 'patients', foreignKey: 'patientId', schema: patientSchema }
+    }
   })

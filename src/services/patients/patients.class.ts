@@ -15,4 +15,6 @@ export class PatientService<ServiceParams extends Params = PatientParams> extend
   PatientPatch
 > {}
 
-export const getOptions = (app: Application) => recordServiceOptions(app, 'patients')
+// A caller's total is read from the counts the database keeps (migrations/…_patient_counts.ts).
+export const getOptions = (app: Application) =>
+  recordServiceOptions(app, 'patients', { ownerCounts: { table: 'patient_counts', owner: 'userId' } })
