@@ -21,22 +21,26 @@ export async function up(knex: Knex): Promise<void> {
       PRIMARY KEY (user_id, slot)
     );
 
-    CREATE FUNCTION patient_counts_add(owner uuid, change bigint) RETURNS void LANGUAGE sql AS $$
-      INSERT INTO patient_counts AS counts (user_id, slot, total) VALUES (owner, pg_backend_pid() % ${SLOTS}, change)
-      ON CONFLICT (user_id, slot) DO UPDATE SET total = counts.total + excluded.total
-    $$;
-
-    -- One statement's rows at a time (transition tables), so a bulk insert costs one upsert per owner.
+    -- One statement's rows at a time (transition tables): a bulk insert costs one upsert per owner,
+    -- where a row trigger would update one counter row once per inserted row. The upserts are
+    -- written out here, where PL/pgSQL keeps their plans: 35 µs of PostgreSQL time per create
+    -- (through a SQL function, planned again on every call, it was 75).
     CREATE FUNCTION patient_counts_follow() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
       IF tg_op = 'INSERT' THEN
-        PERFORM patient_counts_add(user_id, count(*)) FROM added GROUP BY user_id;
+        INSERT INTO patient_counts AS counts (user_id, slot, total)
+          SELECT user_id, pg_backend_pid() % ${SLOTS}, count(*) FROM added GROUP BY user_id
+          ON CONFLICT (user_id, slot) DO UPDATE SET total = counts.total + excluded.total;
       ELSIF tg_op = 'DELETE' THEN
-        PERFORM patient_counts_add(user_id, -count(*)) FROM removed GROUP BY user_id;
+        INSERT INTO patient_counts AS counts (user_id, slot, total)
+          SELECT user_id, pg_backend_pid() % ${SLOTS}, -count(*) FROM removed GROUP BY user_id
+          ON CONFLICT (user_id, slot) DO UPDATE SET total = counts.total + excluded.total;
       ELSE
-        PERFORM patient_counts_add(user_id, sum(change))
-        FROM (SELECT user_id, 1 AS change FROM added UNION ALL SELECT user_id, -1 FROM removed) AS moved
-        GROUP BY user_id HAVING sum(change) <> 0;
+        INSERT INTO patient_counts AS counts (user_id, slot, total)
+          SELECT user_id, pg_backend_pid() % ${SLOTS}, sum(change)
+          FROM (SELECT user_id, 1 AS change FROM added UNION ALL SELECT user_id, -1 FROM removed) AS moved
+          GROUP BY user_id HAVING sum(change) <> 0
+          ON CONFLICT (user_id, slot) DO UPDATE SET total = counts.total + excluded.total;
       END IF;
       RETURN NULL;
     END $$;
@@ -58,7 +62,6 @@ export async function down(knex: Knex): Promise<void> {
     DROP TRIGGER patients_counted_delete ON patients;
     DROP TRIGGER patients_counted_update ON patients;
     DROP FUNCTION patient_counts_follow();
-    DROP FUNCTION patient_counts_add(uuid, bigint);
     DROP TABLE patient_counts;
   `)
 }
