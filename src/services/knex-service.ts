@@ -123,28 +123,24 @@ export class RecordService<
     return { total, limit: filters.$limit, skip, data: page.data }
   }
 
-  /** The owner whose records the query asks for, when that is all it asks (filters aside). */
-  private onlyOwnerOf(params: ServiceParams): string | undefined {
+  /** The owner's kept count, when all the query asks for (paging aside) is one owner's records. */
+  private keptCountQuery(params: ServiceParams) {
     if (!this.ownerCounts) {
       return undefined
     }
+    const { table, owner: ownerField } = this.ownerCounts
     const { query } = this.filterQuery(params)
-    const owner: unknown = query[this.ownerCounts.owner]
-    return Object.keys(query).length === 1 && typeof owner === 'string' ? owner : undefined
+    const owner: unknown = query[ownerField]
+    if (Object.keys(query).length !== 1 || typeof owner !== 'string') {
+      return undefined
+    }
+    const db = this.connection(params)
+    return db(table).where(ownerField, owner).select(db.raw('coalesce(sum(??), 0)::bigint AS ??', ['total', 'total']))
   }
 
-  /**
-   * The query's total: the owner's kept count when the query is just "this owner's records",
-   * else a count that follows the page's index (an index-only scan).
-   */
+  /** The query's total: the kept count if there is one, else a count along the page's index (index-only). */
   private countQuery(params: ServiceParams) {
-    const owner = this.onlyOwnerOf(params)
-    if (owner !== undefined && this.ownerCounts) {
-      const { table, owner: column } = this.ownerCounts
-      const db = this.connection(params)
-      return db(table).where(column, owner).select(db.raw('coalesce(sum(??), 0)::bigint AS ??', ['total', 'total']))
-    }
-    return super.createQuery(params).clearSelect().clearOrder().count({ total: '*' })
+    return this.keptCountQuery(params) ?? super.createQuery(params).clearSelect().clearOrder().count({ total: '*' })
   }
 
   /**
