@@ -123,3 +123,17 @@ export async function countRows(table: string, where: Record<string, unknown> = 
   const [{ count }] = await db(table).where(where).count({ count: '*' })
   return Number(count)
 }
+
+/** The SQL of every statement the app sends while `action` runs, in order. */
+export async function statementsDuring(action: () => Promise<unknown>): Promise<string[]> {
+  const db = testContext().server.app.get('postgresqlClient')
+  const statements: string[] = []
+  const onQuery = ({ sql }: { sql: string }) => statements.push(sql)
+  db.on('query', onQuery)
+  try {
+    await action()
+  } finally {
+    db.off('query', onQuery)
+  }
+  return statements
+}

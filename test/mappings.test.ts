@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
-import { testContext } from './setup'
-import { ISO_DATE, UUID, assertError, countRows, created, http, signUp, validDoctor, validPatient } from './helpers'
+import { ISO_DATE, UUID, assertError, countRows, created, http, signUp, statementsDuring, validDoctor, validPatient } from './helpers'
 import type { TestUser } from './helpers'
 
 const MISSING_ID = '0b7a4f8e-5a3c-4d8e-9f1a-3c2b1a0f9e8d'
@@ -159,18 +158,14 @@ describe('mappings', () => {
   })
 
   it('a page of mappings with their doctors and patients costs the same statements for 1 or 10 (no N+1)', async () => {
-    const db = testContext().server.app.get('postgresqlClient')
     const queriesFor = async (path: string) => {
-      let count = 0
-      const onQuery = () => count++
-      db.on('query', onQuery)
-      try {
+      let body: any
+      const statements = await statementsDuring(async () => {
         const reply = await http('GET', path, { token: carol.token })
         assert.equal(reply.status, 200)
-        return { count, size: reply.body.data.length, body: reply.body }
-      } finally {
-        db.off('query', onQuery)
-      }
+        body = reply.body
+      })
+      return { count: statements.length, size: body.data.length, body }
     }
     const carol = await signUp('Carol')
     const patients = [await newPatient(carol), await newPatient(carol)]

@@ -7,6 +7,7 @@ import {
   created,
   http,
   signUp,
+  statementsDuring,
   validPatient
 } from './helpers'
 import type { TestUser } from './helpers'
@@ -288,16 +289,8 @@ describe('patients', () => {
     it('are read from the kept counts when the query is only the caller’s records, else counted', async () => {
       const hal = await signUp('Hal')
       await created('/api/patients', hal, validPatient())
-      const db = testContext().server.app.get('postgresqlClient')
       const statementsOf = async (query: string) => {
-        const statements: string[] = []
-        const onQuery = ({ sql }: { sql: string }) => statements.push(sql)
-        db.on('query', onQuery)
-        try {
-          assert.equal(await totalOf(hal, query), 1)
-        } finally {
-          db.off('query', onQuery)
-        }
+        const statements = await statementsDuring(async () => assert.equal(await totalOf(hal, query), 1))
         return statements.find((sql) => sql.includes('from "patients"')) ?? ''
       }
       assert.match(await statementsOf(''), /from "patient_counts"/)
@@ -307,12 +300,15 @@ describe('patients', () => {
       assert.doesNotMatch(filtered, /patient_counts/)
     })
 
-    it('are not changed by rejected writes, and follow a removed user', async () => {
+    it('are not changed by patches or refused removes, and follow a removed user', async () => {
       const [fay, gus] = [await signUp('Fay'), await signUp('Gus')]
-      await created('/api/patients', fay, validPatient())
+      const faysPatient = await created('/api/patients', fay, validPatient())
       await created('/api/patients', gus, validPatient())
-      assertError(await http('POST', '/api/patients', { token: fay.token, body: validPatient({ age: 151 }) }), 400, 'BadRequest')
+      // Both statements reach the table, and its triggers: one changes a row, the other none.
+      assert.equal((await http('PATCH', `/api/patients/${faysPatient.id}`, { token: fay.token, body: { age: 43 } })).status, 200)
+      assertError(await http('DELETE', `/api/patients/${faysPatient.id}`, { token: gus.token }), 404, 'NotFound')
       assert.equal(await totalOf(fay), 1)
+      assert.equal(await keptTotalOf(fay), 1)
       assert.equal((await http('DELETE', `/users/${fay.id}`, { token: fay.token })).status, 200)
       assert.equal(await keptTotalOf(fay), 0)
       assert.equal(await totalOf(gus), 1)
