@@ -3,6 +3,7 @@
 //   npm run bench                          compiles, starts the app on a fresh database, measures it
 //   npm run bench -- --url http://host:port   measures a running server instead
 //   options: --duration 10 --connections 32 --scenarios a,b,c,d,e,flood --scale
+//            --pid <server pid> (with --url: also report the server's CPU per request)
 //
 // Scenarios: a GET /api/patients/:id, b GET /api/patients, c POST /api/patients,
 // d GET /api/mappings/:patientId, e POST /api/auth/login (8 connections),
@@ -13,6 +14,7 @@ import autocannon from 'autocannon'
 import { randomUUID } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { startBenchServer } from './bench-server'
+import { processCpuMicros } from './process-cpu'
 import type { BenchServer } from './bench-server'
 
 const { values: options } = parseArgs({
@@ -21,7 +23,8 @@ const { values: options } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '32' },
     scenarios: { type: 'string', default: 'a,b,c,d,e,flood' },
-    scale: { type: 'boolean', default: false }
+    scale: { type: 'boolean', default: false },
+    pid: { type: 'string' }
   }
 })
 
@@ -36,6 +39,8 @@ interface Result {
   p99: number
   non2xx: number
   errors: number
+  /** The server process's CPU time per request (µs), where it can be read. */
+  cpu?: number
 }
 
 interface Seed {
@@ -82,17 +87,24 @@ async function seed(base: string, patients = 200): Promise<Seed> {
   return { ...user, patientIds }
 }
 
+/** The measured server's pid: the one started here, or `--pid`. */
+let serverPid: number | undefined = options.pid ? Number(options.pid) : undefined
+
 function load(base: string, scenario: string, request: autocannon.Request, connections = CONNECTIONS): Promise<Result> {
+  const cpuBefore = serverPid && processCpuMicros(serverPid)
   return new Promise((resolve, reject) => {
     autocannon({ url: base, connections, duration: DURATION, requests: [request] }, (error, result) => {
       if (error) return reject(error)
+      const cpuAfter = serverPid && processCpuMicros(serverPid)
+      const requests = result.requests.total
       resolve({
         scenario,
         rps: Math.round(result.requests.average),
         p50: result.latency.p50,
         p99: result.latency.p99,
         non2xx: result.non2xx,
-        errors: result.errors
+        errors: result.errors,
+        cpu: cpuBefore && cpuAfter && requests ? Math.round((cpuAfter - cpuBefore) / requests) : undefined
       })
     })
   })
@@ -119,7 +131,8 @@ function requests(seedData: Seed): Record<string, autocannon.Request> {
 async function loginFlood(base: string, scenarios: Record<string, autocannon.Request>) {
   const idle = await load(base, 'a idle', scenarios.a)
   const [busy] = await Promise.all([load(base, 'a during login flood', scenarios.a), load(base, 'login flood', scenarios.e, LOGIN_CONNECTIONS)])
-  return [idle, { ...busy, scenario: `${busy.scenario} (p99 ${(busy.p99 / idle.p99).toFixed(2)}x idle)` }]
+  // Both loads share the server's CPU: its time per request of either would be meaningless.
+  return [idle, { ...busy, cpu: undefined, scenario: `${busy.scenario} (p99 ${(busy.p99 / idle.p99).toFixed(2)}x idle)` }]
 }
 
 async function scaleScenario({ db, url: base }: BenchServer) {
@@ -162,6 +175,7 @@ async function scaleScenario({ db, url: base }: BenchServer) {
 async function main() {
   const started = options.url ? undefined : await startBenchServer()
   const base = options.url ?? started!.url
+  serverPid ??= started?.process.pid
   try {
     const seedData = await seed(base)
     const scenarios = requests(seedData)
@@ -172,9 +186,10 @@ async function main() {
       else if (scenarios[name]) results.push(await load(base, name, scenarios[name]))
     }
     if (options.scale && started) results.push(...(await scaleScenario(started)))
-    console.log('| scenario | rps | p50 ms | p99 ms | non-2xx | errors |\n|---|---|---|---|---|---|')
+    console.log('| scenario | rps | p50 ms | p99 ms | non-2xx | errors | server CPU µs/request |\n|---|---|---|---|---|---|---|')
     for (const result of results) {
-      console.log(`| ${result.scenario} | ${result.rps} | ${result.p50} | ${result.p99} | ${result.non2xx} | ${result.errors} |`)
+      const cpu = result.cpu ?? '-'
+      console.log(`| ${result.scenario} | ${result.rps} | ${result.p50} | ${result.p99} | ${result.non2xx} | ${result.errors} | ${cpu} |`)
     }
   } finally {
     await started?.stop()
