@@ -6,7 +6,7 @@ import { createClient } from '../src/client'
 import { audit } from '../src/hooks/audit'
 import { appendAuditOfRead } from '../src/services/audit/audit-batch'
 import { testContext } from './setup'
-import { ISO_DATE, UUID, assertError, countRows, created, http, signUp, statementsDuring, uniqueEmail, validDoctor, validPatient } from './helpers'
+import { ISO_DATE, UUID, assertError, countRows, created, http, signUp, statementsDuring, testDatabase, uniqueEmail, validDoctor, validPatient } from './helpers'
 import type { TestUser } from './helpers'
 
 const auditOf = async (user: TestUser, query = '') => {
@@ -100,7 +100,7 @@ describe('audit trail', () => {
       ['login', 'authentication', null],
       ['login-failed', 'authentication', null]
     ])
-    const db = testContext().server.app.get('postgresqlClient')
+    const db = testDatabase()
     const anonymous = await db('audit').where({ action: 'login-failed', userId: null }).orderBy('createdAt', 'desc').first()
     assert.equal(anonymous.service, 'authentication')
     assert.equal(anonymous.ip, '127.0.0.1')
@@ -206,7 +206,7 @@ describe('audit trail', () => {
 
   it('is append-only in the database too', async () => {
     const alice = await signUp('Alice')
-    const db = testContext().server.app.get('postgresqlClient')
+    const db = testDatabase()
     await assert.rejects(db('audit').where({ userId: alice.id }).update({ action: 'x' }), /append-only/)
     await assert.rejects(db('audit').where({ userId: alice.id }).delete(), /append-only/)
     assert.equal(await countRows('audit', { userId: alice.id }), 1)
@@ -215,7 +215,7 @@ describe('audit trail', () => {
   it('a write whose audit record cannot be written is rolled back: no change without its record', async () => {
     const alice = await signUp('Alice')
     const patient = await created('/api/patients', alice, validPatient())
-    const db = testContext().server.app.get('postgresqlClient')
+    const db = testDatabase()
     // Make the audit insert of a patch fail, as a full disk or a lost connection would.
     await db.raw(`ALTER TABLE audit ADD CONSTRAINT audit_test_refuses_patch CHECK (action <> 'patch') NOT VALID`)
     try {
@@ -260,7 +260,7 @@ describe('audit trail', () => {
 
   it('the records of concurrent reads share one INSERT (group commit), each awaited', async () => {
     const alice = await signUp('Alice')
-    const db = testContext().server.app.get('postgresqlClient')
+    const db = testDatabase()
     const entry = (index: number) => ({ userId: alice.id, action: 'get', service: 'batch-test', recordId: null, ip: `10.0.0.${index}` })
     const statements = await statementsDuring(() => Promise.all(Array.from({ length: 10 }, (_, index) => appendAuditOfRead(db, entry(index)))))
     const inserts = statements.filter((sql) => sql.startsWith('insert into "audit"'))

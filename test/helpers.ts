@@ -117,16 +117,18 @@ export async function created<T = any>(path: string, user: TestUser, body: unkno
   return reply.body
 }
 
+/** The running app's own database connection, for reading or arranging rows behind the API. */
+export const testDatabase = () => testContext().server.app.get('postgresqlClient')
+
 /** Rows in a table, read directly: to prove that a rejected request changed nothing. */
 export async function countRows(table: string, where: Record<string, unknown> = {}) {
-  const db = testContext().server.app.get('postgresqlClient')
-  const [{ count }] = await db(table).where(where).count({ count: '*' })
+  const [{ count }] = await testDatabase()(table).where(where).count({ count: '*' })
   return Number(count)
 }
 
 /** The SQL of every statement the app sends while `action` runs, in order. */
 export async function statementsDuring(action: () => Promise<unknown>): Promise<string[]> {
-  const db = testContext().server.app.get('postgresqlClient')
+  const db = testDatabase()
   const statements: string[] = []
   const onQuery = ({ sql }: { sql: string }) => statements.push(sql)
   db.on('query', onQuery)

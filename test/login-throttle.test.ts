@@ -5,7 +5,7 @@ import type { ApplicationConfiguration } from '../src/configuration'
 import { startServer } from '../src/server'
 import type { RunningServer } from '../src/server'
 import { testContext } from './setup'
-import { assertError, http, signUp, uniqueEmail } from './helpers'
+import { assertError, http, signUp, testDatabase, uniqueEmail } from './helpers'
 import type { Reply } from './helpers'
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0'
@@ -103,7 +103,7 @@ describe('login throttling', () => {
       const alice = await signUp('Alice')
       await failLogins(server, alice.email, LIMITS.maxFailuresPerEmail, '198.51.100.50')
       assertThrottled(await login(server, alice.email, alice.password, '198.51.100.50'))
-      const db = testContext().server.app.get('postgresqlClient')
+      const db = testDatabase()
       const actions = await db('audit').where({ userId: alice.id }).orderBy('createdAt').pluck('action')
       assert.deepEqual(actions, ['login', ...Array(LIMITS.maxFailuresPerEmail + 1).fill('login-failed')])
     })

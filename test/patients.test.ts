@@ -8,10 +8,10 @@ import {
   http,
   signUp,
   statementsDuring,
+  testDatabase,
   validPatient
 } from './helpers'
 import type { TestUser } from './helpers'
-import { testContext } from './setup'
 
 const PATIENT_KEYS = ['age', 'createdAt', 'disease', 'id', 'name', 'updatedAt', 'userId']
 
@@ -264,7 +264,7 @@ describe('patients', () => {
       return reply.body.total
     }
     const keptTotalOf = async (user: TestUser) => {
-      const db = testContext().server.app.get('postgresqlClient')
+      const db = testDatabase()
       const [{ total }] = await db('patient_counts').where({ userId: user.id }).sum({ total: 'total' })
       return Number(total ?? 0)
     }
