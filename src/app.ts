@@ -12,10 +12,12 @@ import { toPublicError } from './errors'
 import { apiAliases } from './http/api-aliases'
 import { corsFor } from './http/cors'
 import { Drain } from './http/drain'
-import { eventChannelFor, eventSync } from './event-sync'
+import { eventSync } from './event-sync'
 import { errorHandler } from './http/error-handler'
 import { health } from './http/health'
 import { requestLog } from './http/request-log'
+import { loginLimiters } from './login-throttle'
+import { createRedis, redisNamespace } from './redis'
 import { services } from './services'
 
 const JSON_BODY_LIMIT = '100kb'
@@ -37,8 +39,11 @@ const socketAddress = (io: any) => {
   })
 }
 
-/** Builds the application on an open database; `listen` (or `setup`) starts it. */
-export function createApp(settings: ApplicationConfiguration, db: Knex): Application {
+/**
+ * Builds the application on an open, migrated database; `listen` (or `setup`) starts it.
+ * `deploymentId` (src/database/deployment.ts) names what the app shares on Redis.
+ */
+export function createApp(settings: ApplicationConfiguration, db: Knex, deploymentId: string): Application {
   const app: Application = koa(feathers())
   for (const [name, value] of Object.entries(settings)) {
     app.set(name as keyof ApplicationConfiguration, value)
@@ -56,14 +61,17 @@ export function createApp(settings: ApplicationConfiguration, db: Knex): Applica
   app.use(corsFor(settings.origins))
   app.use(errorHandler())
   app.use(drain.middleware())
-  app.use(health(db, settings.database.timeouts.healthMs))
+  app.use(health(db, settings.database.timeouts.healthMs, () => app.get('eventSync')?.delivery()))
   app.use(bodyParser({ jsonLimit: JSON_BODY_LIMIT, urlencoded: false, text: false, multipart: false }))
   app.use(apiAliases())
   app.configure(rest())
   app.configure(socketio({ cors: { origin: settings.origins } }, socketAddress))
-  if (settings.redisUrl) {
+  const redis = settings.redisUrl ? { client: createRedis(settings.redisUrl), namespace: redisNamespace(deploymentId) } : undefined
+  app.set('redis', redis?.client)
+  app.set('loginLimiters', loginLimiters(settings.loginThrottle, redis))
+  if (redis) {
     // Before the services: feathers-sync wraps the event emitter of each service as it is registered.
-    app.configure(eventSync(settings.redisUrl, eventChannelFor(db.client.connectionSettings)))
+    app.configure(eventSync({ redis, heartbeatMs: settings.events.heartbeatMs }))
   }
 
   app.configure(openApi)

@@ -11,7 +11,7 @@ import { Type } from '@feathersjs/typebox'
 import { hash, verify } from '@node-rs/argon2'
 import type { Application, HookContext, NextFunction } from './declarations'
 import { auditLogin } from './hooks/audit'
-import { failureStoreFor, loginThrottle } from './login-throttle'
+import { loginThrottle } from './login-throttle'
 import { serviceDocs } from './docs/service-docs'
 import { userResponseSchema } from './services/users/users.schema'
 
@@ -226,10 +226,8 @@ export const authentication = (app: Application) => {
     })
   })
 
-  const failures = failureStoreFor(app.get('redisUrl'), app.get('loginThrottle'))
-  app.set('loginFailures', failures)
   app.service('authentication').hooks({
     // Throttled attempts are failed logins too, so the audit hook sits outside the throttle.
-    around: { create: [auditLogin(), loginThrottle(failures, app.get('loginThrottle')), withoutConnectionUser] }
+    around: { create: [auditLogin(), loginThrottle(app.get('loginLimiters')), withoutConnectionUser] }
   })
 }

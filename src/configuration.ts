@@ -29,9 +29,7 @@ export const configurationSchema = Type.Object(
       {
         maxFailuresPerEmail: count,
         maxFailuresPerIp: count,
-        windowSeconds: count,
-        /** Prefix of the Redis keys, when `redisUrl` is set. */
-        keyPrefix: Type.String({ minLength: 1 })
+        windowSeconds: count
       },
       { additionalProperties: false }
     ),
@@ -77,6 +75,13 @@ export const configurationSchema = Type.Object(
       { additionalProperties: false }
     ),
     redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+    events: Type.Object(
+      {
+        /** With `redisUrl`: how often an instance checks that its events go round through Redis. */
+        heartbeatMs: milliseconds
+      },
+      { additionalProperties: false }
+    ),
     authentication: authenticationSettingsSchema
   },
   { $id: 'Configuration', additionalProperties: false }

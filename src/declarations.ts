@@ -5,7 +5,8 @@ import type { Knex } from 'knex'
 import type { ApplicationConfiguration } from './configuration'
 import type { EventSync } from './event-sync'
 import type { Drain } from './http/drain'
-import type { FailureStore } from './login-throttle'
+import type { LoginLimiters } from './login-throttle'
+import type { RedisClient } from './redis'
 import type { AuditStamp } from './services/audit/audit-statement'
 import type { User } from './services/users/users.schema'
 
@@ -14,8 +15,10 @@ export type { NextFunction }
 export interface Configuration extends ApplicationConfiguration {
   postgresqlClient: Knex
   drain: Drain
-  loginFailures: FailureStore
-  /** Set when REDIS_URL is: the Redis connection that shares events between instances. */
+  loginLimiters: LoginLimiters
+  /** Set when REDIS_URL is: the one Redis client (login counts, events out). */
+  redis?: RedisClient
+  /** Set when REDIS_URL is: events shared with the deployment's other instances. */
   eventSync?: EventSync
 }
 

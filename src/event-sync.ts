@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto'
 import { getDispatch } from '@feathersjs/schema'
-import { createClient } from 'redis'
 import { SYNC, redis as redisSync } from 'feathers-sync'
 import { isDeclaredPublisher } from './channels'
 import type { Application, HookContext, NextFunction } from './declarations'
 import { describeError, logger } from './logger'
+import { closeRedis } from './redis'
+import type { RedisClient, SharedRedis } from './redis'
 
 /**
  * Scale-out: with REDIS_URL, every published service event goes through Redis (feathers-sync) and
@@ -11,13 +13,21 @@ import { describeError, logger } from './logger'
  * and the sockets need crosses Redis: the path, the event and the payload after the external
  * resolvers. Never the hook context (circular in Feathers 5, and it carries the raw record with the
  * password hash, the caller's params and request headers).
+ *
+ * What comes back from Redis is checked before anything runs on it: the channel is shared with the
+ * other instances of the deployment, and anyone else who can publish on it. A message that is not
+ * an event of a published service of this app is dropped with a warning, and delivery goes on.
  */
+
+export type EventDelivery = 'ok' | 'down'
 
 export interface EventSync {
   /** The Redis Pub/Sub channel the events go through. */
   channel: string
   /** Resolves once this instance is subscribed; rejects when Redis cannot be reached. */
   ready: Promise<void>
+  /** Whether this instance's own heartbeat came back through Redis lately. */
+  delivery(): EventDelivery
   close(): Promise<void>
 }
 
@@ -27,7 +37,11 @@ export interface SyncedEvent {
   data: unknown
 }
 
-type RedisClient = ReturnType<typeof createClient>
+const SERVICE_EVENTS = new Set(['created', 'updated', 'patched', 'removed'])
+const MAX_MESSAGE_BYTES = 1024 * 1024
+// A heartbeat is overdue, and delivery down, after this many intervals without one coming back.
+const MISSED_HEARTBEATS = 3
+const DROP_WARNING_INTERVAL_MS = 1000
 
 /** The payload the sockets get: the record as the external resolvers left it. */
 const publicPayload = (data: unknown) => getDispatch(data) ?? data
@@ -43,12 +57,6 @@ export function serializeEvent({ event, path, data }: SyncedEvent): string {
   }
 }
 
-/** Turns a message back into what publishers and the socket dispatcher read from a hook context. */
-export function deserializeEvent(message: string) {
-  const { event, path, data } = JSON.parse(message) as SyncedEvent
-  return { event, path, data, context: { path, event, dispatch: data, result: data } }
-}
-
 // Where @feathersjs/transport-commons keeps the publishers of a service and of the app.
 const PUBLISHERS = Symbol.for('@feathersjs/transport-commons/publishers')
 
@@ -57,7 +65,53 @@ function declaresPublisher(target: any) {
   return Reflect.ownKeys(publishers).some((key) => isDeclaredPublisher(publishers[key]))
 }
 
-const hasPublisher = (app: Application, context: HookContext) => declaresPublisher(context.service) || declaresPublisher(app)
+const hasPublisher = (app: Application, service: unknown) => declaresPublisher(service) || declaresPublisher(app)
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype
+
+const servicesOf = (app: Application) => app.services as unknown as Record<string, any>
+
+/** The service that may publish `path`'s events here, if this app has one. */
+function publishingService(app: Application, path: unknown) {
+  if (typeof path !== 'string' || !Object.hasOwn(app.services, path)) {
+    return undefined
+  }
+  const service = servicesOf(app)[path]
+  return hasPublisher(app, service) ? service : undefined
+}
+
+type Message = { kind: 'event'; event: string; path: string; data: Record<string, unknown> } | { kind: 'heartbeat'; from: string }
+
+/** What a message from the channel is, or why it is dropped. */
+export function parseMessage(app: Application, raw: Buffer | string): Message | { kind: 'dropped'; reason: string } {
+  if (raw.length > MAX_MESSAGE_BYTES) {
+    return { kind: 'dropped', reason: 'too large' }
+  }
+  let message: unknown
+  try {
+    message = JSON.parse(raw.toString())
+  } catch {
+    return { kind: 'dropped', reason: 'not JSON' }
+  }
+  if (!isPlainObject(message)) {
+    return { kind: 'dropped', reason: 'not an object' }
+  }
+  if (typeof message.heartbeat === 'string' && Object.keys(message).length === 1) {
+    return { kind: 'heartbeat', from: message.heartbeat }
+  }
+  const { event, path, data, ...rest } = message
+  if (Object.keys(rest).length > 0 || typeof event !== 'string' || !SERVICE_EVENTS.has(event)) {
+    return { kind: 'dropped', reason: 'not a service event' }
+  }
+  if (!publishingService(app, path)) {
+    return { kind: 'dropped', reason: 'no such published service' }
+  }
+  if (!isPlainObject(data)) {
+    return { kind: 'dropped', reason: 'the payload is not a record' }
+  }
+  return { kind: 'event', event, path: path as string, data }
+}
 
 /**
  * Only events published by the publishers of channels.ts go through Redis. The others stay inside
@@ -66,82 +120,110 @@ const hasPublisher = (app: Application, context: HookContext) => declaresPublish
  * registers a publisher of its own that publishes nothing.
  */
 const keepUnpublishedEventsLocal = (app: Application) => async (context: HookContext, next: NextFunction) => {
-  if (!hasPublisher(app, context)) {
+  if (!hasPublisher(app, context.service)) {
     ;(context as any)[SYNC] = false
   }
   await next()
 }
 
-export interface DatabaseIdentity {
-  host?: string
-  port?: string | number
-  database?: string
-}
-
-/** Instances share events when they share a database: the Redis channel is named after it. */
-export function eventChannelFor({ host, port, database }: DatabaseIdentity) {
-  return `healthcare-api:events:${host ?? 'localhost'}:${port ?? 5432}/${database ?? ''}`
-}
-
-async function closeClient(client: RedisClient) {
-  try {
-    if (client.isOpen) {
-      await client.close()
-    } else {
-      client.destroy()
+/** One warning a second at most, counting what was dropped meanwhile: junk cannot flood the log. */
+function dropWarnings() {
+  let lastWarning = 0
+  let dropped = 0
+  return (reason: string) => {
+    dropped++
+    const now = Date.now()
+    if (now - lastWarning >= DROP_WARNING_INTERVAL_MS) {
+      logger.warn('Dropped a message on the events channel that is not an event of this app', { reason, dropped })
+      lastWarning = now
+      dropped = 0
     }
-  } catch {
-    // already closed
   }
 }
 
-/** One line when Redis goes away and one when it is back, not one per reconnection attempt. */
-function outageLog() {
-  let down = false
+/**
+ * Every `heartbeatMs` the instance publishes a heartbeat of its own on the channel; delivery is
+ * down while the subscriber is not connected or the last one did not come back in time. That
+ * covers a broken connection as well as a silent one.
+ */
+function heartbeats(publisher: RedisClient, channel: string, heartbeatMs: number) {
+  const instance = randomUUID()
+  let lastEcho = Date.now()
+  const beat = () => {
+    if (publisher.isReady) {
+      publisher.publish(channel, JSON.stringify({ heartbeat: instance })).catch(() => undefined)
+    }
+  }
+  let timer: NodeJS.Timeout | undefined
   return {
-    onError(error: unknown) {
-      if (!down) {
-        down = true
-        logger.error('Redis (events) unreachable: events wait until it is back', describeError(error))
-      }
+    start() {
+      lastEcho = Date.now()
+      timer = setInterval(beat, heartbeatMs).unref()
+      beat()
     },
-    onReady() {
-      if (down) {
-        down = false
-        logger.info('Redis (events) connected again')
-      }
-    }
+    stop: () => clearInterval(timer),
+    received(from: string) {
+      if (from === instance) lastEcho = Date.now()
+    },
+    overdue: () => Date.now() - lastEcho > MISSED_HEARTBEATS * heartbeatMs
   }
 }
 
-/** Configures feathers-sync on Redis; call before the services are registered. */
-export const eventSync = (redisUrl: string, channel: string) => (app: Application) => {
-  const publisher: RedisClient = createClient({ url: redisUrl })
-  const outages = outageLog()
-  // Before feathers-sync: it gives the subscriber the publisher's error listeners (else its own, which print).
-  publisher.on('error', outages.onError)
-
-  app.configure(
-    redisSync({
-      uri: redisUrl,
-      key: channel,
-      redisClient: publisher,
-      serialize: serializeEvent,
-      deserialize: deserializeEvent
-    })
-  )
-  app.hooks({ around: { all: [keepUnpublishedEventsLocal(app)] } })
-
-  const { sub: subscriber, ready } = (app as any).sync as { sub: RedisClient; ready: Promise<unknown> }
-  publisher.on('ready', outages.onReady)
-  subscriber.on('ready', outages.onReady)
-  const subscribed = ready.then(() => undefined)
-  subscribed.catch(() => undefined) // awaited by startServer; not an unhandled rejection meanwhile
-  app.set('eventSync', {
-    channel,
-    ready: subscribed,
-    close: async () => {
-      await Promise.all([closeClient(subscriber), closeClient(publisher)])
+/** Replaces feathers-sync's handler of incoming messages, which trusts them (and throws on junk). */
+function receiveMessages(app: Application, onHeartbeat: (from: string) => void) {
+  const dropped = dropWarnings()
+  app.removeAllListeners('sync-in')
+  app.on('sync-in', (raw: Buffer | string) => {
+    try {
+      const message = parseMessage(app, raw)
+      if (message.kind === 'heartbeat') {
+        onHeartbeat(message.from)
+      } else if (message.kind === 'dropped') {
+        dropped(message.reason)
+      } else {
+        const { event, path, data } = message
+        const service = servicesOf(app)[path]
+        service._emit(event, data, { app, service, path, event, dispatch: data, result: data })
+      }
+    } catch (error) {
+      logger.error('An event from Redis could not be delivered', describeError(error))
     }
   })
 }
+
+export interface EventSyncOptions {
+  redis: SharedRedis
+  heartbeatMs: number
+}
+
+/** Configures feathers-sync on the app's Redis client; call before the services are registered. */
+export const eventSync =
+  ({ redis, heartbeatMs }: EventSyncOptions) =>
+  (app: Application) => {
+    const channel = `${redis.namespace}:events`
+    const publisher = redis.client
+    app.configure(
+      redisSync({
+        key: channel,
+        redisClient: publisher,
+        serialize: serializeEvent
+      })
+    )
+    app.hooks({ around: { all: [keepUnpublishedEventsLocal(app)] } })
+
+    const { sub: subscriber, ready } = (app as any).sync as { sub: RedisClient; ready: Promise<unknown> }
+    publisher.listeners('ready').forEach((listener) => subscriber.on('ready', listener as () => void))
+    const heartbeat = heartbeats(publisher, channel, heartbeatMs)
+    receiveMessages(app, heartbeat.received)
+    const subscribed = ready.then(() => heartbeat.start())
+    subscribed.catch(() => undefined) // awaited by startServer; not an unhandled rejection meanwhile
+    app.set('eventSync', {
+      channel,
+      ready: subscribed,
+      delivery: () => (publisher.isReady && subscriber.isReady && !heartbeat.overdue() ? 'ok' : 'down'),
+      close: async () => {
+        heartbeat.stop()
+        await closeRedis(subscriber)
+      }
+    })
+  }

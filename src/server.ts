@@ -6,10 +6,12 @@ import { createApp } from './app'
 import type { ApplicationConfiguration } from './configuration'
 import { startDatabase } from './database'
 import type { DatabaseServer } from './database'
+import { deploymentId } from './database/deployment'
 import { createKnex, migrateToLatest } from './database/knex'
 import { answerClientErrorsAsJson } from './http/client-errors'
 import type { Application } from './declarations'
 import { logger } from './logger'
+import { closeRedis } from './redis'
 
 export interface RunningServer {
   app: Application
@@ -20,9 +22,11 @@ export interface RunningServer {
   stop(): Promise<void>
 }
 
-/** The connections to Redis (login failures, events) that would keep the process alive. */
+/** The connections to Redis (login counts, events) that would keep the process alive. */
 async function closeClients(app: Application) {
-  await Promise.all([app.get('loginFailures').close(), app.get('eventSync')?.close()])
+  await app.get('eventSync')?.close()
+  const redis = app.get('redis')
+  if (redis) await closeRedis(redis)
 }
 
 /** An HTTP server whose slow clients are cut off (`http` settings) rather than held forever. */
@@ -88,7 +92,7 @@ export async function startServer(settings: ApplicationConfiguration): Promise<R
   let server: Server | undefined
   try {
     await migrateToLatest(db)
-    app = createApp(settings, db)
+    app = createApp(settings, db, await deploymentId(db))
     await app.get('eventSync')?.ready.catch((error: Error) => {
       throw new Error(`Redis at REDIS_URL cannot be reached: ${error.message}`)
     })

@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
+import type { ApplicationConfiguration } from '../src/configuration'
+import { logger } from '../src/logger'
+import type { LogLevel } from '../src/logger'
+import { startServer } from '../src/server'
+import type { RunningServer } from '../src/server'
 import { testContext } from './setup'
 
 export interface Reply<T = any> {
@@ -138,4 +143,49 @@ export async function statementsDuring(action: () => Promise<unknown>): Promise<
     db.off('query', onQuery)
   }
   return statements
+}
+
+/**
+ * Another deployment: a server with `settings` on a database of its own, created beside the test
+ * database on the same PostgreSQL (and dropped by `stop`).
+ */
+export async function startOtherDeployment(settings: ApplicationConfiguration): Promise<RunningServer> {
+  const url = new URL(settings.database.url ?? testContext().database.connectionString)
+  const name = `other_deployment_${randomUUID().replace(/-/g, '')}`
+  const admin = testDatabase()
+  await admin.raw(`CREATE DATABASE ${name}`)
+  url.pathname = `/${name}`
+  const server = await startServer({ ...settings, database: { ...settings.database, url: url.toString() } }).catch(async (error) => {
+    await admin.raw(`DROP DATABASE ${name} WITH (FORCE)`)
+    throw error
+  })
+  return {
+    ...server,
+    stop: async () => {
+      await server.stop()
+      await admin.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    }
+  }
+}
+
+/** Runs `fn` with the logger at `info`, and returns every JSON line written to stdout and stderr meanwhile. */
+export async function captureLogs(fn: () => Promise<void>): Promise<Record<string, any>[]> {
+  const lines: string[] = []
+  const streams = [process.stdout, process.stderr]
+  const originals = streams.map((stream) => stream.write)
+  const level: LogLevel = logger.level
+  streams.forEach((stream) => {
+    stream.write = ((chunk: string | Uint8Array) => {
+      lines.push(String(chunk))
+      return true
+    }) as typeof stream.write
+  })
+  logger.level = 'info'
+  try {
+    await fn()
+  } finally {
+    streams.forEach((stream, index) => (stream.write = originals[index]))
+    logger.level = level
+  }
+  return lines.flatMap((text) => text.split('\n')).filter((line) => line.startsWith('{')).map((line) => JSON.parse(line))
 }

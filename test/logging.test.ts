@@ -1,30 +1,6 @@
 import assert from 'node:assert/strict'
-import { logger } from '../src/logger'
-import type { LogLevel } from '../src/logger'
 import { testContext } from './setup'
-import { http, signUp } from './helpers'
-
-/** Runs `fn` with the logger at `info`, and returns every JSON line written to stdout and stderr meanwhile. */
-async function captureLogs(fn: () => Promise<void>): Promise<Record<string, any>[]> {
-  const lines: string[] = []
-  const streams = [process.stdout, process.stderr]
-  const originals = streams.map((stream) => stream.write)
-  const level: LogLevel = logger.level
-  streams.forEach((stream) => {
-    stream.write = ((chunk: string | Uint8Array) => {
-      lines.push(String(chunk))
-      return true
-    }) as typeof stream.write
-  })
-  logger.level = 'info'
-  try {
-    await fn()
-  } finally {
-    streams.forEach((stream, index) => (stream.write = originals[index]))
-    logger.level = level
-  }
-  return lines.flatMap((text) => text.split('\n')).filter((line) => line.startsWith('{')).map((line) => JSON.parse(line))
-}
+import { captureLogs, http, signUp } from './helpers'
 
 const requestLines = (lines: Record<string, any>[]) => lines.filter((line) => line.message === 'request')
 

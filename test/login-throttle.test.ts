@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict'
-import { randomUUID } from 'node:crypto'
-import { Redis } from 'ioredis'
+import { createClient } from 'redis'
+import { deploymentId } from '../src/database/deployment'
 import type { ApplicationConfiguration } from '../src/configuration'
 import { startServer } from '../src/server'
 import type { RunningServer } from '../src/server'
 import { testContext } from './setup'
-import { assertError, http, signUp, testDatabase, uniqueEmail } from './helpers'
-import type { Reply } from './helpers'
+import { assertError, http, signUp, startOtherDeployment, testDatabase, uniqueEmail } from './helpers'
+import type { Reply, TestUser } from './helpers'
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0'
 const LIMITS = { maxFailuresPerEmail: 3, maxFailuresPerIp: 5, windowSeconds: 60 }
@@ -32,6 +32,43 @@ function assertThrottled(reply: Reply, windowSeconds = LIMITS.windowSeconds) {
   const retryAfter = Number(reply.headers.get('Retry-After'))
   assert.ok(retryAfter >= 1 && retryAfter <= windowSeconds, `Retry-After: ${reply.headers.get('Retry-After')}`)
   assert.equal(reply.body.data.retryAfter, retryAfter)
+}
+
+/** `attempts` logins for `user` sent all at once, spread over `servers`, the right password last. */
+async function guessAllAtOnce(servers: RunningServer[], user: TestUser, attempts: number, ip: string) {
+  const replies = await Promise.all(
+    Array.from({ length: attempts }, (_, index) =>
+      login(servers[index % servers.length], user.email, index === attempts - 1 ? user.password : `wrong guess ${index}`, ip)
+    )
+  )
+  const statuses: Record<number, number> = {}
+  for (const { status } of replies) statuses[status] = (statuses[status] ?? 0) + 1
+  return statuses
+}
+
+/** Exactly `limit` attempts were answered after a password check (401 or 201); all others 429. */
+function assertOnlyLimitChecked(statuses: Record<number, number>, attempts: number, limit: number) {
+  assert.equal((statuses[401] ?? 0) + (statuses[201] ?? 0), limit, JSON.stringify(statuses))
+  assert.equal(statuses[429], attempts - limit, JSON.stringify(statuses))
+}
+
+async function redisKeys(pattern: string) {
+  const redis = createClient({ url: REDIS_URL })
+  await redis.connect()
+  try {
+    return await redis.keys(pattern)
+  } finally {
+    await redis.close()
+  }
+}
+
+async function deleteKeys(pattern: string) {
+  const keys = await redisKeys(pattern)
+  if (keys.length === 0) return
+  const redis = createClient({ url: REDIS_URL })
+  await redis.connect()
+  await redis.del(keys)
+  await redis.close()
 }
 
 async function failLogins(server: RunningServer, email: string, times: number, ip?: string) {
@@ -99,6 +136,20 @@ describe('login throttling', () => {
       assertThrottled(await login(server, alice.email, alice.password, '10.0.0.1, 203.0.113.9'))
     })
 
+    it('simultaneous guesses for one email: only the limit reaches a password check, the right one included', async () => {
+      const alice = await signUp('Alice')
+      const statuses = await guessAllAtOnce([server], alice, 100, '198.51.100.60')
+      assertOnlyLimitChecked(statuses, 100, LIMITS.maxFailuresPerEmail)
+    })
+
+    it('simultaneous guesses from one address: only its limit reaches a password check', async () => {
+      const replies = await Promise.all(
+        Array.from({ length: 4 * LIMITS.maxFailuresPerIp }, () => login(server, uniqueEmail('guess'), 'wrong guess', '203.0.113.60'))
+      )
+      const refused = replies.filter(({ status }) => status === 429).length
+      assert.equal(refused, 3 * LIMITS.maxFailuresPerIp, JSON.stringify(replies.map(({ status }) => status)))
+    })
+
     it('records a throttled attempt as a failed login', async () => {
       const alice = await signUp('Alice')
       await failLogins(server, alice.email, LIMITS.maxFailuresPerEmail, '198.51.100.50')
@@ -128,27 +179,26 @@ describe('login throttling', () => {
   })
 
   describe('with counters in Redis', () => {
-    const keyPrefix = `healthcare-api-test-${randomUUID()}:`
     let first: RunningServer
     let second: RunningServer
+    let namespace: string
     before(async function () {
-      const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
-      const reachable = await redis.ping().then(() => true, () => false)
-      redis.disconnect()
+      const redis = createClient({ url: REDIS_URL, socket: { reconnectStrategy: false } })
+      redis.on('error', () => undefined)
+      const reachable = await redis.connect().then(() => true, () => false)
+      if (reachable) await redis.close()
       if (!reachable) {
         console.warn(`    Redis is not reachable at ${REDIS_URL}: skipping (set TEST_REDIS_URL)`)
         this.skip()
       }
-      first = await startThrottledServer({ keyPrefix }, REDIS_URL)
-      second = await startThrottledServer({ keyPrefix }, REDIS_URL)
+      namespace = `healthcare-api:${await deploymentId(testDatabase())}`
+      first = await startThrottledServer({}, REDIS_URL)
+      second = await startThrottledServer({}, REDIS_URL)
     })
     after(async () => {
       await first?.stop()
       await second?.stop()
-      const redis = new Redis(REDIS_URL)
-      const keys = await redis.keys(`${keyPrefix}*`)
-      if (keys.length) await redis.del(...keys)
-      await redis.quit()
+      if (namespace) await deleteKeys(`${namespace}:login-*`)
     })
 
     it('instances share the counts: failures on one throttle the other', async () => {
@@ -157,12 +207,15 @@ describe('login throttling', () => {
       await failLogins(second, alice.email, 1, '192.0.2.1')
       assertThrottled(await login(first, alice.email, alice.password, '192.0.2.1'))
       assertThrottled(await login(second, alice.email, alice.password, '192.0.2.1'))
-      const redis = new Redis(REDIS_URL)
-      try {
-        assert.equal(await redis.get(`${keyPrefix}email:${alice.email}`), String(LIMITS.maxFailuresPerEmail))
-      } finally {
-        await redis.quit()
-      }
+    })
+
+    it('keys are the deployment’s and hold no email address', async () => {
+      const alice = await signUp('Alice')
+      await failLogins(first, alice.email, 1, '192.0.2.3')
+      const keys = await redisKeys(`${namespace}:login-*`)
+      assert.ok(keys.includes(`${namespace}:login-ip:192.0.2.3`), keys.join(', '))
+      assert.ok(keys.some((key) => key.startsWith(`${namespace}:login-email:`)), keys.join(', '))
+      assert.ok(!keys.some((key) => key.includes(alice.email)), 'an email address in a Redis key')
     })
 
     it('a success on one instance starts the count over for both', async () => {
@@ -171,6 +224,30 @@ describe('login throttling', () => {
       assert.equal((await login(second, alice.email, alice.password, '192.0.2.2')).status, 201)
       await failLogins(first, alice.email, LIMITS.maxFailuresPerEmail - 1, '192.0.2.2')
       assert.equal((await login(first, alice.email, alice.password, '192.0.2.2')).status, 201)
+    })
+
+    it('simultaneous guesses for one email on both instances: only the limit reaches a password check', async () => {
+      const alice = await signUp('Alice')
+      const statuses = await guessAllAtOnce([first, second], alice, 100, '192.0.2.4')
+      assertOnlyLimitChecked(statuses, 100, LIMITS.maxFailuresPerEmail)
+    })
+
+    it('another deployment on the same Redis keeps counts of its own', async () => {
+      const alice = await signUp('Alice')
+      const other = await startOtherDeployment({
+        ...testContext().settings,
+        redisUrl: REDIS_URL,
+        http: { ...testContext().settings.http, trustProxy: true },
+        loginThrottle: { ...testContext().settings.loginThrottle, ...LIMITS }
+      })
+      try {
+        await failLogins(first, alice.email, LIMITS.maxFailuresPerEmail, '192.0.2.5')
+        assertThrottled(await login(first, alice.email, alice.password, '192.0.2.5'))
+        // The same email and address elsewhere: an unknown user there, and no throttle.
+        assertError(await login(other, alice.email, alice.password, '192.0.2.5'), 401, 'NotAuthenticated')
+      } finally {
+        await other.stop()
+      }
     })
   })
 })

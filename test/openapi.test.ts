@@ -5,6 +5,7 @@ import SwaggerParser from '@apidevtools/swagger-parser'
 import { getServiceOptions } from '@feathersjs/feathers'
 import { Ajv, addFormats } from '@feathersjs/schema'
 import { createApp } from '../src/app'
+import { deploymentId } from '../src/database/deployment'
 import { created, http, signUp, uniqueEmail, validDoctor, validPatient } from './helpers'
 import type { Reply, TestUser } from './helpers'
 import { testContext } from './setup'
@@ -85,9 +86,10 @@ describe('OpenAPI document and /docs', () => {
     }
   })
 
-  it('documents every method of every service the app registers', () => {
+  it('documents every method of every service the app registers', async () => {
     const { settings, server } = testContext()
-    const app = createApp(settings, server.app.get('postgresqlClient'))
+    const db = server.app.get('postgresqlClient')
+    const app = createApp(settings, db, await deploymentId(db))
     const missing: string[] = []
     for (const [servicePath, service] of Object.entries(app.services)) {
       const { methods, docs } = getServiceOptions(service) as any

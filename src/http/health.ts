@@ -1,6 +1,7 @@
 import { Unavailable } from '@feathersjs/errors'
 import type { Middleware } from '@feathersjs/koa'
 import type { Knex } from 'knex'
+import type { EventDelivery } from '../event-sync'
 
 function within<T>(ms: number, promise: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined
@@ -10,8 +11,12 @@ function within<T>(ms: number, promise: Promise<T>): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
-/** GET /health: 200 `{ status: 'ok' }` while the database answers `SELECT 1` in time, else 503. */
-export const health = (db: Knex, timeoutMs: number): Middleware => async (ctx, next) => {
+/**
+ * GET /health: 200 `{ status: 'ok' }` while the database answers `SELECT 1` in time, else 503.
+ * With Redis, `events` tells whether this instance's events go round through it (`ok` or `down`):
+ * REST goes on serving without it, so it does not change the status.
+ */
+export const health = (db: Knex, timeoutMs: number, eventDelivery: () => EventDelivery | undefined): Middleware => async (ctx, next) => {
   if (ctx.path !== '/health' || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) {
     return next()
   }
@@ -21,5 +26,6 @@ export const health = (db: Knex, timeoutMs: number): Middleware => async (ctx, n
     throw new Unavailable('Database unavailable')
   }
   ctx.set('Cache-Control', 'no-store')
-  ctx.body = { status: 'ok' }
+  const events = eventDelivery()
+  ctx.body = events ? { status: 'ok', events } : { status: 'ok' }
 }
