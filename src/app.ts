@@ -1,5 +1,5 @@
 import { feathers } from '@feathersjs/feathers'
-import { bodyParser, koa, rest } from '@feathersjs/koa'
+import { koa, rest } from '@feathersjs/koa'
 import socketio from '@feathersjs/socketio'
 import type { Knex } from 'knex'
 import helmet from 'koa-helmet'
@@ -10,6 +10,7 @@ import type { Application, HookContext, NextFunction } from './declarations'
 import { openApi } from './docs/openapi'
 import { toPublicError } from './errors'
 import { apiAliases } from './http/api-aliases'
+import { jsonBody } from './http/body'
 import { corsFor } from './http/cors'
 import { Drain } from './http/drain'
 import { eventSync } from './event-sync'
@@ -18,9 +19,9 @@ import { health } from './http/health'
 import { requestLog } from './http/request-log'
 import { loginLimiters } from './login-throttle'
 import { createRedis, redisNamespace } from './redis'
+import { routesWithoutPrototype } from './routes'
 import { services } from './services'
-
-const JSON_BODY_LIMIT = '100kb'
+import { socketSetup } from './socket'
 
 /** Database errors and unexpected failures are mapped once here, for every transport. */
 const publicErrors = async (context: HookContext, next: NextFunction) => {
@@ -29,14 +30,6 @@ const publicErrors = async (context: HookContext, next: NextFunction) => {
   } catch (error) {
     throw toPublicError(error, context.params.requestId)
   }
-}
-
-/** Socket calls carry the client's address like HTTP calls do (`params.ip`). */
-const socketAddress = (io: any) => {
-  io.use((socket: any, next: (error?: Error) => void) => {
-    socket.feathers.ip = socket.handshake.address
-    next()
-  })
 }
 
 /**
@@ -62,10 +55,11 @@ export function createApp(settings: ApplicationConfiguration, db: Knex, deployme
   app.use(errorHandler())
   app.use(drain.middleware())
   app.use(health(db, settings.database.timeouts.healthMs, () => app.get('eventSync')?.delivery()))
-  app.use(bodyParser({ jsonLimit: JSON_BODY_LIMIT, urlencoded: false, text: false, multipart: false }))
+  app.use(jsonBody())
   app.use(apiAliases())
   app.configure(rest())
-  app.configure(socketio({ cors: { origin: settings.origins } }, socketAddress))
+  app.configure(socketio({ cors: { origin: settings.origins } }, socketSetup))
+  app.configure(routesWithoutPrototype)
   const redis = settings.redisUrl ? { client: createRedis(settings.redisUrl), namespace: redisNamespace(deploymentId) } : undefined
   app.set('redis', redis?.client)
   app.set('loginLimiters', loginLimiters(settings.loginThrottle, redis))

@@ -3,7 +3,7 @@ import type { EventEmitter } from 'node:events'
 import { availableParallelism } from 'node:os'
 import type { KeyObject } from 'node:crypto'
 import { AuthenticationService, JWTStrategy } from '@feathersjs/authentication'
-import type { AuthenticationParams, AuthenticationRequest } from '@feathersjs/authentication'
+import type { AuthenticationParams, AuthenticationRequest, AuthenticationResult } from '@feathersjs/authentication'
 import { LocalStrategy } from '@feathersjs/authentication-local'
 import { NotAuthenticated, NotFound } from '@feathersjs/errors'
 import type { Params } from '@feathersjs/feathers'
@@ -14,6 +14,7 @@ import { auditLogin } from './hooks/audit'
 import { loginThrottle } from './login-throttle'
 import { serviceDocs } from './docs/service-docs'
 import { userResponseSchema } from './services/users/users.schema'
+import { isUuid } from './schemas/common'
 
 const VERIFIED_TOKEN_CACHE_SIZE = 10_000
 const ENTITY_CACHE_MS = 10_000
@@ -146,6 +147,15 @@ export class CachedEntityJWTStrategy extends JWTStrategy {
     const users = this.entityService as unknown as EventEmitter
     users.on('patched', forget)
     users.on('removed', forget)
+  }
+
+  /** A token whose `sub` is not a user id, even one signed with our secret, is no credential. */
+  async getEntityId(authResult: AuthenticationResult, params: Params) {
+    const sub: unknown = await super.getEntityId(authResult, params)
+    if (!isUuid(sub)) {
+      throw new NotAuthenticated('Invalid access token')
+    }
+    return sub
   }
 
   async getEntity(id: string, params: AuthenticationParams) {

@@ -20,6 +20,7 @@ interface PostgresError {
   severity: string
   detail?: string
   column?: string
+  constraint?: string
 }
 
 const camelCase = (name: string) => name.replace(/_([a-z])/g, (_m, letter: string) => letter.toUpperCase())
@@ -48,7 +49,11 @@ function fromPostgres(error: PostgresError): FeathersError | undefined {
   switch (error.code.slice(0, 2)) {
     case '22':
       return new BadRequest('Invalid value')
+    case '54':
+      return new BadRequest('The request is too large or too complex')
     case '08':
+      // 08P01 is a protocol violation: this client's doing, not an unreachable database.
+      return error.code === '08P01' ? undefined : new Unavailable('Database unavailable')
     case '53':
     case '57':
       return new Unavailable('Database unavailable')
@@ -84,28 +89,53 @@ function fromHttpError(error: any): FeathersError | undefined {
   return new BadRequest(error.expose ? error.message : 'Bad request')
 }
 
-// Mapped and logged once, whichever layer (service hook, then Koa) sees it again.
+/** What the database said, or what was said while talking to it: only what is mapped on purpose gets out. */
+function fromDatabase(original: any): FeathersError | undefined {
+  return (
+    (isPostgresError(original) && fromPostgres(original)) ||
+    (isConnectionFailure(original) && new Unavailable('Database unavailable')) ||
+    undefined
+  )
+}
+
+/** An error of the app or of Feathers that says only what the client may know. */
+function fromFeathers(error: unknown): FeathersError | undefined {
+  if (!(error instanceof FeathersError) || (error.code >= 500 && error.code !== 503)) {
+    return undefined
+  }
+  return error
+}
+
+// Mapped and logged once, whichever layer (service hook, socket, then Koa) sees it again.
 const alreadyPublic = new WeakSet<object>()
+
+/** The SQLSTATE and constraint of a database error, for the log line of a 500. */
+function databaseFields(original: any) {
+  return isPostgresError(original) ? { sqlState: original.code, constraint: original.constraint } : {}
+}
 
 /**
  * Every error leaves the server through here: database errors become what they mean (409, 400,
- * 503) and anything unexpected becomes a bare 500; details are logged, never sent.
+ * 503) only where that is mapped on purpose, errors of the adapter that carry the database's
+ * text never pass as they are, and anything unexpected becomes a bare 500; details are logged,
+ * never sent.
  */
 export function toPublicError(error: any, requestId?: string): FeathersError {
   if (alreadyPublic.has(error)) {
     return error
   }
   const original = error?.[KNEX_ORIGINAL_ERROR] ?? error
-  const mapped =
-    (isPostgresError(original) && fromPostgres(original)) ||
-    (isConnectionFailure(original) && new Unavailable('Database unavailable')) ||
-    (error instanceof FeathersError && error.code < 500 && error) ||
-    (error instanceof FeathersError && error.code === 503 && error) ||
-    fromHttpError(error)
+  const touchedDatabase = original !== error || isPostgresError(original)
+  const mapped = touchedDatabase
+    ? fromDatabase(original)
+    : fromDatabase(original) ||
+      fromFeathers(error) ||
+      fromHttpError(error)
   if (mapped) {
+    alreadyPublic.add(mapped)
     return mapped
   }
-  logger.error('Unexpected error', { ...(requestId && { requestId }), ...describeError(original) })
+  logger.error('Unexpected error', { ...(requestId && { requestId }), ...databaseFields(original), ...describeError(original) })
   const internal = new GeneralError('Internal Server Error')
   alreadyPublic.add(internal)
   return internal

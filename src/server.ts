@@ -8,7 +8,7 @@ import { startDatabase } from './database'
 import type { DatabaseServer } from './database'
 import { deploymentId } from './database/deployment'
 import { createKnex, migrateToLatest } from './database/knex'
-import { answerClientErrorsAsJson } from './http/client-errors'
+import { answerClientErrorsAsJson, securityHeaders } from './http/client-errors'
 import type { Application } from './declarations'
 import { logger } from './logger'
 import { closeRedis } from './redis'
@@ -30,7 +30,7 @@ async function closeClients(app: Application) {
 }
 
 /** An HTTP server whose slow clients are cut off (`http` settings) rather than held forever. */
-function createHttpServer(app: Application, settings: ApplicationConfiguration['http']) {
+async function createHttpServer(app: Application, settings: ApplicationConfiguration['http']) {
   const server = http.createServer(
     {
       requestTimeout: settings.requestTimeoutMs,
@@ -41,12 +41,12 @@ function createHttpServer(app: Application, settings: ApplicationConfiguration['
     },
     app.callback()
   )
-  answerClientErrorsAsJson(server)
+  answerClientErrorsAsJson(server, await securityHeaders())
   return server
 }
 
 async function listen(app: Application, settings: ApplicationConfiguration) {
-  const server = createHttpServer(app, settings.http)
+  const server = await createHttpServer(app, settings.http)
   app.server = server
   await app.setup(server)
   server.listen(settings.port, settings.host)

@@ -1,3 +1,4 @@
+import { BadRequest } from '@feathersjs/errors'
 import { Ajv, addFormats } from '@feathersjs/schema'
 import type { FormatsPluginOptions, Validator } from '@feathersjs/schema'
 import type { TSchema } from '@feathersjs/typebox'
@@ -23,5 +24,36 @@ export function compileValidator<T = any, R = T>(schema: TSchema, ajv: Ajv): Val
       throw new Ajv.ValidationError(validate.errors ?? [])
     }
     return data as unknown as R
+  }
+}
+
+// Each value of a query becomes one parameter of a statement (PostgreSQL takes at most 65,535).
+const MAX_QUERY_VALUES = 1000
+
+/** The values in a query, counted until there are more than `limit`. */
+function valuesIn(query: unknown, limit: number): number {
+  if (query === null || typeof query !== 'object') {
+    return 1
+  }
+  let count = 0
+  for (const value of Object.values(query)) {
+    count += valuesIn(value, limit - count)
+    if (count > limit) break
+  }
+  return count
+}
+
+/**
+ * A query's validator: the schema (which bounds each list and the number of clauses), then the
+ * number of values in the whole query, which nested `$and` / `$or` clauses could multiply.
+ */
+export function compileQueryValidator<T = any>(schema: TSchema): Validator<T, T> {
+  const validate = compileValidator<T>(schema, queryValidator)
+  return async (query: T) => {
+    const valid = await validate(query)
+    if (valuesIn(valid, MAX_QUERY_VALUES) > MAX_QUERY_VALUES) {
+      throw new BadRequest(`A query may hold at most ${MAX_QUERY_VALUES} values`)
+    }
+    return valid
   }
 }

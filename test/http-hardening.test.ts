@@ -3,7 +3,7 @@ import net from 'node:net'
 import { startServer } from '../src/server'
 import type { RunningServer } from '../src/server'
 import { testContext } from './setup'
-import { UUID, http } from './helpers'
+import { UUID, baseUrl, http } from './helpers'
 
 /** Sends raw bytes and resolves with everything the server answers until it closes the connection. */
 function rawExchange(url: string, send: (socket: net.Socket) => void): Promise<{ text: string; ms: number }> {
@@ -49,6 +49,22 @@ describe('HTTP hardening', () => {
     assert.equal(get.headers.get('access-control-allow-origin'), null)
   })
 
+  it('sends the security headers with what the HTTP parser refuses: 400, 431', async () => {
+    const garbage = await rawExchange(baseUrl(), (socket) => socket.write('NOT HTTP AT ALL\r\n\r\n'))
+    const oversized = await rawExchange(baseUrl(), (socket) =>
+      socket.write(`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'x'.repeat(20_000)}\r\n\r\n`)
+    )
+    for (const [{ text }, status] of [
+      [garbage, 400],
+      [oversized, 431]
+    ] as const) {
+      assert.match(text, new RegExp(`^HTTP/1\\.1 ${status} `))
+      assert.match(text, /\r\nX-Content-Type-Options: nosniff\r\n/i)
+      assert.match(text, /\r\nContent-Security-Policy: default-src 'self'/i)
+      assert.match(text, /\r\nStrict-Transport-Security: max-age=\d+/i)
+    }
+  })
+
   it('gives every response a request id, keeping a well-formed one from the client', async () => {
     const made = await http('GET', '/health')
     assert.match(made.headers.get('x-request-id') ?? '', UUID)
@@ -71,6 +87,7 @@ describe('HTTP hardening', () => {
     it('answers 408 to a client that never finishes its headers, and closes the connection', async () => {
       const { text, ms } = await rawExchange(server.url, (socket) => socket.write('GET /health HTTP/1.1\r\nHost: x\r\n'))
       assert.match(text, /^HTTP\/1\.1 408 /)
+      assert.match(text, /\r\nX-Content-Type-Options: nosniff\r\n/i)
       const body = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))
       assert.deepEqual(body, { name: 'RequestTimeout', message: 'Request Timeout', code: 408, className: 'request-timeout' })
       assert.ok(ms < 5000, `${ms} ms`)

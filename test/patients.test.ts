@@ -85,10 +85,10 @@ describe('patients', () => {
       }
     })
 
-    it('refuses an array body (one record at a time) and creates nothing', async () => {
+    it('refuses an array body (one record at a time) with 400 and creates nothing', async () => {
       const before = await countRows('patients')
       const reply = await http('POST', '/api/patients', { token: alice.token, body: [validPatient(), validPatient()] })
-      assertError(reply, 405, 'MethodNotAllowed')
+      assertError(reply, 400, 'BadRequest')
       assert.equal(await countRows('patients'), before)
     })
   })

@@ -5,6 +5,7 @@ import path from 'node:path'
 import { startServer } from '../src/server'
 import { testContext } from './setup'
 import { assertError, http, signUp } from './helpers'
+import { connectSocket } from './sockets'
 
 const ROOT = path.join(__dirname, '..')
 const DAY = 24 * 60 * 60
@@ -73,6 +74,17 @@ describe('tokens and secrets', () => {
       sign(valid, 'x'.repeat(48))
     ]) {
       assertError(await http('GET', `/users/${alice.id}`, { token }), 401, 'NotAuthenticated')
+    }
+  })
+
+  it('refuses a token signed with our secret whose subject is missing or not a user id: 401 over REST and sockets', async () => {
+    const now = Math.floor(Date.now() / 1000)
+    const claims = { aud: 'healthcare-api', iss: 'healthcare-api', iat: now, exp: now + 60 }
+    for (const token of [sign(claims), sign({ ...claims, sub: 'not-a-uuid' }), sign({ ...claims, sub: 42 }), sign({ ...claims, sub: {} })]) {
+      assertError(await http('GET', '/api/patients', { token }), 401, 'NotAuthenticated')
+      const socket = await connectSocket()
+      await assert.rejects(socket.authenticate(token), (error: any) => error.code === 401 && error.name === 'NotAuthenticated')
+      socket.close()
     }
   })
 

@@ -5,10 +5,9 @@ import { describeError, logger } from '../logger'
 import { appendAudit } from '../services/audit/audit.class'
 import type { AuditEntry } from '../services/audit/audit.schema'
 import type { AuditStamp } from '../services/audit/audit-statement'
+import { isUuid } from '../schemas/common'
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
-const asUuid = (value: unknown) => (typeof value === 'string' && UUID.test(value) ? value.toLowerCase() : null)
+const asUuid = (value: unknown) => (isUuid(value) ? value.toLowerCase() : null)
 
 /** `::ffff:127.0.0.1` is 127.0.0.1. */
 export const clientAddress = (ip: unknown) => (typeof ip === 'string' && ip ? ip.replace(/^::ffff:(?=\d+\.)/, '') : null)

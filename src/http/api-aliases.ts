@@ -1,3 +1,4 @@
+import { BadRequest } from '@feathersjs/errors'
 import type { Middleware } from '@feathersjs/koa'
 
 /** `POST <route>` is `create` on the service. */
@@ -13,6 +14,14 @@ export const API_RESOURCES: readonly string[] = ['patients', 'doctors', 'mapping
 export const FIND_BY_PATH: Readonly<Record<string, string>> = { mappings: 'patientId' }
 
 const RESOURCE = new RegExp(`^/api/(${API_RESOURCES.join('|')})(?:/([^/]+))?$`)
+
+function decodedSegment(segment: string) {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    throw new BadRequest('The path is not valid percent-encoding')
+  }
+}
 
 function withDefaultStrategy(body: any) {
   if (body !== null && typeof body === 'object' && !Array.isArray(body) && !('strategy' in body)) {
@@ -44,7 +53,7 @@ export const apiAliases = (): Middleware => async (ctx, next) => {
       const findBy = FIND_BY_PATH[service]
       if (findBy && id !== undefined && ctx.method === 'GET') {
         ctx.path = `/${service}`
-        ctx.query = { ...ctx.query, [findBy]: decodeURIComponent(id) }
+        ctx.query = { ...ctx.query, [findBy]: decodedSegment(id) }
       } else {
         ctx.path = id === undefined ? `/${service}` : `/${service}/${id}`
       }

@@ -2,6 +2,10 @@ import { Type } from '@feathersjs/typebox'
 
 export const uuid = () => Type.String({ format: 'uuid' })
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+export const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID.test(value)
+
 export const timestamp = () => Type.String({ format: 'date-time' })
 
 /** Text with at least one non-space character. */

@@ -1,4 +1,4 @@
-import { NotFound } from '@feathersjs/errors'
+import { BadRequest, NotFound } from '@feathersjs/errors'
 import type { Id, NullableId, Paginated, Params } from '@feathersjs/feathers'
 import { KnexService, errorHandler } from '@feathersjs/knex'
 import type { KnexAdapterOptions, KnexAdapterParams } from '@feathersjs/knex'
@@ -9,6 +9,7 @@ import type { AuditStamp } from './audit/audit-statement'
 import { appendAuditOfRead } from './audit/audit-batch'
 import { relationColumn } from './relations'
 import type { Relation, RelationColumn } from './relations'
+import { isUuid } from '../schemas/common'
 
 /** A table of per-owner counts kept by the database (slots whose `total`s add up to the owner's). */
 export interface OwnerCounts {
@@ -28,6 +29,14 @@ type Row = Record<string, any>
 
 /** The page's rows carry the query's total in this column (`total_of_query` in SQL). */
 const TOTAL_COLUMN = 'totalOfQuery'
+
+/** Every record's id is a UUID made by the database: anything else names no record (400). */
+function recordId(id: unknown): string {
+  if (!isUuid(id)) {
+    throw new BadRequest('The id must be a UUID')
+  }
+  return id
+}
 
 /** The adapter's error conversion, typed as what it is: it always throws. */
 function databaseError(error: Error): never {
@@ -106,7 +115,7 @@ export class RecordService<
   /** The caller's scope (the hooks' query, minus paging) applied to a write statement. */
   private scopedTo(id: Id, params?: ServiceParams) {
     const { query } = this.filterQuery((params ?? {}) as ServiceParams)
-    return this.knexify(this.db(params).where(this.id, id), query)
+    return this.knexify(this.db(params).where(this.id, recordId(id)), query)
   }
 
   async _find(params?: ServiceParams & { paginate?: false }): Promise<Result[]>
@@ -165,7 +174,7 @@ export class RecordService<
 
   async _get(id: Id, params: ServiceParams = {} as ServiceParams): Promise<Result> {
     const { name } = this.getOptions(params)
-    const rows: Result[] = await this.recordQuery(params).andWhere(`${name}.${this.id}`, id).catch(databaseError)
+    const rows: Result[] = await this.recordQuery(params).andWhere(`${name}.${this.id}`, recordId(id)).catch(databaseError)
     const record = this.onlyRow(rows, id)
     await this.recordRead(params, String(record[this.id]))
     return record

@@ -5,7 +5,7 @@ import type { HookContext } from '../../declarations'
 import { ownerOnly } from '../../hooks/owner-scope'
 import { timestamp, uuid } from '../../schemas/common'
 import { querySyntaxFor } from '../../schemas/query'
-import { compileValidator, queryValidator } from '../../validators'
+import { compileQueryValidator } from '../../validators'
 import type { AuditService } from './audit.class'
 
 const nullable = <T extends ReturnType<typeof uuid>>(type: T) => Type.Union([type, Type.Null()])
@@ -32,7 +32,7 @@ export const auditQuerySchema = querySyntaxFor(
   Type.Pick(auditSchema, ['id', 'userId', 'action', 'service', 'recordId', 'createdAt'])
 )
 export type AuditQuery = Static<typeof auditQuerySchema>
-export const auditQueryValidator = compileValidator(auditQuerySchema, queryValidator)
+export const auditQueryValidator = compileQueryValidator(auditQuerySchema)
 export const auditQueryResolver = resolve<AuditQuery, HookContext<AuditService>>({
   // Only ever the caller's own trail, whatever the query says.
   userId: ownerOnly

@@ -5,7 +5,7 @@ import type { HookContext } from '../../declarations'
 import { currentUserId } from '../../hooks/owner-scope'
 import { ilike, now, text, timestamp, uuid } from '../../schemas/common'
 import { querySyntaxFor } from '../../schemas/query'
-import { compileValidator, dataValidator, queryValidator } from '../../validators'
+import { compileQueryValidator, compileValidator, dataValidator } from '../../validators'
 import type { DoctorService } from './doctors.class'
 
 export const doctorSchema = Type.Object(
@@ -43,4 +43,4 @@ export const doctorPatchResolver = resolve<Doctor, HookContext<DoctorService>>({
 
 export const doctorQuerySchema = querySyntaxFor(doctorSchema, { name: ilike() })
 export type DoctorQuery = Static<typeof doctorQuerySchema>
-export const doctorQueryValidator = compileValidator(doctorQuerySchema, queryValidator)
+export const doctorQueryValidator = compileQueryValidator(doctorQuerySchema)

@@ -1,5 +1,6 @@
 import { authenticate } from '@feathersjs/authentication'
 import { hooks as schemaHooks } from '@feathersjs/schema'
+import { validateRecord } from '../../hooks/validate-record'
 import { publishToAuthenticated } from '../../channels'
 import type { Application } from '../../declarations'
 import { serviceDocs } from '../../docs/service-docs'
@@ -43,9 +44,9 @@ export const doctor = (app: Application) => {
     },
     before: {
       all: [schemaHooks.validateQuery(doctorQueryValidator)],
-      create: [schemaHooks.validateData(doctorDataValidator), schemaHooks.resolveData(doctorDataResolver)],
-      update: [schemaHooks.validateData(doctorDataValidator), schemaHooks.resolveData(doctorPatchResolver)],
-      patch: [schemaHooks.validateData(doctorPatchValidator), schemaHooks.resolveData(doctorPatchResolver)]
+      create: [validateRecord(doctorDataValidator), schemaHooks.resolveData(doctorDataResolver)],
+      update: [validateRecord(doctorDataValidator), schemaHooks.resolveData(doctorPatchResolver)],
+      patch: [validateRecord(doctorPatchValidator), schemaHooks.resolveData(doctorPatchResolver)]
     }
   })
 }

@@ -5,7 +5,7 @@ import type { HookContext } from '../../declarations'
 import { currentUserId, ownerOnly } from '../../hooks/owner-scope'
 import { timestamp, uuid } from '../../schemas/common'
 import { querySyntaxFor } from '../../schemas/query'
-import { compileValidator, dataValidator, queryValidator } from '../../validators'
+import { compileQueryValidator, compileValidator, dataValidator } from '../../validators'
 import { doctorSchema } from '../doctors/doctors.schema'
 import { patientSchema } from '../patients/patients.schema'
 import type { MappingService } from './mappings.class'
@@ -50,7 +50,7 @@ export const mappingDataResolver = resolve<Mapping, HookContext<MappingService>>
 
 export const mappingQuerySchema = querySyntaxFor(Type.Pick(mappingSchema, ['id', 'patientId', 'doctorId', 'createdAt']), {})
 export type MappingQuery = Static<typeof mappingQuerySchema> & { userId?: string }
-export const mappingQueryValidator = compileValidator(mappingQuerySchema, queryValidator)
+export const mappingQueryValidator = compileQueryValidator(mappingQuerySchema)
 export const mappingQueryResolver = resolve<MappingQuery, HookContext<MappingService>>({
   userId: ownerOnly
 })

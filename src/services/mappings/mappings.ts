@@ -1,5 +1,6 @@
 import { authenticate } from '@feathersjs/authentication'
 import { hooks as schemaHooks } from '@feathersjs/schema'
+import { validateRecord } from '../../hooks/validate-record'
 import { publishToOwner } from '../../channels'
 import type { Application } from '../../declarations'
 import { audit } from '../../hooks/audit'
@@ -51,7 +52,7 @@ export const mapping = (app: Application) => {
     before: {
       all: [schemaHooks.validateQuery(mappingQueryValidator), resolveValidatedQuery(mappingQueryResolver)],
       create: [
-        schemaHooks.validateData(mappingDataValidator),
+        validateRecord(mappingDataValidator),
         requireOwnReference({ field: 'patientId', service: 'patients', ownerField: 'userId', message: 'Patient not found' }),
         schemaHooks.resolveData(mappingDataResolver)
       ]

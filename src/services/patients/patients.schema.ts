@@ -5,7 +5,7 @@ import type { HookContext } from '../../declarations'
 import { currentUserId, ownerOnly } from '../../hooks/owner-scope'
 import { ilike, now, text, timestamp, uuid } from '../../schemas/common'
 import { querySyntaxFor } from '../../schemas/query'
-import { compileValidator, dataValidator, queryValidator } from '../../validators'
+import { compileQueryValidator, compileValidator, dataValidator } from '../../validators'
 import type { PatientService } from './patients.class'
 
 export const patientSchema = Type.Object(
@@ -43,7 +43,7 @@ export const patientPatchResolver = resolve<Patient, HookContext<PatientService>
 
 export const patientQuerySchema = querySyntaxFor(patientSchema, { name: ilike() })
 export type PatientQuery = Static<typeof patientQuerySchema>
-export const patientQueryValidator = compileValidator(patientQuerySchema, queryValidator)
+export const patientQueryValidator = compileQueryValidator(patientQuerySchema)
 export const patientQueryResolver = resolve<PatientQuery, HookContext<PatientService>>({
   userId: ownerOnly
 })

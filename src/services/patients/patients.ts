@@ -1,5 +1,6 @@
 import { authenticate } from '@feathersjs/authentication'
 import { hooks as schemaHooks } from '@feathersjs/schema'
+import { validateRecord } from '../../hooks/validate-record'
 import { publishToOwner } from '../../channels'
 import type { Application } from '../../declarations'
 import { audit } from '../../hooks/audit'
@@ -42,9 +43,9 @@ export const patient = (app: Application) => {
     },
     before: {
       all: [schemaHooks.validateQuery(patientQueryValidator), resolveValidatedQuery(patientQueryResolver)],
-      create: [schemaHooks.validateData(patientDataValidator), schemaHooks.resolveData(patientDataResolver)],
-      update: [schemaHooks.validateData(patientDataValidator), schemaHooks.resolveData(patientPatchResolver)],
-      patch: [schemaHooks.validateData(patientPatchValidator), schemaHooks.resolveData(patientPatchResolver)]
+      create: [validateRecord(patientDataValidator), schemaHooks.resolveData(patientDataResolver)],
+      update: [validateRecord(patientDataValidator), schemaHooks.resolveData(patientPatchResolver)],
+      patch: [validateRecord(patientPatchValidator), schemaHooks.resolveData(patientPatchResolver)]
     }
   })
 }

@@ -4,9 +4,10 @@ import { Type } from '@feathersjs/typebox'
 import type { Static } from '@feathersjs/typebox'
 import { passwordHash } from '@feathersjs/authentication-local'
 import type { HookContext } from '../../declarations'
-import { compileValidator, dataValidator, queryValidator } from '../../validators'
+import { compileQueryValidator, compileValidator, dataValidator } from '../../validators'
 import { querySyntaxFor } from '../../schemas/query'
 import { ownerOnly } from '../../hooks/owner-scope'
+import { ilike } from '../../schemas/common'
 import type { UserService } from './users.class'
 
 const MAX_PASSWORD_BYTES = 72 // what the password may be at most, in UTF-8 bytes
@@ -70,9 +71,9 @@ export const userPatchResolver = resolve<User, HookContext<UserService>>({
 })
 
 export const userQueryProperties = Type.Pick(userSchema, ['id', 'name', 'email', 'createdAt', 'updatedAt'])
-export const userQuerySchema = querySyntaxFor(userQueryProperties, { name: { $ilike: Type.String() } })
+export const userQuerySchema = querySyntaxFor(userQueryProperties, { name: ilike() })
 export type UserQuery = Static<typeof userQuerySchema>
-export const userQueryValidator = compileValidator(userQuerySchema, queryValidator)
+export const userQueryValidator = compileQueryValidator(userQuerySchema)
 export const userQueryResolver = resolve<UserQuery, HookContext<UserService>>({
   // An outside caller only ever reaches their own record, whatever the query says.
   id: ownerOnly

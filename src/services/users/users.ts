@@ -1,6 +1,7 @@
 import { authenticate } from '@feathersjs/authentication'
 import { publishToOwner } from '../../channels'
 import { hooks as schemaHooks } from '@feathersjs/schema'
+import { validateRecord } from '../../hooks/validate-record'
 import type { Application, HookContext, NextFunction } from '../../declarations'
 import { serviceDocs } from '../../docs/service-docs'
 import { resolveValidatedQuery } from '../../hooks/resolve-query'
@@ -59,10 +60,10 @@ export const user = (app: Application) => {
       // Registration is anonymous; every other method is scoped to the caller.
       find: [resolveValidatedQuery(userQueryResolver)],
       get: [resolveValidatedQuery(userQueryResolver)],
-      create: [normaliseEmail, schemaHooks.validateData(userDataValidator), schemaHooks.resolveData(userDataResolver)],
+      create: [normaliseEmail, validateRecord(userDataValidator), schemaHooks.resolveData(userDataResolver)],
       patch: [
         resolveValidatedQuery(userQueryResolver),
-        schemaHooks.validateData(userPatchValidator),
+        validateRecord(userPatchValidator),
         schemaHooks.resolveData(userPatchResolver)
       ],
       remove: [resolveValidatedQuery(userQueryResolver)]

@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict'
+import { io } from 'socket.io-client'
+import type { Socket } from 'socket.io-client'
+import { captureLogs, assertError, assertNoLeak, baseUrl, countRows, created, http, signUp, startOtherDeployment, validDoctor, validPatient } from './helpers'
+import type { TestUser } from './helpers'
+import { testContext } from './setup'
+
+/** A raw Socket.io connection, without the Feathers client: calls exactly as an attacker sends them. */
+async function rawSocket(): Promise<Socket> {
+  const socket = io(baseUrl(), { transports: ['websocket'], forceNew: true, reconnection: false })
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('connect_error', reject))
+  return socket
+}
+
+/** Emits a call and resolves with its acknowledgement; a call left unanswered fails the test. */
+function call(socket: Socket, ...args: unknown[]): Promise<{ error?: any; result?: any }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer to ${JSON.stringify(args).slice(0, 80)}`)), 3000)
+    socket.emit(args[0] as string, ...args.slice(1), (error: any, result: any) => {
+      clearTimeout(timer)
+      resolve({ error, result })
+    })
+  })
+}
+
+async function authenticatedSocket(user: TestUser) {
+  const socket = await rawSocket()
+  const { error } = await call(socket, 'create', 'authentication', { strategy: 'jwt', accessToken: user.token })
+  assert.equal(error, null)
+  return socket
+}
+
+/** A socket call's error: a Feathers error with this code, and nothing a client should not see. */
+function assertSocketError({ error }: { error?: any }, code: number) {
+  assert.ok(error, 'the call succeeded')
+  assert.equal(error.code, code, JSON.stringify(error))
+  assert.deepEqual(Object.keys(error).filter((key) => !['name', 'message', 'code', 'className', 'data', 'errors'].includes(key)), [])
+  assertNoLeak(error)
+}
+
+describe('hostile input found by the black-box attack', () => {
+  let alice: TestUser
+  let patient: any
+  let doctor: any
+  const sockets: Socket[] = []
+
+  before(async () => {
+    alice = await signUp('Alice')
+    patient = await created('/api/patients', alice, validPatient())
+    doctor = await created('/api/doctors', alice, validDoctor())
+  })
+
+  after(() => sockets.forEach((socket) => socket.close()))
+
+  async function anonymous() {
+    const socket = await rawSocket()
+    sockets.push(socket)
+    return socket
+  }
+
+  async function asAlice() {
+    const socket = await authenticatedSocket(alice)
+    sockets.push(socket)
+    return socket
+  }
+
+  describe('an array where one record belongs is a 400 and changes nothing', () => {
+    const bodies = [[{ name: 'x' }, { name: 'y' }], [], [validPatient()]]
+    for (const body of bodies) {
+      it(`PATCH and PUT /api/patients/:id, /users/:id, /api/doctors/:id and POST with ${JSON.stringify(body).slice(0, 40)}`, async () => {
+        const targets = [`/api/patients/${patient.id}`, `/users/${alice.id}`, `/api/doctors/${doctor.id}`]
+        for (const path of targets) {
+          for (const method of ['PATCH', 'PUT']) {
+            const reply = await http(method, path, { token: alice.token, body })
+            assert.ok(reply.status === 400 || reply.status === 405, `${method} ${path}: ${reply.status}`)
+            assertNoLeak(reply.body)
+          }
+        }
+        const before = await countRows('patients')
+        assertError(await http('POST', '/api/patients', { token: alice.token, body }), 400, 'BadRequest')
+        assertError(await http('POST', '/api/mappings', { token: alice.token, body }), 400, 'BadRequest')
+        assert.equal(await countRows('patients'), before)
+        assert.deepEqual((await http('GET', `/api/patients/${patient.id}`, { token: alice.token })).body, patient)
+      })
+    }
+
+    it('over a socket too', async () => {
+      const socket = await asAlice()
+      assertSocketError(await call(socket, 'patch', 'patients', patient.id, [{ name: 'x' }, { name: 'y' }], {}), 400)
+      assertSocketError(await call(socket, 'patch', 'doctors', doctor.id, [], {}), 400)
+      assertSocketError(await call(socket, 'create', 'patients', [validPatient(), validPatient()], {}), 400)
+      assert.deepEqual((await http('GET', `/api/patients/${patient.id}`, { token: alice.token })).body, patient)
+    })
+  })
+
+  describe('names of Object.prototype in paths are unknown paths or ids, never a 500', () => {
+    for (const path of ['/__proto__', '/constructor/x', '/toString', '/hasOwnProperty/x', '/api/__proto__']) {
+      it(`GET ${path} is a 404`, async () => {
+        assertError(await http('GET', path), 404, 'NotFound')
+      })
+    }
+    for (const path of ['/patients/__proto__', '/patients/constructor', '/api/patients/toString', '/api/doctors/__proto__']) {
+      it(`GET ${path} is a 401 without a token and a 400 with one`, async () => {
+        assertError(await http('GET', path), 401, 'NotAuthenticated')
+        assertError(await http('GET', path, { token: alice.token }), 400, 'BadRequest')
+      })
+    }
+
+    it('over a socket, anonymous or not: 404 for the path, no stack', async () => {
+      for (const socket of [await anonymous(), await asAlice()]) {
+        for (const path of ['__proto__', 'constructor', 'toString', '', 42, null]) {
+          assertSocketError(await call(socket, 'find', path, {}), 404)
+        }
+      }
+    })
+  })
+
+  describe('ids', () => {
+    it('a get without an id, or with one that is not a UUID, is a 400 over a socket', async () => {
+      const socket = await asAlice()
+      assertSocketError(await call(socket, 'get', 'patients'), 400)
+      for (const id of [null, 42, { $ne: null }, ['x'], 'constructor', patient.id.toUpperCase() + 'x']) {
+        assertSocketError(await call(socket, 'get', 'patients', id, {}), 400)
+        assertSocketError(await call(socket, 'remove', 'mappings', id, {}), id === null ? 405 : 400)
+      }
+    })
+
+    it('malformed percent-encoding in a path is a 400', async () => {
+      assertError(await http('GET', '/api/mappings/%ZZ'), 400, 'BadRequest')
+      assertError(await http('GET', '/api/mappings/%E0%A4%A', { token: alice.token }), 400, 'BadRequest')
+      assertError(await http('GET', '/api/patients/%ZZ', { token: alice.token }), 400, 'BadRequest')
+    })
+  })
+
+  describe('a socket call that names no method is answered', () => {
+    it('with a 404', async () => {
+      const socket = await anonymous()
+      assertSocketError(await call(socket, 'nope', 'patients', {}), 404)
+      assertSocketError(await call(socket, '__proto__', 'patients', {}), 404)
+    })
+  })
+
+  describe('bodies that do not match their Content-Encoding are a 400 and create nothing', () => {
+    for (const encoding of ['gzip', 'br', 'deflate']) {
+      it(encoding, async () => {
+        const before = await countRows('patients')
+        const reply = await http('POST', '/api/patients', {
+          token: alice.token,
+          rawBody: JSON.stringify(validPatient()),
+          headers: { 'content-encoding': encoding }
+        })
+        assertError(reply, 400, 'BadRequest')
+        assert.equal(await countRows('patients'), before)
+      })
+    }
+  })
+
+  describe('huge queries are a 400', () => {
+    it('a list of 65,534 or 140,000 items over a socket', async () => {
+      const socket = await asAlice()
+      for (const length of [101, 65_534, 140_000]) {
+        const reply = await call(socket, 'find', 'patients', { age: { $in: Array.from({ length }, (_, index) => index % 150) } })
+        assertSocketError(reply, 400)
+      }
+    })
+
+    it('nested clauses whose values add up past the limit', async () => {
+      const socket = await asAlice()
+      const list = { $in: Array.from({ length: 100 }, (_, index) => index) }
+      const query = { $and: Array.from({ length: 20 }, () => ({ $or: Array.from({ length: 20 }, () => ({ age: list })) })) }
+      assertSocketError(await call(socket, 'find', 'patients', query), 400)
+    })
+
+    it('a list within the limits still works', async () => {
+      const socket = await asAlice()
+      const { error, result } = await call(socket, 'find', 'patients', { age: { $in: Array.from({ length: 100 }, (_, index) => index) } })
+      assert.equal(error, null)
+      assert.deepEqual(result.data.map(({ id }: { id: string }) => id), [patient.id])
+    })
+  })
+})
+
+describe('database errors that are not mapped on purpose', function () {
+  this.timeout(60_000)
+
+  it('a column the code names but the table lacks: a bare 500, its SQLSTATE in the log, nothing written', async () => {
+    const other = await startOtherDeployment({ ...testContext().settings, port: 0 })
+    try {
+      const bob = await signUp('Bob', other.url)
+      await other.app.get('postgresqlClient').raw('ALTER TABLE patients RENAME COLUMN disease TO diagnosis')
+      let reply: any
+      const lines = await captureLogs(async () => {
+        reply = await http('POST', '/api/patients', { token: bob.token, body: validPatient(), baseUrl: other.url })
+      })
+      assert.equal(reply.status, 500)
+      assert.deepEqual(reply.body, { name: 'GeneralError', message: 'Internal Server Error', code: 500, className: 'general-error' })
+      const logged = lines.find((line) => line.message === 'Unexpected error')
+      assert.equal(logged?.sqlState, '42703', JSON.stringify(lines))
+      assert.equal((await other.app.get('postgresqlClient')('patients').count({ count: '*' }))[0].count, 0)
+    } finally {
+      await other.stop()
+    }
+  })
+})
