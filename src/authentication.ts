@@ -106,15 +106,17 @@ export class KeyedAuthenticationService extends AuthenticationService {
   }
 
   async verifyAccessToken(accessToken: string, options?: any, secret?: string) {
-    if (options || secret) {
-      return super.verifyAccessToken(accessToken, options, secret ?? (this.secretKey() as any))
-    }
-    const known = this.verified.get(accessToken)
+    const cacheable = !options && !secret
+    const known = cacheable ? this.verified.get(accessToken) : undefined
     if (known && known.exp * 1000 > Date.now()) {
       return { ...known }
     }
-    const payload = await super.verifyAccessToken(accessToken, undefined, this.secretKey() as any)
-    this.rememberVerified(accessToken, payload)
+    const payload = await super.verifyAccessToken(accessToken, options, secret ?? (this.secretKey() as any))
+    // Every token this server issues expires; one that never does was not made by it.
+    if (typeof payload?.exp !== 'number') {
+      throw new NotAuthenticated('Invalid access token')
+    }
+    if (cacheable) this.rememberVerified(accessToken, payload)
     return payload
   }
 
@@ -122,10 +124,7 @@ export class KeyedAuthenticationService extends AuthenticationService {
   // can change the answer, so repeated requests skip the HMAC and the JSON parsing.
   private verified = new Map<string, { exp: number }>()
 
-  private rememberVerified(accessToken: string, payload: any) {
-    if (typeof payload?.exp !== 'number') {
-      return
-    }
+  private rememberVerified(accessToken: string, payload: { exp: number }) {
     if (this.verified.size >= VERIFIED_TOKEN_CACHE_SIZE) {
       this.verified.delete(this.verified.keys().next().value as string)
     }
@@ -192,6 +191,14 @@ const withoutConnectionUser = async (context: HookContext, next: NextFunction) =
   await next()
 }
 
+/** Logging out needs a session to end: without a token it is a 401, not a failure inside Feathers. */
+const requireSession = async (context: HookContext, next: NextFunction) => {
+  if (typeof context.params.authentication?.accessToken !== 'string') {
+    throw new NotAuthenticated('Not authenticated')
+  }
+  await next()
+}
+
 // Documentation only: the strategies check their own input.
 export const authenticationDataSchema = Type.Object(
   {
@@ -238,6 +245,9 @@ export const authentication = (app: Application) => {
 
   app.service('authentication').hooks({
     // Throttled attempts are failed logins too, so the audit hook sits outside the throttle.
-    around: { create: [auditLogin(), loginThrottle(app.get('loginLimiters')), withoutConnectionUser] }
+    around: {
+      create: [auditLogin(), loginThrottle(app.get('loginLimiters')), withoutConnectionUser],
+      remove: [requireSession]
+    }
   })
 }

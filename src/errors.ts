@@ -1,4 +1,4 @@
-import { BadRequest, Conflict, FeathersError, GeneralError, NotFound, Unavailable } from '@feathersjs/errors'
+import { BadRequest, Conflict, FeathersError, Forbidden, GeneralError, NotFound, Unavailable } from '@feathersjs/errors'
 import { describeError, logger } from './logger'
 
 const KNEX_ORIGINAL_ERROR = Symbol.for('@feathersjs/knex/error')
@@ -85,6 +85,7 @@ function fromHttpError(error: any): FeathersError | undefined {
   if (status === 413) return new PayloadTooLarge()
   if (status === 415) return new UnsupportedMediaType()
   if (status === 404) return new NotFound('Not found')
+  if (status === 403) return new Forbidden('Forbidden')
   if (error instanceof SyntaxError) return new BadRequest('Malformed JSON in request body')
   return new BadRequest(error.expose ? error.message : 'Bad request')
 }

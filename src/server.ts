@@ -8,7 +8,8 @@ import { startDatabase } from './database'
 import type { DatabaseServer } from './database'
 import { deploymentId } from './database/deployment'
 import { createKnex, migrateToLatest } from './database/knex'
-import { answerClientErrorsAsJson, securityHeaders } from './http/client-errors'
+import { answerClientErrorsAsJson } from './http/client-errors'
+import { securityHeaders, sendSecurityHeaders } from './http/security-headers'
 import type { Application } from './declarations'
 import { logger } from './logger'
 import { closeRedis } from './redis'
@@ -30,7 +31,7 @@ async function closeClients(app: Application) {
 }
 
 /** An HTTP server whose slow clients are cut off (`http` settings) rather than held forever. */
-async function createHttpServer(app: Application, settings: ApplicationConfiguration['http']) {
+function createHttpServer(app: Application, settings: ApplicationConfiguration['http']) {
   const server = http.createServer(
     {
       requestTimeout: settings.requestTimeoutMs,
@@ -41,14 +42,17 @@ async function createHttpServer(app: Application, settings: ApplicationConfigura
     },
     app.callback()
   )
-  answerClientErrorsAsJson(server, await securityHeaders())
   return server
 }
 
 async function listen(app: Application, settings: ApplicationConfiguration) {
-  const server = await createHttpServer(app, settings.http)
+  const server = createHttpServer(app, settings.http)
   app.server = server
   await app.setup(server)
+  // After the setup, in which Socket.io puts itself in front of the app's request handler.
+  const headers = await securityHeaders()
+  sendSecurityHeaders(server, headers)
+  answerClientErrorsAsJson(server, headers)
   server.listen(settings.port, settings.host)
   await once(server, 'listening')
   return server

@@ -1,4 +1,5 @@
-import { GeneralError, NotFound } from '@feathersjs/errors'
+import type { ServerResponse } from 'node:http'
+import { BadRequest, Forbidden, GeneralError, NotFound } from '@feathersjs/errors'
 import type { Server, Socket } from 'socket.io'
 import { logger } from './logger'
 
@@ -41,8 +42,25 @@ function publicErrors(socket: Socket) {
   })
 }
 
+/**
+ * Socket.io refuses a bad handshake request itself, before the app sees it, with a body of its own
+ * (`{"code":0,"message":"Transport unknown"}`): the same refusal is sent as a Feathers error.
+ */
+function feathersShapedRefusals(_req: unknown, res: ServerResponse, next: () => void) {
+  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse
+  res.end = ((chunk?: unknown, ...rest: unknown[]) => {
+    if (res.statusCode >= 400 && typeof chunk === 'string') {
+      const message = 'Bad Socket.io request'
+      chunk = JSON.stringify((res.statusCode === 403 ? new Forbidden(message) : new BadRequest(message)).toJSON())
+    }
+    return end(chunk, ...rest)
+  }) as typeof res.end
+  next()
+}
+
 /** Socket.io set-up: calls carry the client's address (`params.ip`) as HTTP calls do, and fail only with public errors. */
 export const socketSetup = (io: Server) => {
+  io.engine.use(feathersShapedRefusals)
   io.use((socket, next) => {
     ;(socket as Socket & { feathers: Record<string, unknown> }).feathers.ip = socket.handshake.address
     publicErrors(socket)

@@ -10,6 +10,23 @@ export const dataValidator: Ajv = addFormats(new Ajv({ allErrors: true }), forma
 // Query strings arrive as text: numbers and booleans are coerced before validation.
 export const queryValidator: Ajv = addFormats(new Ajv({ allErrors: true, coerceTypes: true }), formats)
 
+// A validation error names at most this many problems: a body of 8,000 unknown keys is not
+// answered with 8,000 of them.
+const MAX_REPORTED_ERRORS = 20
+
+/** Whether every number in `value` is finite: JSON's `1e999` and a query's `1e309` are Infinity. */
+function allFinite(value: unknown): boolean {
+  if (typeof value === 'number') {
+    return Number.isFinite(value)
+  }
+  if (value === null || typeof value !== 'object') {
+    return true
+  }
+  return Object.values(value).every(allFinite)
+}
+
+const notFinite = () => new Ajv.ValidationError([{ instancePath: '', schemaPath: '', keyword: 'finite', params: {}, message: 'numbers must be finite' }])
+
 /**
  * `getValidator`, compiled as a plain function. Feathers compiles validators with `$async`, and an
  * async function keeps all its locals on the heap for every call: a query schema's generated
@@ -21,7 +38,10 @@ export function compileValidator<T = any, R = T>(schema: TSchema, ajv: Ajv): Val
   const validate = ajv.compile(schema)
   return async (data: T) => {
     if (!validate(data)) {
-      throw new Ajv.ValidationError(validate.errors ?? [])
+      throw new Ajv.ValidationError((validate.errors ?? []).slice(0, MAX_REPORTED_ERRORS))
+    }
+    if (!allFinite(data)) {
+      throw notFinite()
     }
     return data as unknown as R
   }

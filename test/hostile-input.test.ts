@@ -180,6 +180,60 @@ describe('hostile input found by the black-box attack', () => {
   })
 })
 
+describe('hostile input found by the fuzz test', () => {
+  let alice: TestUser
+
+  before(async () => {
+    alice = await signUp('Alice')
+  })
+
+  it('logging out without a session is a 401 over REST and sockets', async () => {
+    assertError(await http('DELETE', '/authentication/abc'), 401, 'NotAuthenticated')
+    assertError(await http('DELETE', '/authentication/__proto__'), 401, 'NotAuthenticated')
+    const socket = await rawSocket()
+    try {
+      assertSocketError(await call(socket, 'remove', 'authentication', 'abc', {}), 401)
+      assertSocketError(await call(socket, 'remove', 'authentication'), 401)
+    } finally {
+      socket.close()
+    }
+  })
+
+  it('numbers that are not finite are a 400 in a query and in a body', async () => {
+    for (const query of ['$skip=1e309', '$limit=1e309', 'age=Infinity', 'age[$gt]=-1e999']) {
+      assertError(await http('GET', `/api/patients?${query}`, { token: alice.token }), 400, 'BadRequest')
+    }
+    const before = await countRows('doctors')
+    const rawBody = '{"name":"A","age":1e999,"specialty":"x"}'
+    assertError(await http('POST', '/api/doctors', { token: alice.token, rawBody }), 400, 'BadRequest')
+    assert.equal(await countRows('doctors'), before)
+  })
+
+  it('a validation error names at most 20 problems, however many there are', async () => {
+    const body = Object.fromEntries(Array.from({ length: 8000 }, (_, index) => [`k${index}`, 1]))
+    const reply = await http('POST', '/api/patients', { token: alice.token, body })
+    assertError(reply, 400, 'BadRequest')
+    assert.equal(reply.body.data.length, 20)
+  })
+
+  it("Socket.io's own refusals are Feathers errors with the security headers", async () => {
+    for (const path of ['/socket.io/x', '/socket.io/?EIO=4&transport=nope']) {
+      const reply = await http('GET', path)
+      assertError(reply, 400, 'BadRequest')
+      assert.equal(reply.headers.get('x-content-type-options'), 'nosniff', path)
+    }
+    const handshake = await http('GET', '/socket.io/?EIO=4&transport=polling')
+    assert.equal(handshake.status, 200)
+    assert.match(handshake.headers.get('content-security-policy') ?? '', /default-src 'self'/)
+  })
+
+  it('a HEAD that the HTTP parser refuses gets no body', async () => {
+    const reply = await fetch(`${baseUrl()}/health`, { method: 'HEAD', headers: { 'x-big': 'x'.repeat(20_000) } })
+    assert.equal(reply.status, 431)
+    assert.equal(await reply.text(), '')
+  })
+})
+
 describe('database errors that are not mapped on purpose', function () {
   this.timeout(60_000)
 

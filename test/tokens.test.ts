@@ -77,6 +77,13 @@ describe('tokens and secrets', () => {
     }
   })
 
+  it('refuses a token signed with our secret that never expires', async () => {
+    const alice = await signUp('Alice')
+    const now = Math.floor(Date.now() / 1000)
+    const forever = sign({ sub: alice.id, aud: 'healthcare-api', iss: 'healthcare-api', iat: now })
+    assertError(await http('GET', `/users/${alice.id}`, { token: forever }), 401, 'NotAuthenticated')
+  })
+
   it('refuses a token signed with our secret whose subject is missing or not a user id: 401 over REST and sockets', async () => {
     const now = Math.floor(Date.now() / 1000)
     const claims = { aud: 'healthcare-api', iss: 'healthcare-api', iat: now, exp: now + 60 }

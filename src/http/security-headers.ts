@@ -1,0 +1,26 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import helmet from 'koa-helmet'
+
+export type Headers = ReadonlyArray<readonly [string, string]>
+
+/** The headers the app's `helmet()` middleware sets, read off a response it is run on. */
+export async function securityHeaders(): Promise<Headers> {
+  const headers = new Map<string, string>()
+  const res = {
+    setHeader: (name: string, value: unknown) => headers.set(name, String(value)),
+    removeHeader: (name: string) => headers.delete(name)
+  }
+  await helmet()({ req: {} as IncomingMessage, res: res as unknown as ServerResponse } as any, async () => undefined)
+  return [...headers]
+}
+
+/**
+ * Every answer of the HTTP server carries the security headers, also those that never reach Koa:
+ * Socket.io answers its own requests (`/socket.io/…`, its handshake and its errors) before the app.
+ * Koa's helmet sets the same headers again on the app's answers.
+ */
+export function sendSecurityHeaders(server: Server, headers: Headers) {
+  server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+    for (const [name, value] of headers) res.setHeader(name, value)
+  })
+}
