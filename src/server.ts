@@ -65,9 +65,7 @@ async function drainAndClose(app: Application, server: Server, shutdownTimeoutMs
   server.closeIdleConnections()
   const finished = await Promise.race([app.get('drain').drain().then(() => true), sleep(shutdownTimeoutMs).then(() => false)])
   if (!finished) {
-    logger.warn('Shutdown: requests still running after the shutdown timeout; closing their connections', {
-      inFlight: app.get('drain').active
-    })
+    logger.warn({ inFlight: app.get('drain').active }, 'Shutdown: requests still running after the shutdown timeout; closing their connections')
   }
   // Socket.io's long-lived connections would hold server.close() open.
   app.io?.disconnectSockets(true)
