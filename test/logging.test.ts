@@ -7,6 +7,7 @@ import { captureLogs, captureOutput, http, signUp, uniqueEmail, validPatient } f
 import { closeSockets, connectSocket } from './sockets'
 
 const requestLines = (lines: Record<string, any>[]) => lines.filter((line) => line.msg === 'request completed')
+const callLines = (lines: Record<string, any>[]) => lines.filter((line) => line.msg === 'socket call completed')
 
 // pino's numeric levels
 const DEBUG = 20
@@ -82,6 +83,48 @@ describe('logs', () => {
   })
 
   describe('Socket.io', () => {
+    it('one line per call: connection id, service, method, id, status or error, time taken and the caller', async () => {
+      const alice = await signUp('Alice')
+      const patient = (await http('POST', '/api/patients', { token: alice.token, body: validPatient() })).body
+      const socket = await connectSocket(alice.token)
+      const missing = randomUUID()
+      const lines = await captureLogs(async () => {
+        await socket.client.service('patients').get(patient.id)
+        await assert.rejects(socket.client.service('patients').get(missing), { name: 'NotFound' })
+        await socket.client.service('patients').find({ query: { name: 'Jane Roe' } })
+      })
+      const calls = callLines(lines)
+      assert.equal(calls.length, 3, JSON.stringify(lines))
+      for (const line of calls) {
+        assert.deepEqual(Object.keys(line).sort(), ['call', 'hostname', 'level', 'msg', 'pid', 'res', 'responseTime', 'socket', 'time', 'userId'])
+        assert.deepEqual([line.level, line.socket.id, line.userId, typeof line.responseTime], [INFO, socket.socket.id, alice.id, 'number'])
+      }
+      assert.deepEqual(
+        calls.map((line) => [line.call, line.res]),
+        [
+          [{ service: 'patients', method: 'get', id: patient.id }, { statusCode: 200 }],
+          [{ service: 'patients', method: 'get', id: missing }, { statusCode: 404, error: 'NotFound' }],
+          [{ service: 'patients', method: 'find' }, { statusCode: 200 }]
+        ]
+      )
+    })
+
+    it('a call naming no method is logged too, and an anonymous socket has no caller', async () => {
+      const socket = await connectSocket()
+      const lines = await captureLogs(async () => {
+        const reply = await socket.socket.emitWithAck('no-such-method', 'patients')
+        assert.equal(reply.name, 'NotFound')
+        await assert.rejects(socket.client.service('patients').find(), { name: 'NotAuthenticated' })
+      })
+      assert.deepEqual(
+        callLines(lines).map((line) => [line.call.method, line.res, line.userId]),
+        [
+          ['no-such-method', { statusCode: 404, error: 'NotFound' }, null],
+          ['find', { statusCode: 401, error: 'NotAuthenticated' }, null]
+        ]
+      )
+    })
+
     it('a 500 in a socket call is logged as an error with the connection id', async () => {
       const { app } = testContext().server
       app.use('failing-on-socket' as any, {
@@ -97,6 +140,8 @@ describe('logs', () => {
       const error = lines.find((line) => line.level === ERROR)
       assert.equal(error?.msg, 'Unexpected error', JSON.stringify(lines))
       assert.deepEqual([error.socket.id, error.err.message], [socket.socket.id, 'broke during a socket call'])
+      const [call] = callLines(lines)
+      assert.deepEqual([call.call.service, call.res], ['failing-on-socket', { statusCode: 500, error: 'GeneralError' }])
     })
   })
 
@@ -169,6 +214,7 @@ describe('logs', () => {
       assert.doesNotMatch(text, /"age":\d|"password":"(?!\[Redacted\])|\$argon2|Bearer (?!\[Redacted\])|eyJ/)
       // The lines are there, with what they were logged for
       assert.equal(requestLines(lines).length, 9)
+      assert.equal(callLines(lines).length, 7)
       const explicit = lines.find((line) => line.msg === 'a patient')
       assert.deepEqual(explicit?.patient, { name: '[Redacted]', age: '[Redacted]', disease: '[Redacted]' })
       const withError = lines.find((line) => line.msg === 'an error with a patient')
