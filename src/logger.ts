@@ -3,6 +3,7 @@ import type { DestinationStream, Logger, LoggerOptions } from 'pino'
 
 export type { Logger }
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
+export type LogFormat = 'json' | 'pretty'
 
 const REDACTED = '[Redacted]'
 const MAX_DEPTH = 8
@@ -95,7 +96,7 @@ function errorFields(error: Error, depth: number, seen: object[]) {
 
 const censorObject = (object: Record<string, unknown>) => censor(object) as Record<string, unknown>
 
-/** Where lines go: stdout, unless a test says otherwise (`redirectLogs`). */
+/** Where lines go: stdout, unless the dev format or a test says otherwise (`redirectLogs`). */
 const stdout = pino.destination({ dest: 1, sync: true })
 const output = {
   stream: stdout as DestinationStream,
@@ -145,6 +146,20 @@ Object.assign(logger, {
 
 /** The logger of a service call: its request's or socket's child, or the app's. */
 export const loggerOf = (params?: { logger?: Logger }): Logger => params?.logger ?? logger
+
+let pretty: DestinationStream | undefined
+
+/** Applies the `logLevel` and `logFormat` settings; `pretty` needs the pino-pretty package (a devDependency). */
+export async function configureLogger({ level, format }: { level: LogLevel; format: LogFormat }) {
+  logger.level = level
+  if (format === 'pretty' && !pretty) {
+    const { default: pinoPretty } = await import('pino-pretty').catch(() => {
+      throw new Error('logFormat "pretty" (LOG_FORMAT=pretty) needs the pino-pretty package, a devDependency: npm install --include=dev')
+    })
+    pretty = pinoPretty({ sync: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+    output.stream = pretty
+  }
+}
 
 /** For tests: every line goes to `stream` until the function returned is called. */
 export function redirectLogs(stream: DestinationStream): () => void {

@@ -10,7 +10,7 @@ import { deploymentId } from './database/deployment'
 import { createKnex, migrateToLatest } from './database/knex'
 import { answerClientErrorsAsJson, securityHeaders } from './http/client-errors'
 import type { Application } from './declarations'
-import { logger } from './logger'
+import { configureLogger, logger } from './logger'
 import { closeRedis } from './redis'
 
 export interface RunningServer {
@@ -83,7 +83,7 @@ async function drainAndClose(app: Application, server: Server, shutdownTimeoutMs
  * HTTP + Socket.io server; `stop()` drains and undoes it in reverse order.
  */
 export async function startServer(settings: ApplicationConfiguration): Promise<RunningServer> {
-  logger.level = settings.logLevel
+  await configureLogger({ level: settings.logLevel, format: settings.logFormat })
   const database = await startDatabase(settings.database)
   const db = createKnex(database.connectionString, settings.database)
   let app: Application | undefined

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import path from 'node:path'
 import { BadRequest, GeneralError } from '@feathersjs/errors'
 import { logger } from '../src/logger'
 import { testContext } from './setup'
@@ -142,6 +144,20 @@ describe('logs', () => {
       assert.deepEqual([error.socket.id, error.err.message], [socket.socket.id, 'broke during a socket call'])
       const [call] = callLines(lines)
       assert.deepEqual([call.call.service, call.res], ['failing-on-socket', { statusCode: 500, error: 'GeneralError' }])
+    })
+  })
+
+  describe('formats', () => {
+    it('logFormat "pretty" (npm run dev) writes one readable line per entry, redacted as JSON is', () => {
+      const script = [
+        "const { configureLogger, logger } = require('./src/logger')",
+        "configureLogger({ level: 'info', format: 'pretty' }).then(() => {",
+        "  logger.info({ req: { id: 'trace-7', method: 'GET', url: '/api/patients' }, patient: { name: 'Jane Pretty' } }, 'request completed')",
+        '})'
+      ].join('\n')
+      const run = spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], { cwd: path.join(__dirname, '..'), encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } })
+      assert.equal(run.status, 0, run.stderr)
+      assert.match(run.stdout, /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: request completed \{"req":\{"id":"trace-7","method":"GET","url":"\/api\/patients"\},"patient":\{"name":"\[Redacted\]"\}\}\n$/)
     })
   })
 
