@@ -179,6 +179,10 @@ describe('logs', () => {
           const error: any = new Error('the trigger refused it')
           Object.assign(error, { code: 'P0001', severity: 'ERROR', constraint: 'users_email_key', detail: `Key (email)=(${user.email})`, where: 'PL/pgSQL function' })
           throw error
+        },
+        // A real one: a statement with the patient's values, on a column that does not exist (42703)
+        async patch(_id: string, data: any) {
+          return app.get('postgresqlClient')('patients').insert({ ...data, diagnosis: data.disease })
         }
       })
 
@@ -197,6 +201,7 @@ describe('logs', () => {
         await http('GET', `/api/patients?name=${encodeURIComponent(patientBody.name)}&disease[$ne]=${encodeURIComponent(patientBody.disease)}`, { token })
         assert.equal((await http('POST', '/failing-with-patient', { token, body: patientBody })).status, 500)
         assert.equal((await http('GET', '/failing-with-patient', { token })).status, 500)
+        assert.equal((await http('PATCH', `/failing-with-patient/${randomUUID()}`, { token, body: patientBody })).status, 500)
         await http('PATCH', `/users/${registered.body.id}`, { token, body: { password: newPassword } })
 
         // Socket.io: a login with the password on the socket, then the same calls
@@ -229,7 +234,7 @@ describe('logs', () => {
       assert.deepEqual(leaked, [], `in the log: ${leaked.join(', ')}`)
       assert.doesNotMatch(text, /"age":\d|"password":"(?!\[Redacted\])|\$argon2|Bearer (?!\[Redacted\])|eyJ/)
       // The lines are there, with what they were logged for
-      assert.equal(requestLines(lines).length, 9)
+      assert.equal(requestLines(lines).length, 10)
       assert.equal(callLines(lines).length, 7)
       const explicit = lines.find((line) => line.msg === 'a patient')
       assert.deepEqual(explicit?.patient, { name: '[Redacted]', age: '[Redacted]', disease: '[Redacted]' })
@@ -241,13 +246,16 @@ describe('logs', () => {
       assert.equal(lines.find((line) => line.msg === 'headers')?.req.headers.authorization, '[Redacted]')
       // The 500s: the patient in the error's data redacted; the database error with its SQLSTATE and constraint, not its detail
       const unexpected = lines.filter((line) => line.msg === 'Unexpected error')
-      assert.equal(unexpected.length, 4)
+      assert.equal(unexpected.length, 5)
       for (const line of unexpected.filter((line) => line.err.type === 'GeneralError')) {
         assert.deepEqual(line.err.data, { patient: { name: '[Redacted]', age: '[Redacted]', disease: '[Redacted]' }, accessToken: '[Redacted]' })
       }
-      for (const line of unexpected.filter((line) => line.err.type === 'Error')) {
-        assert.deepEqual([line.err.code, line.err.constraint, line.err.detail, line.err.where], ['P0001', 'users_email_key', '[Redacted]', '[Redacted]'])
+      for (const line of unexpected.filter((line) => line.err.code === 'P0001')) {
+        assert.deepEqual([line.err.type, line.err.constraint, line.err.detail, line.err.where], ['Error', 'users_email_key', '[Redacted]', '[Redacted]'])
       }
+      // Knex names the failed statement in the message, with its placeholders, not its values
+      const statement = unexpected.find((line) => line.err.code === '42703')
+      assert.match(statement?.err.message, /^insert into "patients" .* values \(\$1, \$2, \$3, \$4\) - column "diagnosis" of relation "patients" does not exist$/)
     })
   })
 })
