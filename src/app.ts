@@ -18,6 +18,7 @@ import { errorHandler } from './http/error-handler'
 import { health } from './http/health'
 import { requestLog } from './http/request-log'
 import { loginLimiters } from './login-throttle'
+import { loggerOf } from './logger'
 import { createRedis, redisNamespace } from './redis'
 import { routesWithoutPrototype } from './routes'
 import { services } from './services'
@@ -28,7 +29,7 @@ const publicErrors = async (context: HookContext, next: NextFunction) => {
   try {
     await next()
   } catch (error) {
-    throw toPublicError(error, context.params.requestId)
+    throw toPublicError(error, loggerOf(context.params))
   }
 }
 

@@ -12,7 +12,9 @@ export const configurationSchema = Type.Object(
     host: Type.String({ minLength: 1 }),
     port,
     origins: Type.Array(Type.String({ minLength: 1 })),
-    logLevel: Type.Union([Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('silent')]),
+    logLevel: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('silent')]),
+    /** `json` lines, or `pretty` for people (`npm run dev`; needs the pino-pretty devDependency). */
+    logFormat: Type.Union([Type.Literal('json'), Type.Literal('pretty')]),
     http: Type.Object(
       {
         /** Honour X-Forwarded-For for the client address (only behind a proxy you control). */

@@ -5,6 +5,7 @@ import type { Knex } from 'knex'
 import type { ApplicationConfiguration } from './configuration'
 import type { EventSync } from './event-sync'
 import type { Drain } from './http/drain'
+import type { Logger } from './logger'
 import type { LoginLimiters } from './login-throttle'
 import type { RedisClient } from './redis'
 import type { AuditStamp } from './services/audit/audit-statement'
@@ -35,6 +36,8 @@ declare module '@feathersjs/feathers' {
     /** The client's address, from the HTTP request or the socket's handshake. */
     ip?: string
     requestId?: string
+    /** The logger of the request or socket connection the call came from (its id in every line). */
+    logger?: Logger
     /** Set by the audit hook: a RecordService write then writes its audit record in the same statement. */
     audit?: AuditStamp
   }

@@ -1,5 +1,6 @@
 import { BadRequest, Conflict, FeathersError, Forbidden, GeneralError, NotFound, Unavailable } from '@feathersjs/errors'
-import { describeError, logger } from './logger'
+import { logger } from './logger'
+import type { Logger } from './logger'
 
 const KNEX_ORIGINAL_ERROR = Symbol.for('@feathersjs/knex/error')
 
@@ -110,18 +111,14 @@ function fromFeathers(error: unknown): FeathersError | undefined {
 // Mapped and logged once, whichever layer (service hook, socket, then Koa) sees it again.
 const alreadyPublic = new WeakSet<object>()
 
-/** The SQLSTATE and constraint of a database error, for the log line of a 500. */
-function databaseFields(original: any) {
-  return isPostgresError(original) ? { sqlState: original.code, constraint: original.constraint } : {}
-}
-
 /**
  * Every error leaves the server through here: database errors become what they mean (409, 400,
  * 503) only where that is mapped on purpose, errors of the adapter that carry the database's
  * text never pass as they are, and anything unexpected becomes a bare 500; details are logged,
- * never sent.
+ * never sent: `log` is the logger of the request or socket call (src/logger.ts `loggerOf`), and a
+ * database error's line has its SQLSTATE and constraint in `err.code` and `err.constraint`.
  */
-export function toPublicError(error: any, requestId?: string): FeathersError {
+export function toPublicError(error: any, log: Logger = logger): FeathersError {
   if (alreadyPublic.has(error)) {
     return error
   }
@@ -136,7 +133,7 @@ export function toPublicError(error: any, requestId?: string): FeathersError {
     alreadyPublic.add(mapped)
     return mapped
   }
-  logger.error('Unexpected error', { ...(requestId && { requestId }), ...databaseFields(original), ...describeError(original) })
+  log.error({ err: original }, 'Unexpected error')
   const internal = new GeneralError('Internal Server Error')
   alreadyPublic.add(internal)
   return internal

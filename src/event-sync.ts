@@ -3,7 +3,7 @@ import { getDispatch } from '@feathersjs/schema'
 import { SYNC, redis as redisSync } from 'feathers-sync'
 import { isDeclaredPublisher } from './channels'
 import type { Application, HookContext, NextFunction } from './declarations'
-import { describeError, logger } from './logger'
+import { logger } from './logger'
 import { closeRedis } from './redis'
 import type { RedisClient, SharedRedis } from './redis'
 
@@ -52,7 +52,7 @@ export function serializeEvent({ event, path, data }: SyncedEvent): string {
     return JSON.stringify({ event, path, data: publicPayload(data) })
   } catch (error) {
     // Never fail the service call that emitted the event: the row is already written.
-    logger.error('An event could not be serialized; sent without payload', { path, event, ...describeError(error) })
+    logger.error({ path, event, err: error }, 'An event could not be serialized; sent without payload')
     return JSON.stringify({ event, path, data: null })
   }
 }
@@ -134,7 +134,7 @@ function dropWarnings() {
     dropped++
     const now = Date.now()
     if (now - lastWarning >= DROP_WARNING_INTERVAL_MS) {
-      logger.warn('Dropped a message on the events channel that is not an event of this app', { reason, dropped })
+      logger.warn({ reason, dropped }, 'Dropped a message on the events channel that is not an event of this app')
       lastWarning = now
       dropped = 0
     }
@@ -186,7 +186,7 @@ function receiveMessages(app: Application, onHeartbeat: (from: string) => void) 
         service._emit(event, data, { app, service, path, event, dispatch: data, result: data })
       }
     } catch (error) {
-      logger.error('An event from Redis could not be delivered', describeError(error))
+      logger.error({ err: error }, 'An event from Redis could not be delivered')
     }
   })
 }

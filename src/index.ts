@@ -1,5 +1,5 @@
 import { loadConfiguration } from './configuration'
-import { describeError, logger } from './logger'
+import { logger } from './logger'
 import { installProcessGuards } from './process-guards'
 import { startServer } from './server'
 import type { RunningServer } from './server'
@@ -23,7 +23,7 @@ function shutdown(reason: string, exitCode: number) {
       process.exit(exitCode)
     },
     (error) => {
-      logger.error('Shutdown failed', describeError(error))
+      logger.error({ err: error }, 'Shutdown failed')
       process.exit(1)
     }
   )
@@ -34,7 +34,7 @@ installProcessGuards(() => shutdown('Uncaught exception', 1))
 async function main() {
   const settings = await loadConfiguration()
   running = await startServer(settings)
-  logger.info(`Healthcare API listening on ${running.url}`, { database: running.database.kind })
+  logger.info({ database: running.database.kind }, `Healthcare API listening on ${running.url}`)
   for (const signal of SHUTDOWN_SIGNALS) {
     process.once(signal, () => shutdown(`${signal} received`, 0))
   }

@@ -5,7 +5,7 @@ import type { RateLimiterAbstract } from 'rate-limiter-flexible'
 import type { ApplicationConfiguration } from './configuration'
 import type { HookContext, NextFunction } from './declarations'
 import { clientAddress } from './hooks/audit'
-import { describeError, logger } from './logger'
+import { logger } from './logger'
 import type { RedisClient } from './redis'
 
 export type ThrottleSettings = ApplicationConfiguration['loginThrottle']
@@ -52,7 +52,7 @@ const emailKey = (email: string) => createHash('sha256').update(email.trim().toL
 
 /** The throttle is a guard: when its counts cannot be kept, logins wait (503). */
 function unavailable(error: unknown): never {
-  logger.error('Login throttle unavailable', describeError(error))
+  logger.error({ err: error }, 'Login throttle unavailable')
   throw new Unavailable('Login is temporarily unavailable')
 }
 

@@ -1,4 +1,4 @@
-import { describeError, logger } from './logger'
+import { logger } from './logger'
 
 /**
  * A rejected promise that nobody handled (a hook's fire-and-forget call, a library's stray timer)
@@ -6,9 +6,9 @@ import { describeError, logger } from './logger'
  * the process in an unknown state: it is logged and `onFatal` shuts down.
  */
 export function installProcessGuards(onFatal: (error: unknown) => void) {
-  process.on('unhandledRejection', (reason) => logger.error('Unhandled rejection', describeError(reason)))
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'Unhandled rejection'))
   process.on('uncaughtException', (error) => {
-    logger.error('Uncaught exception', describeError(error))
+    logger.error({ err: error }, 'Uncaught exception')
     onFatal(error)
   })
 }

@@ -1,5 +1,5 @@
 import { createClient } from 'redis'
-import { describeError, logger } from './logger'
+import { logger } from './logger'
 
 export type RedisClient = ReturnType<typeof createClient>
 
@@ -18,7 +18,7 @@ function outageLog() {
     onError(error: unknown) {
       if (!down) {
         down = true
-        logger.error('Redis unreachable: events wait and logins are refused until it is back', describeError(error))
+        logger.error({ err: error }, 'Redis unreachable: events wait and logins are refused until it is back')
       }
     },
     onReady() {

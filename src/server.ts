@@ -11,7 +11,7 @@ import { createKnex, migrateToLatest } from './database/knex'
 import { answerClientErrorsAsJson } from './http/client-errors'
 import { securityHeaders, sendSecurityHeaders } from './http/security-headers'
 import type { Application } from './declarations'
-import { logger } from './logger'
+import { configureLogger, logger } from './logger'
 import { closeRedis } from './redis'
 
 export interface RunningServer {
@@ -69,9 +69,7 @@ async function drainAndClose(app: Application, server: Server, shutdownTimeoutMs
   server.closeIdleConnections()
   const finished = await Promise.race([app.get('drain').drain().then(() => true), sleep(shutdownTimeoutMs).then(() => false)])
   if (!finished) {
-    logger.warn('Shutdown: requests still running after the shutdown timeout; closing their connections', {
-      inFlight: app.get('drain').active
-    })
+    logger.warn({ inFlight: app.get('drain').active }, 'Shutdown: requests still running after the shutdown timeout; closing their connections')
   }
   // Socket.io's long-lived connections would hold server.close() open.
   app.io?.disconnectSockets(true)
@@ -89,7 +87,7 @@ async function drainAndClose(app: Application, server: Server, shutdownTimeoutMs
  * HTTP + Socket.io server; `stop()` drains and undoes it in reverse order.
  */
 export async function startServer(settings: ApplicationConfiguration): Promise<RunningServer> {
-  logger.level = settings.logLevel
+  await configureLogger({ level: settings.logLevel, format: settings.logFormat })
   const database = await startDatabase(settings.database)
   const db = createKnex(database.connectionString, settings.database)
   let app: Application | undefined

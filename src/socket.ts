@@ -2,8 +2,13 @@ import type { ServerResponse } from 'node:http'
 import { BadRequest, Forbidden, GeneralError, NotFound } from '@feathersjs/errors'
 import type { Server, Socket } from 'socket.io'
 import { logger } from './logger'
+import type { Logger } from './logger'
 
 type Ack = (error: unknown, result?: unknown) => void
+type PublicError = { name: string; code: number }
+/** The connection's params, given to every call on it (`socket.feathers` of @feathersjs/socketio). */
+type Connection = { ip?: string; user?: { id?: string }; logger: Logger }
+type FeathersSocket = Socket & { feathers: Connection }
 
 const PUBLIC_FIELDS = ['name', 'message', 'code', 'className', 'data', 'errors'] as const
 
@@ -12,32 +17,70 @@ const PUBLIC_FIELDS = ['name', 'message', 'code', 'className', 'data', 'errors']
  * `toPublicError`; this also covers those raised before one (by the socket transport itself) and
  * keeps only the fields of a Feathers error: a 4xx as it is, anything else as a bare 500.
  */
-function publicSocketError(error: any) {
+function publicSocketError(error: any, log: Logger): PublicError {
   const code = error?.code
   if (typeof code === 'number' && typeof error.className === 'string' && (code < 500 || code === 503)) {
-    return Object.fromEntries(PUBLIC_FIELDS.filter((field) => error[field] !== undefined).map((field) => [field, error[field]]))
+    return Object.fromEntries(PUBLIC_FIELDS.filter((field) => error[field] !== undefined).map((field) => [field, error[field]])) as PublicError
   }
   if (code !== 500 || error?.message !== 'Internal Server Error') {
-    logger.error('Unexpected error in a socket call', { error: { name: error?.name, message: error?.message, stack: error?.stack } })
+    log.error({ err: error }, 'Unexpected error in a socket call')
   }
   return new GeneralError('Internal Server Error').toJSON()
 }
 
+// The methods called with an id: `[method, path, id, …, ack]`.
+const METHODS_WITH_ID = new Set(['get', 'update', 'patch', 'remove'])
+const loggable = (value: unknown) => (typeof value === 'string' ? value.slice(0, 100) : typeof value === 'number' ? value : undefined)
+
 /**
- * Every call on this socket is answered, and fails only with a public error: a call that names no
- * method of any service (which Socket.io would leave unanswered) is a 404.
+ * One line per socket call, as for a REST request, by the connection's logger (`socket.id`):
+ * `call: { service, method, id }`, `res.statusCode` (the error's code, else what REST would
+ * answer: 201 for a create, 200), `res.error` (the error's name), `responseTime` (ms) and `userId`.
+ * No data, query or header.
  */
-function publicErrors(socket: Socket) {
+function callLog(socket: FeathersSocket, packet: unknown[]) {
+  const started = performance.now()
+  const [method, service, id] = packet
+  const userBefore = socket.feathers.user?.id
+  return (error?: PublicError) =>
+    socket.feathers.logger.info(
+      {
+        call: { service: loggable(service), method: loggable(method), id: METHODS_WITH_ID.has(method as string) ? loggable(id) : undefined },
+        res: error ? { statusCode: error.code, error: error.name } : { statusCode: method === 'create' ? 201 : 200 },
+        responseTime: Math.round((performance.now() - started) * 10) / 10,
+        // Who is logged in on the socket once the call is answered (a login) or was before (a logout).
+        userId: socket.feathers.user?.id ?? userBefore ?? null
+      },
+      'socket call completed'
+    )
+}
+
+/**
+ * Every call on this socket is answered, fails only with a public error, and is logged: a call
+ * that names no method of any service (which Socket.io would leave unanswered) is a 404.
+ */
+function publicErrors(socket: FeathersSocket) {
   socket.use((packet, next) => {
     const last = packet.length - 1
     const ack = packet[last]
     if (typeof ack !== 'function') {
       return next()
     }
+    const logged = callLog(socket, packet.slice(0, last))
     if (socket.listeners(packet[0]).length === 0) {
-      return (ack as Ack)(new NotFound('No such method').toJSON())
+      const error = new NotFound('No such method').toJSON()
+      logged(error)
+      return (ack as Ack)(error)
     }
-    packet[last] = ((error, result) => (error ? (ack as Ack)(publicSocketError(error)) : (ack as Ack)(error, result))) as Ack
+    packet[last] = ((error, result) => {
+      if (!error) {
+        logged()
+        return (ack as Ack)(error, result)
+      }
+      const answer = publicSocketError(error, socket.feathers.logger)
+      logged(answer)
+      ;(ack as Ack)(answer)
+    }) as Ack
     next()
   })
 }
@@ -58,12 +101,18 @@ function feathersShapedRefusals(_req: unknown, res: ServerResponse, next: () => 
   next()
 }
 
-/** Socket.io set-up: calls carry the client's address (`params.ip`) as HTTP calls do, and fail only with public errors. */
+/**
+ * Socket.io set-up: calls carry the client's address (`params.ip`) as HTTP calls do, and a logger
+ * whose lines carry the connection's id (`params.logger`, `socket.id`); they fail only with
+ * public errors, and each is logged.
+ */
 export const socketSetup = (io: Server) => {
   io.engine.use(feathersShapedRefusals)
   io.use((socket, next) => {
-    ;(socket as Socket & { feathers: Record<string, unknown> }).feathers.ip = socket.handshake.address
-    publicErrors(socket)
+    const connection = socket as FeathersSocket
+    connection.feathers.ip = socket.handshake.address
+    connection.feathers.logger = logger.child({ socket: { id: socket.id } })
+    publicErrors(connection)
     next()
   })
 }

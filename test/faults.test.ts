@@ -213,7 +213,7 @@ describe('faults', function () {
       const code = await entry.exited
       assert.equal(code, 0, entry.output())
       assert.ok(Date.now() - signalled < 10_000, `exited after ${Date.now() - signalled} ms`)
-      assert.match(entry.output(), /"message":"Stopped"/)
+      assert.match(entry.output(), /"msg":"Stopped"/)
     })
   })
 
@@ -282,7 +282,7 @@ describe('faults', function () {
       const code = await new Promise((resolve) => child.on('exit', resolve))
       assert.equal(code, 0, output)
       assert.match(output, /STATUSES \[500,500,200\]/)
-      assert.match(output, /"message":"Unhandled rejection".*nobody handles this rejection/)
+      assert.match(output, /"err":\{"type":"Error","message":"nobody handles this rejection".*"msg":"Unhandled rejection"/)
     })
   })
 })

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import type { ApplicationConfiguration } from '../src/configuration'
-import { logger } from '../src/logger'
+import { logger, redirectLogs } from '../src/logger'
 import type { LogLevel } from '../src/logger'
 import { startServer } from '../src/server'
 import type { RunningServer } from '../src/server'
@@ -168,24 +168,45 @@ export async function startOtherDeployment(settings: ApplicationConfiguration): 
   }
 }
 
-/** Runs `fn` with the logger at `info`, and returns every JSON line written to stdout and stderr meanwhile. */
-export async function captureLogs(fn: () => Promise<void>): Promise<Record<string, any>[]> {
-  const lines: string[] = []
+export interface CapturedOutput {
+  /** The log lines, parsed (every one must be JSON). */
+  lines: Record<string, any>[]
+  /** Everything written meanwhile: the log lines as written, and whatever else reached stdout or stderr. */
+  text: string
+}
+
+/**
+ * Runs `fn` with the logger at `level` (`info` by default) and returns what was written meanwhile,
+ * by every app of this process: the logger's lines (its destination swapped for the capture,
+ * written synchronously) and anything written to process.stdout or process.stderr.
+ */
+export async function captureOutput(fn: () => Promise<void>, level: LogLevel = 'info'): Promise<CapturedOutput> {
+  const logged: string[] = []
+  const other: string[] = []
   const streams = [process.stdout, process.stderr]
   const originals = streams.map((stream) => stream.write)
-  const level: LogLevel = logger.level
+  const previousLevel = logger.level
+  const restore = redirectLogs({ write: (line: string) => void logged.push(line) })
   streams.forEach((stream) => {
     stream.write = ((chunk: string | Uint8Array) => {
-      lines.push(String(chunk))
+      other.push(String(chunk))
       return true
     }) as typeof stream.write
   })
-  logger.level = 'info'
+  logger.level = level
   try {
     await fn()
   } finally {
+    restore()
     streams.forEach((stream, index) => (stream.write = originals[index]))
-    logger.level = level
+    logger.level = previousLevel
   }
-  return lines.flatMap((text) => text.split('\n')).filter((line) => line.startsWith('{')).map((line) => JSON.parse(line))
+  const text = logged.join('') + other.join('')
+  const lines = logged.flatMap((chunk) => chunk.split('\n')).filter((line) => line !== '').map((line) => JSON.parse(line))
+  return { lines, text }
+}
+
+/** The log lines written while `fn` runs, parsed (see `captureOutput`). */
+export async function captureLogs(fn: () => Promise<void>, level: LogLevel = 'info'): Promise<Record<string, any>[]> {
+  return (await captureOutput(fn, level)).lines
 }

@@ -248,8 +248,8 @@ describe('database errors that are not mapped on purpose', function () {
       })
       assert.equal(reply.status, 500)
       assert.deepEqual(reply.body, { name: 'GeneralError', message: 'Internal Server Error', code: 500, className: 'general-error' })
-      const logged = lines.find((line) => line.message === 'Unexpected error')
-      assert.equal(logged?.sqlState, '42703', JSON.stringify(lines))
+      const logged = lines.find((line) => line.msg === 'Unexpected error')
+      assert.equal(logged?.err.code, '42703', JSON.stringify(lines))
       assert.equal((await other.app.get('postgresqlClient')('patients').count({ count: '*' }))[0].count, 0)
     } finally {
       await other.stop()

@@ -212,7 +212,7 @@ describe('scale-out: deployments and the events channel', function () {
       await publishOn(channel, stray)
       await sleep(200)
     })
-    const warnings = lines.filter((line) => /Dropped a message/.test(line.message))
+    const warnings = lines.filter((line) => /Dropped a message/.test(line.msg))
     assert.ok(warnings.length >= 2, JSON.stringify(lines)) // at least one from each instance
     assert.equal(({} as any).polluted, undefined)
 

@@ -121,11 +121,11 @@ export function createKnex(connectionString: string, { pool, timeouts }: Databas
     } as Knex.PgConnectionConfig,
     pool: { ...pool, acquireTimeoutMillis: timeouts.acquireMs, createTimeoutMillis: timeouts.connectMs },
     acquireConnectionTimeout: timeouts.acquireMs,
-    // Knex's own warnings (a refused connection while the database is down) as JSON log lines.
+    // Knex's own warnings (a refused connection while the database is down) as log lines.
     log: {
-      warn: (message: unknown) => logger.warn('Database', { detail: firstLine(message) }),
-      error: (message: unknown) => logger.error('Database', { detail: firstLine(message) }),
-      deprecate: (method: string, alternative: string) => logger.warn('Database', { detail: `${method} is deprecated, use ${alternative}` }),
+      warn: (message: unknown) => logger.warn({ knex: firstLine(message) }, 'Database'),
+      error: (message: unknown) => logger.error({ knex: firstLine(message) }, 'Database'),
+      deprecate: (method: string, alternative: string) => logger.warn({ knex: `${method} is deprecated, use ${alternative}` }, 'Database'),
       debug: () => undefined
     },
     migrations,

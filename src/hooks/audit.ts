@@ -1,7 +1,8 @@
 import type { Knex } from 'knex'
 import type { HookContext, NextFunction } from '../declarations'
 import { isDatabaseUnavailable } from '../errors'
-import { describeError, logger } from '../logger'
+import { loggerOf } from '../logger'
+import type { Logger } from '../logger'
 import { appendAudit } from '../services/audit/audit.class'
 import type { AuditEntry } from '../services/audit/audit.schema'
 import type { AuditStamp } from '../services/audit/audit-statement'
@@ -35,9 +36,8 @@ function entryFor(context: HookContext, action: string): AuditEntry {
  * call failed because the database is unreachable, the record could not be written either:
  * trying would only make the 503 wait another timeout, so it goes to the log instead.
  */
-async function appendFailure(db: Knex, entry: AuditEntry, failure: unknown, requestId?: string) {
-  const notWritten = (error: unknown) =>
-    logger.error('Could not write an audit record', { ...(requestId && { requestId }), entry, ...describeError(error) })
+async function appendFailure(db: Knex, entry: AuditEntry, failure: unknown, log: Logger) {
+  const notWritten = (error: unknown) => log.error({ entry, err: error }, 'Could not write an audit record')
   if (isDatabaseUnavailable(failure)) {
     return notWritten(failure)
   }
@@ -69,7 +69,7 @@ export const audit = () => async (context: HookContext, next: NextFunction) => {
     }
   } catch (error) {
     if (context.params.user) {
-      await appendFailure(db, entryFor(context, `${context.method}-failed`), error, context.params.requestId)
+      await appendFailure(db, entryFor(context, `${context.method}-failed`), error, loggerOf(context.params))
     }
     throw error
   } finally {
@@ -104,7 +104,7 @@ export const auditLogin = () => async (context: HookContext, next: NextFunction)
   } catch (error) {
     const userId = isDatabaseUnavailable(error) ? null : await userIdOfEmail(db, data.email).catch(() => null)
     const entry: AuditEntry = { userId, action: 'login-failed', service: 'authentication', recordId: null, ip }
-    await appendFailure(db, entry, error, context.params.requestId)
+    await appendFailure(db, entry, error, loggerOf(context.params))
     throw error
   }
   const userId = (context.result as { user?: { id?: string } } | undefined)?.user?.id ?? null

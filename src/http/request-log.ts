@@ -11,27 +11,29 @@ function requestIdOf(header: string | undefined) {
 
 /**
  * The outermost middleware: gives every request an id (X-Request-Id, kept from the client or
- * made here) and its client address (in `params.ip` for the services), then logs one JSON line
- * when it is answered. The line never holds the body, the query string or any header, so no
- * password or token can reach the log.
+ * made here), its client address (`params.ip` for the services) and a child logger whose lines
+ * all carry `req: { id, method, url }` (`params.logger`), then logs one line when it is answered:
+ * `res.statusCode`, `responseTime` (ms) and `userId`, at `debug` for `/health` (probes) and `info`
+ * otherwise. `url` is the path without its query string, and no body or header is logged.
  */
 export const requestLog = (): Middleware => async (ctx, next) => {
   const started = performance.now()
   const requestId = requestIdOf(ctx.get('X-Request-Id'))
   const { method, path } = ctx
+  const log = logger.child({ req: { id: requestId, method, url: path } })
   ctx.set('X-Request-Id', requestId)
-  ctx.feathers = { ...ctx.feathers, ip: ctx.ip, requestId }
+  ctx.feathers = { ...ctx.feathers, ip: ctx.ip, requestId, logger: log }
   try {
     await next()
   } finally {
-    logger.info('request', {
-      requestId,
-      method,
-      path,
-      status: ctx.status,
-      ms: Math.round((performance.now() - started) * 10) / 10,
-      // The service call's context (kept by the REST transport) names the authenticated caller.
-      userId: (ctx as { hook?: { params?: { user?: { id?: string } } } }).hook?.params?.user?.id ?? null
-    })
+    log[path === '/health' ? 'debug' : 'info'](
+      {
+        res: { statusCode: ctx.status },
+        responseTime: Math.round((performance.now() - started) * 10) / 10,
+        // The service call's context (kept by the REST transport) names the authenticated caller.
+        userId: (ctx as { hook?: { params?: { user?: { id?: string } } } }).hook?.params?.user?.id ?? null
+      },
+      'request completed'
+    )
   }
 }
