@@ -126,7 +126,7 @@ export async function checkConfiguration(
   try {
     await validateConfiguration(settings)
   } catch (error: any) {
-    throw new Error(`Invalid configuration: ${describeErrors(error.errors ?? [])}`)
+    throw new Error(`Invalid configuration: ${describeErrors(error.errors ?? [])}`, { cause: error })
   }
   if (environment === 'production') {
     checkProductionSecret(settings)

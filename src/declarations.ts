@@ -43,6 +43,8 @@ declare module '@feathersjs/feathers' {
   }
 
   // Each service documents itself in its registration: `app.use(path, service, { docs })`.
+  // (An augmentation repeats the interface's type parameters, used or not.)
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
   interface ServiceOptions<MethodTypes = string> {
     docs?: ServiceSwaggerOptions
   }

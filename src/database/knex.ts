@@ -61,6 +61,8 @@ const migrationSource: Knex.MigrationSource<string> = {
       .sort()
   },
   getMigrationName: (name) => name,
+  // A migration is a module of its own, found at run time: sources under tsx, compiled code in lib/.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   getMigration: async (name) => require(path.join(MIGRATIONS_DIR, name + MIGRATION_EXTENSION))
 }
 
@@ -86,6 +88,7 @@ interface QueryRunner {
 }
 
 // knex's own PostgreSQL dialect (no typings for its internals).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 const PostgresClient: new (config: Knex.Config) => Knex.Client & QueryRunner = require('knex/lib/dialects/postgres')
 
 /**

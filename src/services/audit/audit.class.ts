@@ -7,12 +7,12 @@ import type { Audit, AuditEntry, AuditQuery } from './audit.schema'
 
 export type { Audit, AuditEntry, AuditQuery }
 
-export interface AuditParams extends KnexAdapterParams<AuditQuery> {}
+export type AuditParams = KnexAdapterParams<AuditQuery>
 
 export const AUDIT_TABLE = 'audit'
 
 /** Reads through the adapter; `appendAudit` is the only way in, and no transport reaches it. */
-export class AuditService<ServiceParams extends Params = AuditParams> extends RecordService<Audit, never, AuditParams> {}
+export class AuditService<_ServiceParams extends Params = AuditParams> extends RecordService<Audit, never, AuditParams> {}
 
 // Written on every audited call: a fixed statement skips the query builder, and PostgreSQL plans it once.
 const INSERT = `INSERT INTO ${AUDIT_TABLE} (user_id, action, service, record_id, ip) VALUES (?, ?, ?, ?, ?)`

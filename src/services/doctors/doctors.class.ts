@@ -6,9 +6,9 @@ import type { Doctor, DoctorData, DoctorPatch, DoctorQuery } from './doctors.sch
 
 export type { Doctor, DoctorData, DoctorPatch, DoctorQuery }
 
-export interface DoctorParams extends KnexAdapterParams<DoctorQuery> {}
+export type DoctorParams = KnexAdapterParams<DoctorQuery>
 
-export class DoctorService<ServiceParams extends Params = DoctorParams> extends RecordService<
+export class DoctorService<_ServiceParams extends Params = DoctorParams> extends RecordService<
   Doctor,
   DoctorData,
   DoctorParams,

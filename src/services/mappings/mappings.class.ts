@@ -8,9 +8,9 @@ import type { Mapping, MappingData, MappingQuery } from './mappings.schema'
 
 export type { Mapping, MappingData, MappingQuery }
 
-export interface MappingParams extends KnexAdapterParams<MappingQuery> {}
+export type MappingParams = KnexAdapterParams<MappingQuery>
 
-export class MappingService<ServiceParams extends Params = MappingParams> extends RecordService<
+export class MappingService<_ServiceParams extends Params = MappingParams> extends RecordService<
   Mapping,
   MappingData,
   MappingParams

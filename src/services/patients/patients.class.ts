@@ -6,9 +6,9 @@ import type { Patient, PatientData, PatientPatch, PatientQuery } from './patient
 
 export type { Patient, PatientData, PatientPatch, PatientQuery }
 
-export interface PatientParams extends KnexAdapterParams<PatientQuery> {}
+export type PatientParams = KnexAdapterParams<PatientQuery>
 
-export class PatientService<ServiceParams extends Params = PatientParams> extends RecordService<
+export class PatientService<_ServiceParams extends Params = PatientParams> extends RecordService<
   Patient,
   PatientData,
   PatientParams,

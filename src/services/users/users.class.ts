@@ -6,9 +6,9 @@ import type { User, UserData, UserPatch, UserQuery } from './users.schema'
 
 export type { User, UserData, UserPatch, UserQuery }
 
-export interface UserParams extends KnexAdapterParams<UserQuery> {}
+export type UserParams = KnexAdapterParams<UserQuery>
 
-export class UserService<ServiceParams extends Params = UserParams> extends RecordService<
+export class UserService<_ServiceParams extends Params = UserParams> extends RecordService<
   User,
   UserData,
   UserParams,
