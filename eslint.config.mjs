@@ -24,11 +24,19 @@ export default tseslint.config(
       '@typescript-eslint/no-empty-object-type': ['error', { allowInterfaces: 'always' }],
       '@typescript-eslint/no-unused-vars': [
         'error',
-        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', caughtErrors: 'none' }
+        {
+          argsIgnorePattern: '^_',
+          varsIgnorePattern: '^_',
+          destructuredArrayIgnorePattern: '^_',
+          caughtErrors: 'none'
+        }
       ]
     }
   },
   { files: ['**/*.{js,cjs,mjs}'], languageOptions: { globals: globals.node } },
-  { files: ['test/browser/realtime-page/**/*.js'], languageOptions: { globals: { ...globals.browser, io: 'readonly', feathers: 'readonly' } } },
+  {
+    files: ['test/browser/realtime-page/**/*.js'],
+    languageOptions: { globals: { ...globals.browser, io: 'readonly', feathers: 'readonly' } }
+  },
   prettier
 )

@@ -13,12 +13,20 @@ import * as patients from '../src/services/patients/patients'
 
 /** `patients` as src/services/patients/patients.ts declares it, minus the audit hook. */
 function registerUnauditedPatients(app: Application) {
-  app.use('unaudited-patients' as any, new patients.PatientService(patients.getOptions(app)), { methods: ['get', 'patch'] })
+  app.use('unaudited-patients' as any, new patients.PatientService(patients.getOptions(app)), {
+    methods: ['get', 'patch']
+  })
   app.service('unaudited-patients' as any).hooks({
     around: { all: [authenticate('jwt'), schemaHooks.resolveExternal(patients.patientExternalResolver)] },
     before: {
-      all: [schemaHooks.validateQuery(patients.patientQueryValidator), schemaHooks.resolveQuery(patients.patientQueryResolver)],
-      patch: [schemaHooks.validateData(patients.patientPatchValidator), schemaHooks.resolveData(patients.patientPatchResolver)]
+      all: [
+        schemaHooks.validateQuery(patients.patientQueryValidator),
+        schemaHooks.resolveQuery(patients.patientQueryResolver)
+      ],
+      patch: [
+        schemaHooks.validateData(patients.patientPatchValidator),
+        schemaHooks.resolveData(patients.patientPatchResolver)
+      ]
     }
   })
 }
@@ -70,13 +78,22 @@ async function main() {
       body: body === undefined ? undefined : JSON.stringify(body)
     })
     const email = `bench-${randomUUID()}@example.org`
-    await fetch(`${base}/api/auth/register`, json('POST', { name: 'Bench', email, password: 'bench password' }))
-    const { accessToken: token } = await (await fetch(`${base}/api/auth/login`, json('POST', { email, password: 'bench password' }))).json()
+    await fetch(
+      `${base}/api/auth/register`,
+      json('POST', { name: 'Bench', email, password: 'bench password' })
+    )
+    const { accessToken: token } = await (
+      await fetch(`${base}/api/auth/login`, json('POST', { email, password: 'bench password' }))
+    ).json()
     registerUnauditedPatients(server.app)
     // Writes go round a set of records, so concurrent clients do not queue on one row's lock.
     const records: any[] = []
     for (let index = 0; index < 64; index++) {
-      records.push(await (await fetch(`${base}/api/patients`, json('POST', { name: 'P', age: 40, disease: 'D' }, token))).json())
+      records.push(
+        await (
+          await fetch(`${base}/api/patients`, json('POST', { name: 'P', age: 40, disease: 'D' }, token))
+        ).json()
+      )
     }
     const [patient] = records
     let next = 0
@@ -84,9 +101,18 @@ async function main() {
 
     const cases: Record<string, () => [string, RequestInit]> = {
       'GET /patients/:id, audited': () => [`${base}/patients/${patient.id}`, json('GET', undefined, token)],
-      'GET /patients/:id, without audit': () => [`${base}/unaudited-patients/${patient.id}`, json('GET', undefined, token)],
-      'PATCH /patients/:id, audited': () => [`${base}/patients/${someRecord()}`, json('PATCH', { age: 41 }, token)],
-      'PATCH /patients/:id, without audit': () => [`${base}/unaudited-patients/${someRecord()}`, json('PATCH', { age: 41 }, token)]
+      'GET /patients/:id, without audit': () => [
+        `${base}/unaudited-patients/${patient.id}`,
+        json('GET', undefined, token)
+      ],
+      'PATCH /patients/:id, audited': () => [
+        `${base}/patients/${someRecord()}`,
+        json('PATCH', { age: 41 }, token)
+      ],
+      'PATCH /patients/:id, without audit': () => [
+        `${base}/unaudited-patients/${someRecord()}`,
+        json('PATCH', { age: 41 }, token)
+      ]
     }
     const results: Record<string, { ms: number[]; rps: number[] }> = {}
     for (const name of Object.keys(cases)) results[name] = { ms: [], rps: [] }
@@ -102,11 +128,19 @@ async function main() {
     const inserts: number[] = []
     for (let index = 0; index < PER_ROUND * ROUNDS; index++) {
       const started = performance.now()
-      await appendAudit(db, { userId: patient.userId, action: 'get', service: 'patients', recordId: patient.id, ip: '127.0.0.1' })
+      await appendAudit(db, {
+        userId: patient.userId,
+        action: 'get',
+        service: 'patients',
+        recordId: patient.id,
+        ip: '127.0.0.1'
+      })
       inserts.push(performance.now() - started)
     }
     for (const [name, { ms, rps }] of Object.entries(results)) {
-      console.log(`${name.padEnd(38)} median latency ${median(ms).toFixed(2)} ms   throughput (${CONCURRENCY} clients) ${median(rps).toFixed(0)} req/s`)
+      console.log(
+        `${name.padEnd(38)} median latency ${median(ms).toFixed(2)} ms   throughput (${CONCURRENCY} clients) ${median(rps).toFixed(0)} req/s`
+      )
     }
     console.log(`${'audit INSERT alone'.padEnd(38)} median ${median(inserts).toFixed(3)} ms`)
   } finally {

@@ -45,18 +45,22 @@ export async function startBenchServer(options: BenchServerOptions = {}): Promis
   const db = createKnex(database.connectionString, { pool: { min: 0, max: options.poolMax ?? 2 }, timeouts })
   await db.raw('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public')
   const secret = randomBytes(32).toString('hex')
-  const server = spawn(process.execPath, [...startOptions, ...(options.nodeArguments ?? []), 'lib/src/index.js'], {
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATABASE_URL: database.connectionString,
-      JWT_SECRET: secret,
-      ...options.environment
-    },
-    stdio: ['ignore', 'pipe', 'inherit']
-  }) as unknown as ChildProcessWithoutNullStreams
+  const server = spawn(
+    process.execPath,
+    [...startOptions, ...(options.nodeArguments ?? []), 'lib/src/index.js'],
+    {
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        PORT: '0',
+        HOST: '127.0.0.1',
+        DATABASE_URL: database.connectionString,
+        JWT_SECRET: secret,
+        ...options.environment
+      },
+      stdio: ['ignore', 'pipe', 'inherit']
+    }
+  ) as unknown as ChildProcessWithoutNullStreams
 
   const listeners: Array<(line: string) => void> = []
   let buffered = ''

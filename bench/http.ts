@@ -73,16 +73,36 @@ async function seed(base: string, patients = 200): Promise<Seed> {
   const user = await signUp(base)
   const patientIds: string[] = []
   for (let index = 0; index < patients; index++) {
-    const patient = await call(base, 'POST', '/api/patients', { name: `Patient ${index}`, age: index % 100, disease: 'Flu' }, user.token)
+    const patient = await call(
+      base,
+      'POST',
+      '/api/patients',
+      { name: `Patient ${index}`, age: index % 100, disease: 'Flu' },
+      user.token
+    )
     patientIds.push(patient.id)
   }
   const doctors = []
   for (let index = 0; index < 5; index++) {
-    doctors.push(await call(base, 'POST', '/api/doctors', { name: `Dr. ${index}`, age: 40, specialty: 'General' }, user.token))
+    doctors.push(
+      await call(
+        base,
+        'POST',
+        '/api/doctors',
+        { name: `Dr. ${index}`, age: 40, specialty: 'General' },
+        user.token
+      )
+    )
   }
   for (const [index, patientId] of patientIds.slice(0, 50).entries()) {
     await call(base, 'POST', '/api/mappings', { patientId, doctorId: doctors[index % 5].id }, user.token)
-    await call(base, 'POST', '/api/mappings', { patientId, doctorId: doctors[(index + 1) % 5].id }, user.token)
+    await call(
+      base,
+      'POST',
+      '/api/mappings',
+      { patientId, doctorId: doctors[(index + 1) % 5].id },
+      user.token
+    )
   }
   return { ...user, patientIds }
 }
@@ -90,7 +110,12 @@ async function seed(base: string, patients = 200): Promise<Seed> {
 /** The measured server's pid: the one started here, or `--pid`. */
 let serverPid: number | undefined = options.pid ? Number(options.pid) : undefined
 
-function load(base: string, scenario: string, request: autocannon.Request, connections = CONNECTIONS): Promise<Result> {
+function load(
+  base: string,
+  scenario: string,
+  request: autocannon.Request,
+  connections = CONNECTIONS
+): Promise<Result> {
   const cpuBefore = serverPid && processCpuMicros(serverPid)
   return new Promise((resolve, reject) => {
     autocannon({ url: base, connections, duration: DURATION, requests: [request] }, (error, result) => {
@@ -115,10 +140,26 @@ const pick = <T>(list: T[]) => list[Math.floor(Math.random() * list.length)]
 function requests(seedData: Seed): Record<string, autocannon.Request> {
   const auth = { authorization: `Bearer ${seedData.token}`, 'content-type': 'application/json' }
   return {
-    a: { method: 'GET', headers: auth, setupRequest: (request) => ({ ...request, path: `/api/patients/${pick(seedData.patientIds)}` }) },
+    a: {
+      method: 'GET',
+      headers: auth,
+      setupRequest: (request) => ({ ...request, path: `/api/patients/${pick(seedData.patientIds)}` })
+    },
     b: { method: 'GET', path: '/api/patients', headers: auth },
-    c: { method: 'POST', path: '/api/patients', headers: auth, body: JSON.stringify({ name: 'Load', age: 30, disease: 'Flu' }) },
-    d: { method: 'GET', headers: auth, setupRequest: (request) => ({ ...request, path: `/api/mappings/${pick(seedData.patientIds.slice(0, 50))}` }) },
+    c: {
+      method: 'POST',
+      path: '/api/patients',
+      headers: auth,
+      body: JSON.stringify({ name: 'Load', age: 30, disease: 'Flu' })
+    },
+    d: {
+      method: 'GET',
+      headers: auth,
+      setupRequest: (request) => ({
+        ...request,
+        path: `/api/mappings/${pick(seedData.patientIds.slice(0, 50))}`
+      })
+    },
     e: {
       method: 'POST',
       path: '/api/auth/login',
@@ -130,22 +171,34 @@ function requests(seedData: Seed): Record<string, autocannon.Request> {
 
 async function loginFlood(base: string, scenarios: Record<string, autocannon.Request>) {
   const idle = await load(base, 'a idle', scenarios.a)
-  const [busy] = await Promise.all([load(base, 'a during login flood', scenarios.a), load(base, 'login flood', scenarios.e, LOGIN_CONNECTIONS)])
+  const [busy] = await Promise.all([
+    load(base, 'a during login flood', scenarios.a),
+    load(base, 'login flood', scenarios.e, LOGIN_CONNECTIONS)
+  ])
   // Both loads share the server's CPU: its time per request of either would be meaningless.
-  return [idle, { ...busy, cpu: undefined, scenario: `${busy.scenario} (p99 ${(busy.p99 / idle.p99).toFixed(2)}x idle)` }]
+  return [
+    idle,
+    { ...busy, cpu: undefined, scenario: `${busy.scenario} (p99 ${(busy.p99 / idle.p99).toFixed(2)}x idle)` }
+  ]
 }
 
 async function scaleScenario({ db, url: base }: BenchServer) {
   const caller = await signUp(base)
   const { id: userId } = await db('users').where({ email: caller.email }).first('id')
-  const others = await db('users').insert({ name: 'Others', email: `others-${randomUUID()}@example.org`, password: 'x' }).returning('id')
+  const others = await db('users')
+    .insert({ name: 'Others', email: `others-${randomUUID()}@example.org`, password: 'x' })
+    .returning('id')
   const fill = (owner: string, count: number) =>
     db.raw(
       `INSERT INTO patients (user_id, name, age, disease, created_at)
        SELECT ?, 'Patient ' || g, g % 150, 'Flu', now() - g * interval '1 second' FROM generate_series(1, ?) g`,
       [owner, count]
     )
-  const page = { method: 'GET', path: '/api/patients', headers: { authorization: `Bearer ${caller.token}` } } as autocannon.Request
+  const page = {
+    method: 'GET',
+    path: '/api/patients',
+    headers: { authorization: `Bearer ${caller.token}` }
+  } as autocannon.Request
   // The statement of a page: the page, with its total read from the counts the database keeps
   // (the shape RecordService sends for a query that is only the caller's records).
   const plan = async () =>
@@ -169,7 +222,10 @@ async function scaleScenario({ db, url: base }: BenchServer) {
   await db.raw('VACUUM ANALYZE patients')
   const large = await load(base, 'b with 1,000,000 rows (caller has 10,000)', page)
   console.error(`Plan with 1,000,000 rows:\n${await plan()}`)
-  return [small, { ...large, scenario: `${large.scenario} (p50 ${(large.p50 / Math.max(small.p50, 1)).toFixed(2)}x)` }]
+  return [
+    small,
+    { ...large, scenario: `${large.scenario} (p50 ${(large.p50 / Math.max(small.p50, 1)).toFixed(2)}x)` }
+  ]
 }
 
 async function main() {
@@ -182,14 +238,19 @@ async function main() {
     const results: Result[] = []
     for (const name of options.scenarios.split(',')) {
       if (name === 'flood') results.push(...(await loginFlood(base, scenarios)))
-      else if (name === 'e') results.push(await load(base, 'e POST /api/auth/login', scenarios.e, LOGIN_CONNECTIONS))
+      else if (name === 'e')
+        results.push(await load(base, 'e POST /api/auth/login', scenarios.e, LOGIN_CONNECTIONS))
       else if (scenarios[name]) results.push(await load(base, name, scenarios[name]))
     }
     if (options.scale && started) results.push(...(await scaleScenario(started)))
-    console.log('| scenario | rps | p50 ms | p99 ms | non-2xx | errors | server CPU µs/request |\n|---|---|---|---|---|---|---|')
+    console.log(
+      '| scenario | rps | p50 ms | p99 ms | non-2xx | errors | server CPU µs/request |\n|---|---|---|---|---|---|---|'
+    )
     for (const result of results) {
       const cpu = result.cpu ?? '-'
-      console.log(`| ${result.scenario} | ${result.rps} | ${result.p50} | ${result.p99} | ${result.non2xx} | ${result.errors} | ${cpu} |`)
+      console.log(
+        `| ${result.scenario} | ${result.rps} | ${result.p50} | ${result.p99} | ${result.non2xx} | ${result.errors} | ${cpu} |`
+      )
     }
   } finally {
     await started?.stop()

@@ -108,7 +108,9 @@ const broadcastArrivals = new Map<string, number[]>()
 
 function listen(socket: Socket) {
   socket.on('patients created', (patient: { name: string }) => waiting.get(patient.name)?.(performance.now()))
-  socket.on('doctors created', (doctor: { name: string }) => broadcastArrivals.get(doctor.name)?.push(performance.now()))
+  socket.on('doctors created', (doctor: { name: string }) =>
+    broadcastArrivals.get(doctor.name)?.push(performance.now())
+  )
 }
 
 async function connectOne(url: string, accessToken: string): Promise<Listener> {
@@ -119,7 +121,9 @@ async function connectOne(url: string, accessToken: string): Promise<Listener> {
     socket.once('connect_error', reject)
   })
   await new Promise<void>((resolve, reject) =>
-    socket.emit('create', 'authentication', { strategy: 'jwt', accessToken }, (error: unknown) => (error ? reject(error) : resolve()))
+    socket.emit('create', 'authentication', { strategy: 'jwt', accessToken }, (error: unknown) =>
+      error ? reject(error) : resolve()
+    )
   )
   return { socket }
 }
@@ -127,7 +131,11 @@ async function connectOne(url: string, accessToken: string): Promise<Listener> {
 async function connectAll(url: string, tokens: string[]) {
   const listeners: Listener[] = []
   for (let start = 0; start < tokens.length; start += CONNECT_BATCH) {
-    listeners.push(...(await Promise.all(tokens.slice(start, start + CONNECT_BATCH).map((token) => connectOne(url, token)))))
+    listeners.push(
+      ...(await Promise.all(
+        tokens.slice(start, start + CONNECT_BATCH).map((token) => connectOne(url, token))
+      ))
+    )
   }
   return listeners
 }
@@ -144,7 +152,10 @@ async function post(url: string, path: string, token: string, body: unknown) {
 
 function arrivalOf(name: string) {
   return new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no event for ${name} within ${EVENT_TIMEOUT_MS} ms`)), EVENT_TIMEOUT_MS)
+    const timer = setTimeout(
+      () => reject(new Error(`no event for ${name} within ${EVENT_TIMEOUT_MS} ms`)),
+      EVENT_TIMEOUT_MS
+    )
     waiting.set(name, (at) => {
       clearTimeout(timer)
       waiting.delete(name)
@@ -194,7 +205,8 @@ async function broadcastScenario(url: string, token: string, recipients: number)
     while (arrivals.length < recipients && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 5))
     }
-    if (arrivals.length < recipients) throw new Error(`doctor ${index} reached ${arrivals.length} of ${recipients} sockets`)
+    if (arrivals.length < recipients)
+      throw new Error(`doctor ${index} reached ${arrivals.length} of ${recipients} sockets`)
     latencies.push(...arrivals.map((at) => at - sent))
     lastArrivals.push(Math.max(...arrivals) - sent)
     broadcastArrivals.delete(name)
@@ -237,14 +249,21 @@ async function main() {
     )
     console.log('| measure | p50 ms | p99 ms | max ms | samples |\n|---|---|---|---|---|')
     const row = (label: string, values: number[]) =>
-      console.log(`| ${label} | ${ms(percentile(values, 0.5))} | ${ms(percentile(values, 0.99))} | ${ms(Math.max(...values))} | ${values.length} |`)
-    row(`patients: POST sent → event at the owner's socket (${CONCURRENCY} in flight, ${patients.rate}/s)`, patients.events)
+      console.log(
+        `| ${label} | ${ms(percentile(values, 0.5))} | ${ms(percentile(values, 0.99))} | ${ms(Math.max(...values))} | ${values.length} |`
+      )
+    row(
+      `patients: POST sent → event at the owner's socket (${CONCURRENCY} in flight, ${patients.rate}/s)`,
+      patients.events
+    )
     row('patients: POST sent → POST answered (same requests)', patients.responses)
     row(`doctors: POST sent → event at each of ${listeners.length} sockets`, doctors.latencies)
     row('doctors: POST sent → event at the last socket', doctors.lastArrivals)
     console.log('\n| server memory | before | after | per socket |\n|---|---|---|---|')
     for (const key of ['rss', 'heapUsed'] as const) {
-      console.log(`| ${key} | ${kib(before[key] / 1024)} MiB | ${kib(after[key] / 1024)} MiB | ${kib((after[key] - before[key]) / SOCKETS)} KiB |`)
+      console.log(
+        `| ${key} | ${kib(before[key] / 1024)} MiB | ${kib(after[key] / 1024)} MiB | ${kib((after[key] - before[key]) / SOCKETS)} KiB |`
+      )
     }
   } finally {
     listeners.forEach(({ socket }) => socket.disconnect())

@@ -10,7 +10,9 @@ export async function up(knex: Knex): Promise<void> {
     table.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(knex.fn.now())
   })
   // Emails are compared case-insensitively: the API stores them trimmed and lower-cased.
-  await knex.raw(`ALTER TABLE users ADD CONSTRAINT users_email_normalised CHECK (email = lower(btrim(email)))`)
+  await knex.raw(
+    `ALTER TABLE users ADD CONSTRAINT users_email_normalised CHECK (email = lower(btrim(email)))`
+  )
 }
 
 export async function down(knex: Knex): Promise<void> {

@@ -45,7 +45,11 @@ export async function up(knex: Knex): Promise<void> {
       .references(['id', 'user_id'])
       .inTable('patients')
       .onDelete('CASCADE')
-    table.foreign('doctor_id', 'mappings_doctor_id_foreign').references('id').inTable('doctors').onDelete('CASCADE')
+    table
+      .foreign('doctor_id', 'mappings_doctor_id_foreign')
+      .references('id')
+      .inTable('doctors')
+      .onDelete('CASCADE')
     table.unique(['patient_id', 'doctor_id'], { indexName: 'mappings_patient_id_doctor_id_unique' })
     table.index(['user_id', 'created_at', 'id'], 'mappings_user_id_created_at_id_index')
     table.index(['doctor_id'], 'mappings_doctor_id_index')

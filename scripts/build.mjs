@@ -34,10 +34,17 @@ function filesUnder(dir) {
 function sourcesHash() {
   const dirs = SOURCE_DIRS.filter((dir) => fs.existsSync(path.join(root, dir)))
   if (dirs.length === 0) return undefined
-  const files = [...dirs.flatMap(filesUnder), ...SOURCE_FILES.filter((file) => fs.existsSync(path.join(root, file)))]
+  const files = [
+    ...dirs.flatMap(filesUnder),
+    ...SOURCE_FILES.filter((file) => fs.existsSync(path.join(root, file)))
+  ]
   const hash = createHash('sha256')
   for (const file of files.sort()) {
-    hash.update(file).update('\0').update(fs.readFileSync(path.join(root, file))).update('\0')
+    hash
+      .update(file)
+      .update('\0')
+      .update(fs.readFileSync(path.join(root, file)))
+      .update('\0')
   }
   return hash.digest('hex')
 }
@@ -49,7 +56,9 @@ function sourcesHash() {
  */
 function findCompiler() {
   const { devDependencies = {} } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
-  const installed = Object.keys(devDependencies).every((name) => fs.existsSync(path.join(root, 'node_modules', name)))
+  const installed = Object.keys(devDependencies).every((name) =>
+    fs.existsSync(path.join(root, 'node_modules', name))
+  )
   return installed ? path.join(root, 'node_modules', 'typescript', 'bin', 'tsc') : undefined
 }
 
@@ -57,7 +66,10 @@ function build(compiler) {
   const hash = sourcesHash()
   fs.rmSync(LIB, { recursive: true, force: true })
   console.log('Building lib/ (tsc -p tsconfig.build.json)')
-  const { status } = spawnSync(process.execPath, [compiler, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' })
+  const { status } = spawnSync(process.execPath, [compiler, '-p', 'tsconfig.build.json'], {
+    cwd: root,
+    stdio: 'inherit'
+  })
   if (status !== 0) {
     console.error('The build failed: lib/ is incomplete')
     process.exit(status ?? 1)
@@ -70,7 +82,9 @@ const compiler = findCompiler()
 
 if (!ifStale) {
   if (!compiler) {
-    console.error('The dev dependencies are not installed: run `npm install` (or `npm ci`) before `npm run build`')
+    console.error(
+      'The dev dependencies are not installed: run `npm install` (or `npm ci`) before `npm run build`'
+    )
     process.exit(1)
   }
   build(compiler)
@@ -82,7 +96,9 @@ if (!ifStale) {
     if (compiler) {
       build(compiler)
     } else if (fs.existsSync(ENTRY)) {
-      console.warn('lib/ was not built from the sources beside it, and without dev dependencies it is not rebuilt: using lib/ as built')
+      console.warn(
+        'lib/ was not built from the sources beside it, and without dev dependencies it is not rebuilt: using lib/ as built'
+      )
     } else {
       console.error('lib/ is missing: build it with `npm run build` where the dev dependencies are installed')
       process.exit(1)

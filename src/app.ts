@@ -61,7 +61,9 @@ export function createApp(settings: ApplicationConfiguration, db: Knex, deployme
   app.configure(rest())
   app.configure(socketio({ cors: { origin: settings.origins } }, socketSetup))
   app.configure(routesWithoutPrototype)
-  const redis = settings.redisUrl ? { client: createRedis(settings.redisUrl), namespace: redisNamespace(deploymentId) } : undefined
+  const redis = settings.redisUrl
+    ? { client: createRedis(settings.redisUrl), namespace: redisNamespace(deploymentId) }
+    : undefined
   app.set('redis', redis?.client)
   app.set('loginLimiters', loginLimiters(settings.loginThrottle, redis))
   if (redis) {

@@ -3,7 +3,11 @@ import type { EventEmitter } from 'node:events'
 import { availableParallelism } from 'node:os'
 import type { KeyObject } from 'node:crypto'
 import { AuthenticationService, JWTStrategy } from '@feathersjs/authentication'
-import type { AuthenticationParams, AuthenticationRequest, AuthenticationResult } from '@feathersjs/authentication'
+import type {
+  AuthenticationParams,
+  AuthenticationRequest,
+  AuthenticationResult
+} from '@feathersjs/authentication'
 import { LocalStrategy } from '@feathersjs/authentication-local'
 import { NotAuthenticated, NotFound } from '@feathersjs/errors'
 import type { Params } from '@feathersjs/feathers'
@@ -131,7 +135,6 @@ export class KeyedAuthenticationService extends AuthenticationService {
     this.verified.set(accessToken, payload)
   }
 }
-
 
 /**
  * Keeps the authenticated user (without the password hash) for a few seconds instead of loading

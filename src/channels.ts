@@ -35,7 +35,8 @@ const CHANNELS = Symbol.for('@feathersjs/transport-commons/channels')
  * only dropped when its last connection leaves: one would pile up for every user who ever had an
  * event while offline, and every logout and disconnect goes through all channels.
  */
-const existingChannel = (app: Application, name: string) => (app as any)[CHANNELS]?.[name] as ReturnType<Application['channel']> | undefined
+const existingChannel = (app: Application, name: string) =>
+  (app as any)[CHANNELS]?.[name] as ReturnType<Application['channel']> | undefined
 
 /**
  * A publisher that sends an event to the connections of the user who owns the record; the owner is
@@ -52,7 +53,11 @@ export const publishToOwner = <T>(ownerOf: OwnerOf<T>) =>
 export const publishToAuthenticated = () =>
   declared((record, context) => (record ? existingChannel(context.app, AUTHENTICATED_CHANNEL) : undefined))
 
-function joinUserChannels(app: Application, authResult: AuthenticationResult, connection?: RealTimeConnection) {
+function joinUserChannels(
+  app: Application,
+  authResult: AuthenticationResult,
+  connection?: RealTimeConnection
+) {
   const userId = authResult?.user?.id
   if (!connection || typeof userId !== 'string') {
     return

@@ -12,7 +12,13 @@ export const configurationSchema = Type.Object(
     host: Type.String({ minLength: 1 }),
     port,
     origins: Type.Array(Type.String({ minLength: 1 })),
-    logLevel: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('silent')]),
+    logLevel: Type.Union([
+      Type.Literal('debug'),
+      Type.Literal('info'),
+      Type.Literal('warn'),
+      Type.Literal('error'),
+      Type.Literal('silent')
+    ]),
     /** `json` lines, or `pretty` for people (`npm run dev`; needs the pino-pretty devDependency). */
     logFormat: Type.Union([Type.Literal('json'), Type.Literal('pretty')]),
     http: Type.Object(
@@ -97,7 +103,9 @@ const validateConfiguration = getValidator(configurationSchema, new Ajv({ allErr
 export const DEVELOPMENT_SECRET = 'development-only-secret-do-not-use-in-production'
 const MIN_PRODUCTION_SECRET_BYTES = 32
 
-function describeErrors(errors: { instancePath: string; message?: string; params: Record<string, unknown> }[]) {
+function describeErrors(
+  errors: { instancePath: string; message?: string; params: Record<string, unknown> }[]
+) {
   return errors
     .map(({ instancePath, message, params }) => {
       const setting = instancePath.replace(/^\//, '').replace(/\//g, '.') || '(root)'

@@ -1,4 +1,12 @@
-import { BadRequest, Conflict, FeathersError, Forbidden, GeneralError, NotFound, Unavailable } from '@feathersjs/errors'
+import {
+  BadRequest,
+  Conflict,
+  FeathersError,
+  Forbidden,
+  GeneralError,
+  NotFound,
+  Unavailable
+} from '@feathersjs/errors'
 import { logger } from './logger'
 import type { Logger } from './logger'
 
@@ -67,7 +75,9 @@ const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'E
 function isConnectionFailure(error: any) {
   return (
     UNAVAILABLE_CODES.has(error?.code) ||
-    /^Knex: Timeout acquiring a connection|Connection terminated|Query read timeout$/.test(String(error?.message ?? ''))
+    /^Knex: Timeout acquiring a connection|Connection terminated|Query read timeout$/.test(
+      String(error?.message ?? '')
+    )
   )
 }
 
@@ -126,9 +136,7 @@ export function toPublicError(error: any, log: Logger = logger): FeathersError {
   const touchedDatabase = original !== error || isPostgresError(original)
   const mapped = touchedDatabase
     ? fromDatabase(original)
-    : fromDatabase(original) ||
-      fromFeathers(error) ||
-      fromHttpError(error)
+    : fromDatabase(original) || fromFeathers(error) || fromHttpError(error)
   if (mapped) {
     alreadyPublic.add(mapped)
     return mapped

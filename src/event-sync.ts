@@ -65,7 +65,8 @@ function declaresPublisher(target: any) {
   return Reflect.ownKeys(publishers).some((key) => isDeclaredPublisher(publishers[key]))
 }
 
-const hasPublisher = (app: Application, service: unknown) => declaresPublisher(service) || declaresPublisher(app)
+const hasPublisher = (app: Application, service: unknown) =>
+  declaresPublisher(service) || declaresPublisher(app)
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype
@@ -81,10 +82,15 @@ function publishingService(app: Application, path: unknown) {
   return hasPublisher(app, service) ? service : undefined
 }
 
-type Message = { kind: 'event'; event: string; path: string; data: Record<string, unknown> } | { kind: 'heartbeat'; from: string }
+type Message =
+  | { kind: 'event'; event: string; path: string; data: Record<string, unknown> }
+  | { kind: 'heartbeat'; from: string }
 
 /** What a message from the channel is, or why it is dropped. */
-export function parseMessage(app: Application, raw: Buffer | string): Message | { kind: 'dropped'; reason: string } {
+export function parseMessage(
+  app: Application,
+  raw: Buffer | string
+): Message | { kind: 'dropped'; reason: string } {
   if (raw.length > MAX_MESSAGE_BYTES) {
     return { kind: 'dropped', reason: 'too large' }
   }
@@ -134,7 +140,10 @@ function dropWarnings() {
     dropped++
     const now = Date.now()
     if (now - lastWarning >= DROP_WARNING_INTERVAL_MS) {
-      logger.warn({ reason, dropped }, 'Dropped a message on the events channel that is not an event of this app')
+      logger.warn(
+        { reason, dropped },
+        'Dropped a message on the events channel that is not an event of this app'
+      )
       lastWarning = now
       dropped = 0
     }

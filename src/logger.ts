@@ -12,11 +12,31 @@ const MAX_DEPTH = 8
 const normalise = (key: string) => key.toLowerCase().replace(/[-_\s]/g, '')
 
 /** Credentials: a key containing one of these (`authorization`, `cookie`, `password`, `accessToken`, `refreshToken`, `jwt`, …). */
-const SECRET_PARTS = ['authorization', 'cookie', 'password', 'passphrase', 'secret', 'token', 'jwt', 'apikey', 'credential']
+const SECRET_PARTS = [
+  'authorization',
+  'cookie',
+  'password',
+  'passphrase',
+  'secret',
+  'token',
+  'jwt',
+  'apikey',
+  'credential'
+]
 /** Personal data: a patient's, a doctor's or a user's fields, and what carries a database's values. */
 const PERSONAL_KEYS = new Set(
   [
-    ...['name', 'firstName', 'lastName', 'fullName', 'userName', 'email', 'phone', 'birthDate', 'dateOfBirth'],
+    ...[
+      'name',
+      'firstName',
+      'lastName',
+      'fullName',
+      'userName',
+      'email',
+      'phone',
+      'birthDate',
+      'dateOfBirth'
+    ],
     ...['age', 'disease', 'diagnosis', 'specialty'],
     // PostgreSQL errors: `detail` holds the row's values ("Key (email)=(…)", "Failing row contains (…)"),
     // `where` and `internalQuery` the statement; knex's and pg's query objects carry `bindings`, `values`.
@@ -55,7 +75,8 @@ function censor(value: unknown, depth = 0, seen: object[] = []): unknown {
   if (seen.includes(value)) return '[Circular]'
   if (value instanceof Error) return errorFields(value, depth, seen)
   if (value instanceof Date) return value
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return `[${value.constructor.name} of ${value.byteLength} bytes]`
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer)
+    return `[${value.constructor.name} of ${value.byteLength} bytes]`
   seen.push(value)
   try {
     if (Array.isArray(value)) {
@@ -64,7 +85,9 @@ function censor(value: unknown, depth = 0, seen: object[] = []): unknown {
     const prototype = Object.getPrototypeOf(value)
     if (prototype !== Object.prototype && prototype !== null) {
       const toJSON = (value as { toJSON?: unknown }).toJSON
-      return typeof toJSON === 'function' ? censor(toJSON.call(value), depth + 1, seen) : `[${value.constructor?.name ?? 'Object'}]`
+      return typeof toJSON === 'function'
+        ? censor(toJSON.call(value), depth + 1, seen)
+        : `[${value.constructor?.name ?? 'Object'}]`
     }
     const copy: Record<string, unknown> = {}
     for (const [key, field] of Object.entries(value)) {
@@ -154,9 +177,16 @@ export async function configureLogger({ level, format }: { level: LogLevel; form
   logger.level = level
   if (format === 'pretty' && !pretty) {
     const { default: pinoPretty } = await import('pino-pretty').catch(() => {
-      throw new Error('logFormat "pretty" (LOG_FORMAT=pretty) needs the pino-pretty package, a devDependency: npm install --include=dev')
+      throw new Error(
+        'logFormat "pretty" (LOG_FORMAT=pretty) needs the pino-pretty package, a devDependency: npm install --include=dev'
+      )
     })
-    pretty = pinoPretty({ sync: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+    pretty = pinoPretty({
+      sync: true,
+      singleLine: true,
+      translateTime: 'SYS:HH:MM:ss.l',
+      ignore: 'pid,hostname'
+    })
     output.stream = pretty
   }
 }

@@ -29,7 +29,10 @@ export interface LoginLimiters {
  * shared by its instances only. Each attempt is reserved with one atomic increment, so no number
  * of simultaneous guesses can get past the limit.
  */
-export function loginLimiters(settings: ThrottleSettings, redis?: { client: RedisClient; namespace: string }): LoginLimiters {
+export function loginLimiters(
+  settings: ThrottleSettings,
+  redis?: { client: RedisClient; namespace: string }
+): LoginLimiters {
   const limiter = (kind: 'email' | 'ip', points: number) => {
     const options = { points, duration: settings.windowSeconds, keyPrefix: `login-${kind}` }
     if (!redis) {
@@ -44,11 +47,15 @@ export function loginLimiters(settings: ThrottleSettings, redis?: { client: Redi
       rejectIfRedisNotReady: true
     })
   }
-  return { email: limiter('email', settings.maxFailuresPerEmail), ip: limiter('ip', settings.maxFailuresPerIp) }
+  return {
+    email: limiter('email', settings.maxFailuresPerEmail),
+    ip: limiter('ip', settings.maxFailuresPerIp)
+  }
 }
 
 /** Emails are personal data: the keys hold a digest of the normalised address. */
-const emailKey = (email: string) => createHash('sha256').update(email.trim().toLowerCase()).digest('base64url')
+const emailKey = (email: string) =>
+  createHash('sha256').update(email.trim().toLowerCase()).digest('base64url')
 
 /** The throttle is a guard: when its counts cannot be kept, logins wait (503). */
 function unavailable(error: unknown): never {
@@ -91,28 +98,30 @@ async function release(reservations: Reservation[]) {
  * them back, and a successful login also clears its email's count (not its address's: an attacker
  * could otherwise reset it with an account of their own).
  */
-export const loginThrottle = (limiters: LoginLimiters) => async (context: HookContext, next: NextFunction) => {
-  const data = context.data as Record<string, unknown> | undefined
-  if (data?.strategy !== 'local') {
-    return next()
-  }
-  const email = typeof data.email === 'string' && data.email.length <= 320 ? emailKey(data.email) : undefined
-  const ip = clientAddress(context.params.ip)
-  const reservations: Reservation[] = [
-    ...(email ? [{ limiter: limiters.email, key: email }] : []),
-    ...(ip ? [{ limiter: limiters.ip, key: ip }] : [])
-  ]
-  await reserve(reservations)
-  try {
-    await next()
-  } catch (error: any) {
-    if (error?.code !== 401) {
-      await release(reservations)
+export const loginThrottle =
+  (limiters: LoginLimiters) => async (context: HookContext, next: NextFunction) => {
+    const data = context.data as Record<string, unknown> | undefined
+    if (data?.strategy !== 'local') {
+      return next()
     }
-    throw error
+    const email =
+      typeof data.email === 'string' && data.email.length <= 320 ? emailKey(data.email) : undefined
+    const ip = clientAddress(context.params.ip)
+    const reservations: Reservation[] = [
+      ...(email ? [{ limiter: limiters.email, key: email }] : []),
+      ...(ip ? [{ limiter: limiters.ip, key: ip }] : [])
+    ]
+    await reserve(reservations)
+    try {
+      await next()
+    } catch (error: any) {
+      if (error?.code !== 401) {
+        await release(reservations)
+      }
+      throw error
+    }
+    await release(reservations.filter(({ limiter }) => limiter === limiters.ip))
+    if (email) {
+      await limiters.email.delete(email).catch(unavailable)
+    }
   }
-  await release(reservations.filter(({ limiter }) => limiter === limiters.ip))
-  if (email) {
-    await limiters.email.delete(email).catch(unavailable)
-  }
-}

@@ -67,9 +67,18 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 async function drainAndClose(app: Application, server: Server, shutdownTimeoutMs: number) {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()))
   server.closeIdleConnections()
-  const finished = await Promise.race([app.get('drain').drain().then(() => true), sleep(shutdownTimeoutMs).then(() => false)])
+  const finished = await Promise.race([
+    app
+      .get('drain')
+      .drain()
+      .then(() => true),
+    sleep(shutdownTimeoutMs).then(() => false)
+  ])
   if (!finished) {
-    logger.warn({ inFlight: app.get('drain').active }, 'Shutdown: requests still running after the shutdown timeout; closing their connections')
+    logger.warn(
+      { inFlight: app.get('drain').active },
+      'Shutdown: requests still running after the shutdown timeout; closing their connections'
+    )
   }
   // Socket.io's long-lived connections would hold server.close() open.
   app.io?.disconnectSockets(true)

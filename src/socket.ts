@@ -20,7 +20,9 @@ const PUBLIC_FIELDS = ['name', 'message', 'code', 'className', 'data', 'errors']
 function publicSocketError(error: any, log: Logger): PublicError {
   const code = error?.code
   if (typeof code === 'number' && typeof error.className === 'string' && (code < 500 || code === 503)) {
-    return Object.fromEntries(PUBLIC_FIELDS.filter((field) => error[field] !== undefined).map((field) => [field, error[field]])) as PublicError
+    return Object.fromEntries(
+      PUBLIC_FIELDS.filter((field) => error[field] !== undefined).map((field) => [field, error[field]])
+    ) as PublicError
   }
   if (code !== 500 || error?.message !== 'Internal Server Error') {
     log.error({ err: error }, 'Unexpected error in a socket call')
@@ -30,7 +32,8 @@ function publicSocketError(error: any, log: Logger): PublicError {
 
 // The methods called with an id: `[method, path, id, …, ack]`.
 const METHODS_WITH_ID = new Set(['get', 'update', 'patch', 'remove'])
-const loggable = (value: unknown) => (typeof value === 'string' ? value.slice(0, 100) : typeof value === 'number' ? value : undefined)
+const loggable = (value: unknown) =>
+  typeof value === 'string' ? value.slice(0, 100) : typeof value === 'number' ? value : undefined
 
 /**
  * One line per socket call, as for a REST request, by the connection's logger (`socket.id`):
@@ -45,8 +48,14 @@ function callLog(socket: FeathersSocket, packet: unknown[]) {
   return (error?: PublicError) =>
     socket.feathers.logger.info(
       {
-        call: { service: loggable(service), method: loggable(method), id: METHODS_WITH_ID.has(method as string) ? loggable(id) : undefined },
-        res: error ? { statusCode: error.code, error: error.name } : { statusCode: method === 'create' ? 201 : 200 },
+        call: {
+          service: loggable(service),
+          method: loggable(method),
+          id: METHODS_WITH_ID.has(method as string) ? loggable(id) : undefined
+        },
+        res: error
+          ? { statusCode: error.code, error: error.name }
+          : { statusCode: method === 'create' ? 201 : 200 },
         responseTime: Math.round((performance.now() - started) * 10) / 10,
         // Who is logged in on the socket once the call is answered (a login) or was before (a logout).
         userId: socket.feathers.user?.id ?? userBefore ?? null
@@ -94,7 +103,9 @@ function feathersShapedRefusals(_req: unknown, res: ServerResponse, next: () => 
   res.end = ((chunk?: unknown, ...rest: unknown[]) => {
     if (res.statusCode >= 400 && typeof chunk === 'string') {
       const message = 'Bad Socket.io request'
-      chunk = JSON.stringify((res.statusCode === 403 ? new Forbidden(message) : new BadRequest(message)).toJSON())
+      chunk = JSON.stringify(
+        (res.statusCode === 403 ? new Forbidden(message) : new BadRequest(message)).toJSON()
+      )
     }
     return end(chunk, ...rest)
   }) as typeof res.end

@@ -25,7 +25,10 @@ function allFinite(value: unknown): boolean {
   return Object.values(value).every(allFinite)
 }
 
-const notFinite = () => new Ajv.ValidationError([{ instancePath: '', schemaPath: '', keyword: 'finite', params: {}, message: 'numbers must be finite' }])
+const notFinite = () =>
+  new Ajv.ValidationError([
+    { instancePath: '', schemaPath: '', keyword: 'finite', params: {}, message: 'numbers must be finite' }
+  ])
 
 /**
  * `getValidator`, compiled as a plain function. Feathers compiles validators with `$async`, and an

@@ -6,7 +6,20 @@ import { createClient } from '../src/client'
 import { audit } from '../src/hooks/audit'
 import { appendAuditOfRead } from '../src/services/audit/audit-batch'
 import { testContext } from './setup'
-import { ISO_DATE, UUID, assertError, countRows, created, http, signUp, statementsDuring, testDatabase, uniqueEmail, validDoctor, validPatient } from './helpers'
+import {
+  ISO_DATE,
+  UUID,
+  assertError,
+  countRows,
+  created,
+  http,
+  signUp,
+  statementsDuring,
+  testDatabase,
+  uniqueEmail,
+  validDoctor,
+  validPatient
+} from './helpers'
 import type { TestUser } from './helpers'
 
 const auditOf = async (user: TestUser, query = '') => {
@@ -30,7 +43,15 @@ describe('audit trail', () => {
     const page = await auditOf(alice)
     assert.equal(page.total, 1)
     const [record] = page.data
-    assert.deepEqual(Object.keys(record).sort(), ['action', 'createdAt', 'id', 'ip', 'recordId', 'service', 'userId'])
+    assert.deepEqual(Object.keys(record).sort(), [
+      'action',
+      'createdAt',
+      'id',
+      'ip',
+      'recordId',
+      'service',
+      'userId'
+    ])
     assert.match(record.id, UUID)
     assert.equal(record.userId, alice.id)
     assert.equal(record.action, 'login')
@@ -48,7 +69,10 @@ describe('audit trail', () => {
     for (const record of page.data) {
       assert.match(record.id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
       const idMilliseconds = Number.parseInt(record.id.replace(/-/g, '').slice(0, 12), 16)
-      assert.ok(Math.abs(idMilliseconds - Date.parse(record.createdAt)) < 5_000, `${record.id} vs ${record.createdAt}`)
+      assert.ok(
+        Math.abs(idMilliseconds - Date.parse(record.createdAt)) < 5_000,
+        `${record.id} vs ${record.createdAt}`
+      )
     }
     const [login, find] = page.data.map((record: any) => record.id.slice(0, 13))
     assert.ok(login <= find, `${login} <= ${find}`) // the time prefixes, in the records' order
@@ -59,8 +83,19 @@ describe('audit trail', () => {
     const patient = await created('/api/patients', alice, validPatient())
     assert.equal((await http('GET', '/api/patients', { token: alice.token })).status, 200)
     assert.equal((await http('GET', `/api/patients/${patient.id}`, { token: alice.token })).status, 200)
-    assert.equal((await http('PUT', `/api/patients/${patient.id}`, { token: alice.token, body: validPatient({ age: 43 }) })).status, 200)
-    assert.equal((await http('PATCH', `/api/patients/${patient.id}`, { token: alice.token, body: { age: 44 } })).status, 200)
+    assert.equal(
+      (
+        await http('PUT', `/api/patients/${patient.id}`, {
+          token: alice.token,
+          body: validPatient({ age: 43 })
+        })
+      ).status,
+      200
+    )
+    assert.equal(
+      (await http('PATCH', `/api/patients/${patient.id}`, { token: alice.token, body: { age: 44 } })).status,
+      200
+    )
     assert.equal((await http('DELETE', `/api/patients/${patient.id}`, { token: alice.token })).status, 200)
     assert.deepEqual(await trailOf(alice), [
       ['login', 'authentication', null],
@@ -94,14 +129,25 @@ describe('audit trail', () => {
   it('records failed logins: with the user of a known email, without one for an unknown email', async () => {
     const alice = await signUp('Alice')
     const unknown = uniqueEmail('nobody')
-    assertError(await http('POST', '/api/auth/login', { body: { email: alice.email, password: 'wrong password' } }), 401, 'NotAuthenticated')
-    assertError(await http('POST', '/api/auth/login', { body: { email: unknown, password: 'wrong password' } }), 401, 'NotAuthenticated')
+    assertError(
+      await http('POST', '/api/auth/login', { body: { email: alice.email, password: 'wrong password' } }),
+      401,
+      'NotAuthenticated'
+    )
+    assertError(
+      await http('POST', '/api/auth/login', { body: { email: unknown, password: 'wrong password' } }),
+      401,
+      'NotAuthenticated'
+    )
     assert.deepEqual(await trailOf(alice), [
       ['login', 'authentication', null],
       ['login-failed', 'authentication', null]
     ])
     const db = testDatabase()
-    const anonymous = await db('audit').where({ action: 'login-failed', userId: null }).orderBy('createdAt', 'desc').first()
+    const anonymous = await db('audit')
+      .where({ action: 'login-failed', userId: null })
+      .orderBy('createdAt', 'desc')
+      .first()
     assert.equal(anonymous.service, 'authentication')
     assert.equal(anonymous.ip, '127.0.0.1')
   })
@@ -111,12 +157,19 @@ describe('audit trail', () => {
     const bob = await signUp('Bob')
     const bobs = await created('/api/patients', bob, validPatient())
     assertError(await http('GET', `/api/patients/${bobs.id}`, { token: alice.token }), 404, 'NotFound')
-    assertError(await http('POST', '/api/patients', { token: alice.token, body: { name: 'No age' } }), 400, 'BadRequest')
-    assert.deepEqual(sorted(await trailOf(alice)), sorted([
-      ['login', 'authentication', null],
-      ['get-failed', 'patients', bobs.id],
-      ['create-failed', 'patients', null]
-    ]))
+    assertError(
+      await http('POST', '/api/patients', { token: alice.token, body: { name: 'No age' } }),
+      400,
+      'BadRequest'
+    )
+    assert.deepEqual(
+      sorted(await trailOf(alice)),
+      sorted([
+        ['login', 'authentication', null],
+        ['get-failed', 'patients', bobs.id],
+        ['create-failed', 'patients', null]
+      ])
+    )
     // Bob's trail shows only what Bob did.
     assert.deepEqual(await trailOf(bob), [
       ['login', 'authentication', null],
@@ -128,13 +181,25 @@ describe('audit trail', () => {
     const alice = await signUp('Alice')
     const bob = await signUp('Bob')
     await created('/api/patients', bob, validPatient())
-    for (const query of ['', `?userId=${bob.id}`, `?userId[$ne]=${alice.id}`, `?$or[0][userId]=${bob.id}`, '?service=patients']) {
+    for (const query of [
+      '',
+      `?userId=${bob.id}`,
+      `?userId[$ne]=${alice.id}`,
+      `?$or[0][userId]=${bob.id}`,
+      '?service=patients'
+    ]) {
       const page = await auditOf(alice, query)
-      assert.ok(page.data.every((record: any) => record.userId === alice.id), query)
+      assert.ok(
+        page.data.every((record: any) => record.userId === alice.id),
+        query
+      )
       assert.ok(!page.data.some((record: any) => record.service === 'patients'), query)
     }
     const page = await auditOf(alice, '?$limit=1')
-    assert.deepEqual({ total: page.total, limit: page.limit, skip: page.skip, size: page.data.length }, { total: 1, limit: 1, skip: 0, size: 1 })
+    assert.deepEqual(
+      { total: page.total, limit: page.limit, skip: page.skip, size: page.data.length },
+      { total: 1, limit: 1, skip: 0, size: 1 }
+    )
   })
 
   it('answers 401 without a token and 404 for someone else’s record', async () => {
@@ -153,10 +218,26 @@ describe('audit trail', () => {
     const [login] = (await auditOf(alice)).data
     const before = await countRows('audit')
     const record = { userId: alice.id, action: 'login', service: 'authentication' }
-    assertError(await http('POST', '/api/audit', { token: alice.token, body: record }), 405, 'MethodNotAllowed')
-    assertError(await http('PUT', `/api/audit/${login.id}`, { token: alice.token, body: record }), 405, 'MethodNotAllowed')
-    assertError(await http('PATCH', `/api/audit/${login.id}`, { token: alice.token, body: { action: 'x' } }), 405, 'MethodNotAllowed')
-    assertError(await http('DELETE', `/api/audit/${login.id}`, { token: alice.token }), 405, 'MethodNotAllowed')
+    assertError(
+      await http('POST', '/api/audit', { token: alice.token, body: record }),
+      405,
+      'MethodNotAllowed'
+    )
+    assertError(
+      await http('PUT', `/api/audit/${login.id}`, { token: alice.token, body: record }),
+      405,
+      'MethodNotAllowed'
+    )
+    assertError(
+      await http('PATCH', `/api/audit/${login.id}`, { token: alice.token, body: { action: 'x' } }),
+      405,
+      'MethodNotAllowed'
+    )
+    assertError(
+      await http('DELETE', `/api/audit/${login.id}`, { token: alice.token }),
+      405,
+      'MethodNotAllowed'
+    )
     assert.equal(await countRows('audit'), before)
     assert.deepEqual((await http('GET', `/api/audit/${login.id}`, { token: alice.token })).body, login)
   })
@@ -172,7 +253,8 @@ describe('audit trail', () => {
       assert.ok(page.data.every((record) => record.userId === alice.id))
       const [latest] = page.data
       // Sent as raw Socket.io messages: a client that ignores the documented methods gets the same.
-      const send = (...args: unknown[]) => new Promise<any>((resolve) => socket.emit(args[0] as string, ...args.slice(1), resolve))
+      const send = (...args: unknown[]) =>
+        new Promise<any>((resolve) => socket.emit(args[0] as string, ...args.slice(1), resolve))
       const attempts = [
         () => send('create', 'audit', { action: 'login', service: 'authentication' }, {}),
         () => send('update', 'audit', latest.id, { action: 'x' }, {}),
@@ -217,16 +299,24 @@ describe('audit trail', () => {
     const patient = await created('/api/patients', alice, validPatient())
     const db = testDatabase()
     // Make the audit insert of a patch fail, as a full disk or a lost connection would.
-    await db.raw(`ALTER TABLE audit ADD CONSTRAINT audit_test_refuses_patch CHECK (action <> 'patch') NOT VALID`)
+    await db.raw(
+      `ALTER TABLE audit ADD CONSTRAINT audit_test_refuses_patch CHECK (action <> 'patch') NOT VALID`
+    )
     try {
-      const reply = await http('PATCH', `/api/patients/${patient.id}`, { token: alice.token, body: { age: 99 } })
+      const reply = await http('PATCH', `/api/patients/${patient.id}`, {
+        token: alice.token,
+        body: { age: 99 }
+      })
       assert.ok(reply.status >= 400, JSON.stringify(reply.body))
     } finally {
       await db.raw('ALTER TABLE audit DROP CONSTRAINT audit_test_refuses_patch')
     }
     const stored = await http('GET', `/api/patients/${patient.id}`, { token: alice.token })
     assert.equal(stored.body.age, patient.age)
-    assert.deepEqual((await trailOf(alice)).filter(([action]: string[]) => action.startsWith('patch')), [['patch-failed', 'patients', patient.id]])
+    assert.deepEqual(
+      (await trailOf(alice)).filter(([action]: string[]) => action.startsWith('patch')),
+      [['patch-failed', 'patients', patient.id]]
+    )
   })
 
   it('a write carries its audit record in its own statement; a read adds one INSERT', async () => {
@@ -261,8 +351,16 @@ describe('audit trail', () => {
   it('the records of concurrent reads share one INSERT (group commit), each awaited', async () => {
     const alice = await signUp('Alice')
     const db = testDatabase()
-    const entry = (index: number) => ({ userId: alice.id, action: 'get', service: 'batch-test', recordId: null, ip: `10.0.0.${index}` })
-    const statements = await statementsDuring(() => Promise.all(Array.from({ length: 10 }, (_, index) => appendAuditOfRead(db, entry(index)))))
+    const entry = (index: number) => ({
+      userId: alice.id,
+      action: 'get',
+      service: 'batch-test',
+      recordId: null,
+      ip: `10.0.0.${index}`
+    })
+    const statements = await statementsDuring(() =>
+      Promise.all(Array.from({ length: 10 }, (_, index) => appendAuditOfRead(db, entry(index))))
+    )
     const inserts = statements.filter((sql) => sql.startsWith('insert into "audit"'))
     // The first is written at once; the nine that came while it was being written share the next.
     assert.equal(inserts.length, 2)

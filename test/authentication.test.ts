@@ -6,7 +6,9 @@ import { assertError, assertNoSecret, http, signUp, uniqueEmail } from './helper
 describe('authentication', () => {
   it('POST /api/auth/login without a strategy answers 201 with token, authentication and user', async () => {
     const alice = await signUp('Alice')
-    const reply = await http('POST', '/api/auth/login', { body: { email: alice.email, password: alice.password } })
+    const reply = await http('POST', '/api/auth/login', {
+      body: { email: alice.email, password: alice.password }
+    })
     assert.equal(reply.status, 201)
     assert.deepEqual(Object.keys(reply.body).sort(), ['accessToken', 'authentication', 'user'])
     assert.match(reply.body.accessToken, /^[\w-]+\.[\w-]+\.[\w-]+$/)
@@ -41,8 +43,12 @@ describe('authentication', () => {
 
   it('gives a wrong password and an unknown email the same 401', async () => {
     const alice = await signUp('Alice')
-    const wrongPassword = await http('POST', '/api/auth/login', { body: { email: alice.email, password: 'not the password' } })
-    const unknownEmail = await http('POST', '/api/auth/login', { body: { email: uniqueEmail(), password: alice.password } })
+    const wrongPassword = await http('POST', '/api/auth/login', {
+      body: { email: alice.email, password: 'not the password' }
+    })
+    const unknownEmail = await http('POST', '/api/auth/login', {
+      body: { email: uniqueEmail(), password: alice.password }
+    })
     assertError(wrongPassword, 401, 'NotAuthenticated')
     assert.deepEqual(unknownEmail.body, wrongPassword.body)
     assert.equal(wrongPassword.body.message, 'Invalid login')
@@ -64,7 +70,11 @@ describe('authentication', () => {
     const own = await http('GET', `/users/${alice.id}`, { token: alice.token })
     assert.equal(own.status, 200)
     const [header, payload] = alice.token.split('.')
-    assertError(await http('GET', `/users/${alice.id}`, { token: `${header}.${payload}.forged` }), 401, 'NotAuthenticated')
+    assertError(
+      await http('GET', `/users/${alice.id}`, { token: `${header}.${payload}.forged` }),
+      401,
+      'NotAuthenticated'
+    )
     assertError(await http('GET', `/users/${alice.id}`, { token: 'garbage' }), 401, 'NotAuthenticated')
   })
 

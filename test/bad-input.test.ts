@@ -4,7 +4,10 @@ import type { TestUser } from './helpers'
 
 /** Bad input is a 4xx with a Feathers error body, never a 500. */
 function assertClientError(reply: { status: number; body: any }, label: string) {
-  assert.ok(reply.status >= 400 && reply.status < 500, `${label}: ${reply.status} ${JSON.stringify(reply.body)}`)
+  assert.ok(
+    reply.status >= 400 && reply.status < 500,
+    `${label}: ${reply.status} ${JSON.stringify(reply.body)}`
+  )
   assert.equal(typeof reply.body?.message, 'string', label)
   assert.equal(reply.body.code, reply.status, label)
   assertNoLeak(reply.body)
@@ -17,7 +20,12 @@ describe('bad input never reaches a 500', () => {
     alice = await signUp('Alice')
   })
 
-  for (const path of ['/api/patients/abc', '/api/doctors/1', '/mappings/%27%20OR%201=1', '/api/patients/00000000-0000-0000-0000-00000000000g']) {
+  for (const path of [
+    '/api/patients/abc',
+    '/api/doctors/1',
+    '/mappings/%27%20OR%201=1',
+    '/api/patients/00000000-0000-0000-0000-00000000000g'
+  ]) {
     for (const method of ['GET', 'PATCH', 'PUT', 'DELETE']) {
       it(`${method} ${path}`, async () => {
         const body = method === 'GET' || method === 'DELETE' ? undefined : validPatient()
@@ -50,7 +58,10 @@ describe('bad input never reaches a 500', () => {
   ]
   for (const query of queries) {
     it(`GET /api/patients${query.slice(0, 60)}`, async () => {
-      assertClientError(await http('GET', `/api/patients${query}`, { token: alice.token }), query.slice(0, 60))
+      assertClientError(
+        await http('GET', `/api/patients${query}`, { token: alice.token }),
+        query.slice(0, 60)
+      )
     })
   }
 
@@ -59,7 +70,10 @@ describe('bad input never reaches a 500', () => {
     ['a number', '42'],
     ['a string', '"patient"'],
     ['truncated JSON', '{"name":'],
-    ['a deeply nested object', '{"name":' + '{"a":'.repeat(500) + '1' + '}'.repeat(500) + ',"age":1,"disease":"x"}'],
+    [
+      'a deeply nested object',
+      '{"name":' + '{"a":'.repeat(500) + '1' + '}'.repeat(500) + ',"age":1,"disease":"x"}'
+    ],
     ['an age beyond any integer', '{"name":"A","age":1e999,"disease":"x"}'],
     ['a prototype key', '{"name":"A","age":1,"disease":"x","__proto__":{"admin":true}}']
   ]

@@ -14,7 +14,15 @@ describe('doctors', () => {
   it('create answers 201 with the record, createdBy the caller', async () => {
     const reply = await http('POST', '/api/doctors', { token: alice.token, body: validDoctor() })
     assert.equal(reply.status, 201)
-    assert.deepEqual(Object.keys(reply.body).sort(), ['age', 'createdAt', 'createdBy', 'id', 'name', 'specialty', 'updatedAt'])
+    assert.deepEqual(Object.keys(reply.body).sort(), [
+      'age',
+      'createdAt',
+      'createdBy',
+      'id',
+      'name',
+      'specialty',
+      'updatedAt'
+    ])
     assert.match(reply.body.id, UUID)
     assert.equal(reply.body.createdBy, alice.id)
     assert.match(reply.body.createdAt, ISO_DATE)
@@ -31,7 +39,11 @@ describe('doctors', () => {
     ['a fractional age', validDoctor({ age: 30.5 }), 'age'],
     ['a missing specialty', { name: 'Dr. X', age: 40 }, 'specialty'],
     ['a specialty over 200 characters', validDoctor({ specialty: 's'.repeat(201) }), 'specialty'],
-    ['a client-chosen createdBy', validDoctor({ createdBy: '8c1f0a9e-3f6e-4c1e-9a5e-2b7d3f1a0c11' }), 'createdBy'],
+    [
+      'a client-chosen createdBy',
+      validDoctor({ createdBy: '8c1f0a9e-3f6e-4c1e-9a5e-2b7d3f1a0c11' }),
+      'createdBy'
+    ],
     ['an unknown field', validDoctor({ licence: 'X' }), 'licence']
   ]
   for (const [label, body, field] of invalid) {
@@ -46,7 +58,9 @@ describe('doctors', () => {
 
   it('every user finds and gets every doctor', async () => {
     const doctor = await created('/api/doctors', alice, validDoctor({ name: 'Dr. Shared Directory' }))
-    const found = await http('GET', `/api/doctors?name=${encodeURIComponent('Dr. Shared Directory')}`, { token: bob.token })
+    const found = await http('GET', `/api/doctors?name=${encodeURIComponent('Dr. Shared Directory')}`, {
+      token: bob.token
+    })
     assert.equal(found.status, 200)
     assert.deepEqual(found.body.data, [doctor])
     const got = await http('GET', `/api/doctors/${doctor.id}`, { token: bob.token })
@@ -57,7 +71,10 @@ describe('doctors', () => {
   it('the creator may update, patch and remove', async () => {
     const doctor = await created('/api/doctors', alice, validDoctor())
     const path = `/api/doctors/${doctor.id}`
-    const updated = await http('PUT', path, { token: alice.token, body: { name: 'Dr. Lisa Cuddy', age: 45, specialty: 'Endocrinology' } })
+    const updated = await http('PUT', path, {
+      token: alice.token,
+      body: { name: 'Dr. Lisa Cuddy', age: 45, specialty: 'Endocrinology' }
+    })
     assert.equal(updated.status, 200)
     assert.deepEqual(
       { ...updated.body, updatedAt: undefined },
@@ -76,9 +93,21 @@ describe('doctors', () => {
   it('anyone else gets 403 on update, patch and remove, and nothing changes', async () => {
     const doctor = await created('/api/doctors', alice, validDoctor())
     const path = `/api/doctors/${doctor.id}`
-    assertError(await http('PUT', path, { token: bob.token, body: validDoctor({ name: 'Dr. Hijack' }) }), 403, 'Forbidden')
-    assertError(await http('PATCH', path, { token: bob.token, body: { name: 'Dr. Hijack' } }), 403, 'Forbidden')
-    assertError(await http('PATCH', `${path}?createdBy=${bob.id}`, { token: bob.token, body: { name: 'Dr. Hijack' } }), 403, 'Forbidden')
+    assertError(
+      await http('PUT', path, { token: bob.token, body: validDoctor({ name: 'Dr. Hijack' }) }),
+      403,
+      'Forbidden'
+    )
+    assertError(
+      await http('PATCH', path, { token: bob.token, body: { name: 'Dr. Hijack' } }),
+      403,
+      'Forbidden'
+    )
+    assertError(
+      await http('PATCH', `${path}?createdBy=${bob.id}`, { token: bob.token, body: { name: 'Dr. Hijack' } }),
+      403,
+      'Forbidden'
+    )
     assertError(await http('DELETE', path, { token: bob.token }), 403, 'Forbidden')
     assert.deepEqual((await http('GET', path, { token: bob.token })).body, doctor)
   })
@@ -92,7 +121,10 @@ describe('doctors', () => {
 
   it('patch refuses createdBy with 400 and changes nothing', async () => {
     const doctor = await created('/api/doctors', alice, validDoctor())
-    const reply = await http('PATCH', `/api/doctors/${doctor.id}`, { token: alice.token, body: { createdBy: bob.id } })
+    const reply = await http('PATCH', `/api/doctors/${doctor.id}`, {
+      token: alice.token,
+      body: { createdBy: bob.id }
+    })
     assertError(reply, 400, 'BadRequest')
     assert.deepEqual((await http('GET', `/api/doctors/${doctor.id}`, { token: alice.token })).body, doctor)
   })
@@ -104,6 +136,10 @@ describe('doctors', () => {
     const reply = await http('GET', `/api/doctors/${doctor.id}`, { token: alice.token })
     assert.equal(reply.status, 200)
     assert.equal(reply.body.createdBy, null)
-    assertError(await http('PATCH', `/api/doctors/${doctor.id}`, { token: alice.token, body: { age: 60 } }), 403, 'Forbidden')
+    assertError(
+      await http('PATCH', `/api/doctors/${doctor.id}`, { token: alice.token, body: { age: 60 } }),
+      403,
+      'Forbidden'
+    )
   })
 })

@@ -29,7 +29,15 @@ describe('errors', () => {
     assertError(reply, 400, 'BadRequest')
   })
 
-  for (const query of ['?password=x', '?unknown=1', '?name[$regex]=a', '?$limit=abc', '?$limit=-1', '?$skip=1e300', '?$sort[password]=1']) {
+  for (const query of [
+    '?password=x',
+    '?unknown=1',
+    '?name[$regex]=a',
+    '?$limit=abc',
+    '?$limit=-1',
+    '?$skip=1e300',
+    '?$sort[password]=1'
+  ]) {
     it(`the query ${query} is a 400`, async () => {
       const alice = await signUp()
       assertError(await http('GET', `/users${query}`, { token: alice.token }), 400, 'BadRequest')
@@ -45,18 +53,35 @@ describe('errors', () => {
     })
     const reply = await http('GET', '/failing')
     assert.equal(reply.status, 500)
-    assert.deepEqual(reply.body, { name: 'GeneralError', message: 'Internal Server Error', code: 500, className: 'general-error' })
+    assert.deepEqual(reply.body, {
+      name: 'GeneralError',
+      message: 'Internal Server Error',
+      code: 500,
+      className: 'general-error'
+    })
   })
 
   it('maps database errors by meaning, never by their text', () => {
-    const unique = toPublicError({ code: '23505', severity: 'ERROR', detail: 'Key (email)=(a@b.c) already exists.', message: 'insert into "users" ... duplicate key' })
+    const unique = toPublicError({
+      code: '23505',
+      severity: 'ERROR',
+      detail: 'Key (email)=(a@b.c) already exists.',
+      message: 'insert into "users" ... duplicate key'
+    })
     assert.equal(unique.code, 409)
     assert.equal(unique.message, 'email already exists')
     assert.doesNotMatch(JSON.stringify(unique.toJSON()), /a@b\.c|insert/)
-    const invalid = toPublicError({ code: '22P02', severity: 'ERROR', message: 'select * from "users" where "id" = $1 - invalid input syntax for type uuid' })
+    const invalid = toPublicError({
+      code: '22P02',
+      severity: 'ERROR',
+      message: 'select * from "users" where "id" = $1 - invalid input syntax for type uuid'
+    })
     assert.equal(invalid.code, 400)
     assert.doesNotMatch(invalid.message, /select/)
-    assert.equal(toPublicError({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:5432' }).code, 503)
+    assert.equal(
+      toPublicError({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:5432' }).code,
+      503
+    )
     const unknown = toPublicError(new GeneralError('relation "x" does not exist'))
     assert.equal(unknown.message, 'Internal Server Error')
   })

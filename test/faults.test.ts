@@ -61,7 +61,14 @@ function clusterProcesses(dataDir: string) {
 function spawnEntry(env: Record<string, string> = {}) {
   const child = spawn(process.execPath, ['-r', 'tsx/cjs', 'src/index.ts'], {
     cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'test', PORT: '0', LOG_LEVEL: 'info', DATABASE_URL: testContext().database.connectionString, ...env }
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      DATABASE_URL: testContext().database.connectionString,
+      ...env
+    }
   })
   let output = ''
   child.stdout.on('data', (chunk) => (output += chunk))
@@ -84,7 +91,12 @@ describe('faults', function () {
   this.timeout(120_000)
 
   describe('the database stops while the server runs', () => {
-    const options = { dataDir: path.join(ROOT, '.data/postgres-faults-test'), port: 0, database: 'faults', log: () => undefined }
+    const options = {
+      dataDir: path.join(ROOT, '.data/postgres-faults-test'),
+      port: 0,
+      database: 'faults',
+      log: () => undefined
+    }
     let database: EmbeddedPostgres | undefined
     let server: RunningServer | undefined
 
@@ -93,7 +105,10 @@ describe('faults', function () {
       database = await startEmbeddedPostgres(options)
       const { settings } = testContext()
       const timeouts = { connectMs: 1000, acquireMs: 2000, statementMs: 1500, healthMs: 1000 }
-      server = await startServer({ ...settings, database: { ...settings.database, url: database.connectionString, timeouts } })
+      server = await startServer({
+        ...settings,
+        database: { ...settings.database, url: database.connectionString, timeouts }
+      })
     })
     after(async () => {
       await server?.stop()
@@ -104,7 +119,11 @@ describe('faults', function () {
       const baseUrl = server!.url
       const email = uniqueEmail()
       const password = 'correct horse battery'
-      assert.equal((await request('POST', '/api/auth/register', { baseUrl, body: { name: 'Faulty', email, password } })).status, 201)
+      assert.equal(
+        (await request('POST', '/api/auth/register', { baseUrl, body: { name: 'Faulty', email, password } }))
+          .status,
+        201
+      )
       const login = await request('POST', '/api/auth/login', { baseUrl, body: { email, password } })
       const token = login.body.accessToken
       const patient = (await request('POST', '/api/patients', { baseUrl, token, body: validPatient() })).body
@@ -135,15 +154,23 @@ describe('faults', function () {
       const again = await request('GET', `/api/patients/${patient.id}`, { baseUrl, token })
       assert.equal(again.status, 200)
       assert.equal(again.body.id, patient.id)
-      assert.equal((await request('POST', '/api/auth/login', { baseUrl, body: { email, password } })).status, 201)
+      assert.equal(
+        (await request('POST', '/api/auth/login', { baseUrl, body: { email, password } })).status,
+        201
+      )
     })
 
     it('a database that hangs (every process stopped): 503 within the timeouts, and normal service once it resumes', async () => {
       const baseUrl = server!.url
       const email = uniqueEmail()
       const password = 'correct horse battery'
-      assert.equal((await request('POST', '/api/auth/register', { baseUrl, body: { name: 'Hung', email, password } })).status, 201)
-      const token = (await request('POST', '/api/auth/login', { baseUrl, body: { email, password } })).body.accessToken
+      assert.equal(
+        (await request('POST', '/api/auth/register', { baseUrl, body: { name: 'Hung', email, password } }))
+          .status,
+        201
+      )
+      const token = (await request('POST', '/api/auth/login', { baseUrl, body: { email, password } })).body
+        .accessToken
       const patient = (await request('POST', '/api/patients', { baseUrl, token, body: validPatient() })).body
       assert.equal((await request('GET', `/api/patients/${patient.id}`, { baseUrl, token })).status, 200)
 
@@ -151,7 +178,10 @@ describe('faults', function () {
       processes.forEach((pid) => process.kill(pid, 'SIGSTOP'))
       try {
         // Health gives up after healthMs; a query on a pooled connection after statementMs + connectMs.
-        for (const [path, limit] of [['/health', 2500], [`/api/patients/${patient.id}`, 4500]] as const) {
+        for (const [path, limit] of [
+          ['/health', 2500],
+          [`/api/patients/${patient.id}`, 4500]
+        ] as const) {
           const { result, ms } = await timed(() => request('GET', path, { baseUrl, token }))
           assertError(result, 503, 'Unavailable')
           assert.ok(ms < limit, `GET ${path} took ${ms} ms`)
@@ -177,11 +207,17 @@ describe('faults', function () {
       const url = new URL(await entry.listening)
       const socket = io(url.origin, { transports: ['websocket'], forceNew: true, reconnection: false })
       const client = createClient(socketio(socket))
-      await client.service('users').create({ name: 'Socket', email: uniqueEmail(), password: 'long enough pass' })
+      await client
+        .service('users')
+        .create({ name: 'Socket', email: uniqueEmail(), password: 'long enough pass' })
       const socketClosed = new Promise((resolve) => socket.on('disconnect', resolve))
 
       // A registration whose body is still arriving when SIGTERM comes.
-      const body = JSON.stringify({ name: 'In flight', email: uniqueEmail('inflight'), password: 'correct horse battery' })
+      const body = JSON.stringify({
+        name: 'In flight',
+        email: uniqueEmail('inflight'),
+        password: 'correct horse battery'
+      })
       const inFlight = http.request(url.origin + '/api/auth/register', {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }
@@ -223,7 +259,11 @@ describe('faults', function () {
       const server = await startServer(settings)
       const stopped = { done: false }
       try {
-        const body = JSON.stringify({ name: 'In flight', email: uniqueEmail('drain'), password: 'correct horse battery' })
+        const body = JSON.stringify({
+          name: 'In flight',
+          email: uniqueEmail('drain'),
+          password: 'correct horse battery'
+        })
         const socket = net.connect(Number(new URL(server.url).port), '127.0.0.1')
         let text = ''
         socket.on('data', (chunk) => (text += chunk))
@@ -245,7 +285,10 @@ describe('faults', function () {
         assert.match(replies[0], /"name":"In flight"/)
         assert.match(replies[1], /^HTTP\/1\.1 503 /)
         assert.match(replies[1], /\r\nConnection: close\r\n/i)
-        assert.match(replies[1], /\{"name":"Unavailable","message":"The server is shutting down","code":503,"className":"unavailable"\}$/)
+        assert.match(
+          replies[1],
+          /\{"name":"Unavailable","message":"The server is shutting down","code":503,"className":"unavailable"\}$/
+        )
       } finally {
         await server.stop()
       }
@@ -255,7 +298,11 @@ describe('faults', function () {
   describe('errors in hooks', () => {
     it('a hook that throws is a 500 and the server keeps serving', async () => {
       const { app } = testContext().server
-      app.use('throwing-hook' as any, { async find() { return [] } })
+      app.use('throwing-hook' as any, {
+        async find() {
+          return []
+        }
+      })
       app.service('throwing-hook' as any).hooks({
         before: {
           find: [
@@ -267,22 +314,34 @@ describe('faults', function () {
       })
       const reply = await request('GET', '/throwing-hook')
       assert.equal(reply.status, 500)
-      assert.deepEqual(reply.body, { name: 'GeneralError', message: 'Internal Server Error', code: 500, className: 'general-error' })
+      assert.deepEqual(reply.body, {
+        name: 'GeneralError',
+        message: 'Internal Server Error',
+        code: 500,
+        className: 'general-error'
+      })
       assert.deepEqual((await request('GET', '/health')).body, { status: 'ok' })
     })
 
     it('an unhandled rejection in a hook does not kill the process', async () => {
-      const child: ChildProcessWithoutNullStreams = spawn(process.execPath, ['-r', 'tsx/cjs', 'test/fixtures/rejecting-hook-server.ts'], {
-        cwd: ROOT,
-        env: { ...process.env, NODE_ENV: 'test', DATABASE_URL: testContext().database.connectionString }
-      })
+      const child: ChildProcessWithoutNullStreams = spawn(
+        process.execPath,
+        ['-r', 'tsx/cjs', 'test/fixtures/rejecting-hook-server.ts'],
+        {
+          cwd: ROOT,
+          env: { ...process.env, NODE_ENV: 'test', DATABASE_URL: testContext().database.connectionString }
+        }
+      )
       let output = ''
       child.stdout.on('data', (chunk) => (output += chunk))
       child.stderr.on('data', (chunk) => (output += chunk))
       const code = await new Promise((resolve) => child.on('exit', resolve))
       assert.equal(code, 0, output)
       assert.match(output, /STATUSES \[500,500,200\]/)
-      assert.match(output, /"err":\{"type":"Error","message":"nobody handles this rejection".*"msg":"Unhandled rejection"/)
+      assert.match(
+        output,
+        /"err":\{"type":"Error","message":"nobody handles this rejection".*"msg":"Unhandled rejection"/
+      )
     })
   })
 })

@@ -28,7 +28,11 @@ export function baseUrl() {
 }
 
 /** One HTTP request against the listening test server. */
-export async function http<T = any>(method: string, path: string, options: RequestOptions = {}): Promise<Reply<T>> {
+export async function http<T = any>(
+  method: string,
+  path: string,
+  options: RequestOptions = {}
+): Promise<Reply<T>> {
   const headers: Record<string, string> = { accept: 'application/json', ...options.headers }
   if (options.body !== undefined || options.rawBody !== undefined) {
     headers['content-type'] ??= 'application/json'
@@ -87,8 +91,16 @@ export function assertError(reply: Reply, code: number, name: string) {
 /** No SQL, stack trace or file path in anything a client receives. */
 export function assertNoLeak(body: unknown) {
   const text = JSON.stringify(body ?? '')
-  assert.doesNotMatch(text, /\bselect\s.+\sfrom\b|\binsert into\b|\bupdate \S+ set\b|\bdelete from\b/i, 'SQL in a response')
-  assert.doesNotMatch(text, /\bat .*\(.*:\d+:\d+\)|\/node_modules\/|\/src\/|\.ts:\d+/, 'a stack or path in a response')
+  assert.doesNotMatch(
+    text,
+    /\bselect\s.+\sfrom\b|\binsert into\b|\bupdate \S+ set\b|\bdelete from\b/i,
+    'SQL in a response'
+  )
+  assert.doesNotMatch(
+    text,
+    /\bat .*\(.*:\d+:\d+\)|\/node_modules\/|\/src\/|\.ts:\d+/,
+    'a stack or path in a response'
+  )
 }
 
 /** Neither the password nor its hash, anywhere in a payload. */
@@ -155,7 +167,10 @@ export async function startOtherDeployment(settings: ApplicationConfiguration): 
   const admin = testDatabase()
   await admin.raw(`CREATE DATABASE ${name}`)
   url.pathname = `/${name}`
-  const server = await startServer({ ...settings, database: { ...settings.database, url: url.toString() } }).catch(async (error) => {
+  const server = await startServer({
+    ...settings,
+    database: { ...settings.database, url: url.toString() }
+  }).catch(async (error) => {
     await admin.raw(`DROP DATABASE ${name} WITH (FORCE)`)
     throw error
   })
@@ -180,7 +195,10 @@ export interface CapturedOutput {
  * by every app of this process: the logger's lines (its destination swapped for the capture,
  * written synchronously) and anything written to process.stdout or process.stderr.
  */
-export async function captureOutput(fn: () => Promise<void>, level: LogLevel = 'info'): Promise<CapturedOutput> {
+export async function captureOutput(
+  fn: () => Promise<void>,
+  level: LogLevel = 'info'
+): Promise<CapturedOutput> {
   const logged: string[] = []
   const other: string[] = []
   const streams = [process.stdout, process.stderr]
@@ -202,11 +220,17 @@ export async function captureOutput(fn: () => Promise<void>, level: LogLevel = '
     logger.level = previousLevel
   }
   const text = logged.join('') + other.join('')
-  const lines = logged.flatMap((chunk) => chunk.split('\n')).filter((line) => line !== '').map((line) => JSON.parse(line))
+  const lines = logged
+    .flatMap((chunk) => chunk.split('\n'))
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line))
   return { lines, text }
 }
 
 /** The log lines written while `fn` runs, parsed (see `captureOutput`). */
-export async function captureLogs(fn: () => Promise<void>, level: LogLevel = 'info'): Promise<Record<string, any>[]> {
+export async function captureLogs(
+  fn: () => Promise<void>,
+  level: LogLevel = 'info'
+): Promise<Record<string, any>[]> {
   return (await captureOutput(fn, level)).lines
 }

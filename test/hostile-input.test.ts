@@ -1,7 +1,19 @@
 import assert from 'node:assert/strict'
 import { io } from 'socket.io-client'
 import type { Socket } from 'socket.io-client'
-import { captureLogs, assertError, assertNoLeak, baseUrl, countRows, created, http, signUp, startOtherDeployment, validDoctor, validPatient } from './helpers'
+import {
+  captureLogs,
+  assertError,
+  assertNoLeak,
+  baseUrl,
+  countRows,
+  created,
+  http,
+  signUp,
+  startOtherDeployment,
+  validDoctor,
+  validPatient
+} from './helpers'
 import type { TestUser } from './helpers'
 import { testContext } from './setup'
 
@@ -15,7 +27,10 @@ async function rawSocket(): Promise<Socket> {
 /** Emits a call and resolves with its acknowledgement; a call left unanswered fails the test. */
 function call(socket: Socket, ...args: unknown[]): Promise<{ error?: any; result?: any }> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer to ${JSON.stringify(args).slice(0, 80)}`)), 3000)
+    const timer = setTimeout(
+      () => reject(new Error(`no answer to ${JSON.stringify(args).slice(0, 80)}`)),
+      3000
+    )
     socket.emit(args[0] as string, ...args.slice(1), (error: any, result: any) => {
       clearTimeout(timer)
       resolve({ error, result })
@@ -25,7 +40,10 @@ function call(socket: Socket, ...args: unknown[]): Promise<{ error?: any; result
 
 async function authenticatedSocket(user: TestUser) {
   const socket = await rawSocket()
-  const { error } = await call(socket, 'create', 'authentication', { strategy: 'jwt', accessToken: user.token })
+  const { error } = await call(socket, 'create', 'authentication', {
+    strategy: 'jwt',
+    accessToken: user.token
+  })
   assert.equal(error, null)
   return socket
 }
@@ -34,7 +52,12 @@ async function authenticatedSocket(user: TestUser) {
 function assertSocketError({ error }: { error?: any }, code: number) {
   assert.ok(error, 'the call succeeded')
   assert.equal(error.code, code, JSON.stringify(error))
-  assert.deepEqual(Object.keys(error).filter((key) => !['name', 'message', 'code', 'className', 'data', 'errors'].includes(key)), [])
+  assert.deepEqual(
+    Object.keys(error).filter(
+      (key) => !['name', 'message', 'code', 'className', 'data', 'errors'].includes(key)
+    ),
+    []
+  )
   assertNoLeak(error)
 }
 
@@ -80,16 +103,25 @@ describe('hostile input found by the black-box attack', () => {
         assertError(await http('POST', '/api/patients', { token: alice.token, body }), 400, 'BadRequest')
         assertError(await http('POST', '/api/mappings', { token: alice.token, body }), 400, 'BadRequest')
         assert.equal(await countRows('patients'), before)
-        assert.deepEqual((await http('GET', `/api/patients/${patient.id}`, { token: alice.token })).body, patient)
+        assert.deepEqual(
+          (await http('GET', `/api/patients/${patient.id}`, { token: alice.token })).body,
+          patient
+        )
       })
     }
 
     it('over a socket too', async () => {
       const socket = await asAlice()
-      assertSocketError(await call(socket, 'patch', 'patients', patient.id, [{ name: 'x' }, { name: 'y' }], {}), 400)
+      assertSocketError(
+        await call(socket, 'patch', 'patients', patient.id, [{ name: 'x' }, { name: 'y' }], {}),
+        400
+      )
       assertSocketError(await call(socket, 'patch', 'doctors', doctor.id, [], {}), 400)
       assertSocketError(await call(socket, 'create', 'patients', [validPatient(), validPatient()], {}), 400)
-      assert.deepEqual((await http('GET', `/api/patients/${patient.id}`, { token: alice.token })).body, patient)
+      assert.deepEqual(
+        (await http('GET', `/api/patients/${patient.id}`, { token: alice.token })).body,
+        patient
+      )
     })
   })
 
@@ -99,7 +131,12 @@ describe('hostile input found by the black-box attack', () => {
         assertError(await http('GET', path), 404, 'NotFound')
       })
     }
-    for (const path of ['/patients/__proto__', '/patients/constructor', '/api/patients/toString', '/api/doctors/__proto__']) {
+    for (const path of [
+      '/patients/__proto__',
+      '/patients/constructor',
+      '/api/patients/toString',
+      '/api/doctors/__proto__'
+    ]) {
       it(`GET ${path} is a 401 without a token and a 400 with one`, async () => {
         assertError(await http('GET', path), 401, 'NotAuthenticated')
         assertError(await http('GET', path, { token: alice.token }), 400, 'BadRequest')
@@ -159,7 +196,9 @@ describe('hostile input found by the black-box attack', () => {
     it('a list of 65,534 or 140,000 items over a socket', async () => {
       const socket = await asAlice()
       for (const length of [101, 65_534, 140_000]) {
-        const reply = await call(socket, 'find', 'patients', { age: { $in: Array.from({ length }, (_, index) => index % 150) } })
+        const reply = await call(socket, 'find', 'patients', {
+          age: { $in: Array.from({ length }, (_, index) => index % 150) }
+        })
         assertSocketError(reply, 400)
       }
     })
@@ -167,15 +206,22 @@ describe('hostile input found by the black-box attack', () => {
     it('nested clauses whose values add up past the limit', async () => {
       const socket = await asAlice()
       const list = { $in: Array.from({ length: 100 }, (_, index) => index) }
-      const query = { $and: Array.from({ length: 20 }, () => ({ $or: Array.from({ length: 20 }, () => ({ age: list })) })) }
+      const query = {
+        $and: Array.from({ length: 20 }, () => ({ $or: Array.from({ length: 20 }, () => ({ age: list })) }))
+      }
       assertSocketError(await call(socket, 'find', 'patients', query), 400)
     })
 
     it('a list within the limits still works', async () => {
       const socket = await asAlice()
-      const { error, result } = await call(socket, 'find', 'patients', { age: { $in: Array.from({ length: 100 }, (_, index) => index) } })
+      const { error, result } = await call(socket, 'find', 'patients', {
+        age: { $in: Array.from({ length: 100 }, (_, index) => index) }
+      })
       assert.equal(error, null)
-      assert.deepEqual(result.data.map(({ id }: { id: string }) => id), [patient.id])
+      assert.deepEqual(
+        result.data.map(({ id }: { id: string }) => id),
+        [patient.id]
+      )
     })
   })
 })
@@ -228,7 +274,10 @@ describe('hostile input found by the fuzz test', () => {
   })
 
   it('a HEAD that the HTTP parser refuses gets no body', async () => {
-    const reply = await fetch(`${baseUrl()}/health`, { method: 'HEAD', headers: { 'x-big': 'x'.repeat(20_000) } })
+    const reply = await fetch(`${baseUrl()}/health`, {
+      method: 'HEAD',
+      headers: { 'x-big': 'x'.repeat(20_000) }
+    })
     assert.equal(reply.status, 431)
     assert.equal(await reply.text(), '')
   })
@@ -244,10 +293,19 @@ describe('database errors that are not mapped on purpose', function () {
       await other.app.get('postgresqlClient').raw('ALTER TABLE patients RENAME COLUMN disease TO diagnosis')
       let reply: any
       const lines = await captureLogs(async () => {
-        reply = await http('POST', '/api/patients', { token: bob.token, body: validPatient(), baseUrl: other.url })
+        reply = await http('POST', '/api/patients', {
+          token: bob.token,
+          body: validPatient(),
+          baseUrl: other.url
+        })
       })
       assert.equal(reply.status, 500)
-      assert.deepEqual(reply.body, { name: 'GeneralError', message: 'Internal Server Error', code: 500, className: 'general-error' })
+      assert.deepEqual(reply.body, {
+        name: 'GeneralError',
+        message: 'Internal Server Error',
+        code: 500,
+        className: 'general-error'
+      })
       const logged = lines.find((line) => line.msg === 'Unexpected error')
       assert.equal(logged?.err.code, '42703', JSON.stringify(lines))
       assert.equal((await other.app.get('postgresqlClient')('patients').count({ count: '*' }))[0].count, 0)

@@ -39,7 +39,9 @@ describe('HTTP hardening', () => {
   it('allows the configured CORS origins only', async () => {
     const [allowed] = testContext().settings.origins
     const preflight = (origin: string) =>
-      http('OPTIONS', '/api/patients', { headers: { Origin: origin, 'Access-Control-Request-Method': 'POST' } })
+      http('OPTIONS', '/api/patients', {
+        headers: { Origin: origin, 'Access-Control-Request-Method': 'POST' }
+      })
     const ok = await preflight(allowed)
     assert.equal(ok.status, 204)
     assert.equal(ok.headers.get('access-control-allow-origin'), allowed)
@@ -78,24 +80,36 @@ describe('HTTP hardening', () => {
     let server: RunningServer
     before(async () => {
       const { settings } = testContext()
-      server = await startServer({ ...settings, http: { ...settings.http, headersTimeoutMs: 500, requestTimeoutMs: 1000 } })
+      server = await startServer({
+        ...settings,
+        http: { ...settings.http, headersTimeoutMs: 500, requestTimeoutMs: 1000 }
+      })
     })
     after(async () => {
       await server?.stop()
     })
 
     it('answers 408 to a client that never finishes its headers, and closes the connection', async () => {
-      const { text, ms } = await rawExchange(server.url, (socket) => socket.write('GET /health HTTP/1.1\r\nHost: x\r\n'))
+      const { text, ms } = await rawExchange(server.url, (socket) =>
+        socket.write('GET /health HTTP/1.1\r\nHost: x\r\n')
+      )
       assert.match(text, /^HTTP\/1\.1 408 /)
       assert.match(text, /\r\nX-Content-Type-Options: nosniff\r\n/i)
       const body = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))
-      assert.deepEqual(body, { name: 'RequestTimeout', message: 'Request Timeout', code: 408, className: 'request-timeout' })
+      assert.deepEqual(body, {
+        name: 'RequestTimeout',
+        message: 'Request Timeout',
+        code: 408,
+        className: 'request-timeout'
+      })
       assert.ok(ms < 5000, `${ms} ms`)
     })
 
     it('answers 408 to a client that never finishes its body', async () => {
       const { text, ms } = await rawExchange(server.url, (socket) =>
-        socket.write('POST /api/auth/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":')
+        socket.write(
+          'POST /api/auth/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":'
+        )
       )
       assert.match(text, /^HTTP\/1\.1 408 /)
       assert.ok(ms < 5000, `${ms} ms`)

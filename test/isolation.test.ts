@@ -43,20 +43,33 @@ describe('isolation between users', () => {
   })
 
   it('no query on mappings reaches another user’s mappings', async () => {
-    for (const query of [`patientId=${patient.id}`, `id=${mapping.id}`, `$or[0][patientId]=${patient.id}`, `patientId[$in][]=${patient.id}`]) {
+    for (const query of [
+      `patientId=${patient.id}`,
+      `id=${mapping.id}`,
+      `$or[0][patientId]=${patient.id}`,
+      `patientId[$in][]=${patient.id}`
+    ]) {
       const reply = await http('GET', `/api/mappings?${query}`, { token: mallory.token })
       assert.equal(reply.status, 200, `${query}: ${JSON.stringify(reply.body)}`)
       assert.deepEqual(reply.body.data, [], query)
     }
     // The owner field of mappings is not part of their API.
-    assertError(await http('GET', `/api/mappings?userId=${alice.id}`, { token: mallory.token }), 400, 'BadRequest')
+    assertError(
+      await http('GET', `/api/mappings?userId=${alice.id}`, { token: mallory.token }),
+      400,
+      'BadRequest'
+    )
   })
 
   it('a query on get, patch or remove cannot widen it either', async () => {
     for (const query of [`userId=${alice.id}`, `userId[$ne]=${mallory.id}`, `$or[0][userId]=${alice.id}`]) {
       const path = `/api/patients/${patient.id}?${query}`
       assertError(await http('GET', path, { token: mallory.token }), 404, 'NotFound')
-      assertError(await http('PATCH', path, { token: mallory.token, body: { name: 'Owned' } }), 404, 'NotFound')
+      assertError(
+        await http('PATCH', path, { token: mallory.token, body: { name: 'Owned' } }),
+        404,
+        'NotFound'
+      )
       assertError(await http('DELETE', path, { token: mallory.token }), 404, 'NotFound')
     }
     const still = await http('GET', `/api/patients/${patient.id}`, { token: alice.token })

@@ -8,8 +8,10 @@ import { testContext } from './setup'
 import { captureLogs, captureOutput, http, signUp, uniqueEmail, validPatient } from './helpers'
 import { closeSockets, connectSocket } from './sockets'
 
-const requestLines = (lines: Record<string, any>[]) => lines.filter((line) => line.msg === 'request completed')
-const callLines = (lines: Record<string, any>[]) => lines.filter((line) => line.msg === 'socket call completed')
+const requestLines = (lines: Record<string, any>[]) =>
+  lines.filter((line) => line.msg === 'request completed')
+const callLines = (lines: Record<string, any>[]) =>
+  lines.filter((line) => line.msg === 'socket call completed')
 
 // pino's numeric levels
 const DEBUG = 20
@@ -23,14 +25,32 @@ describe('logs', () => {
     it('one line per request: request id, method, path, status, time taken and the caller', async () => {
       const alice = await signUp('Alice')
       const lines = await captureLogs(async () => {
-        await http('GET', '/api/patients?$limit=1&name=Jane', { token: alice.token, headers: { 'X-Request-Id': 'trace-42' } })
+        await http('GET', '/api/patients?$limit=1&name=Jane', {
+          token: alice.token,
+          headers: { 'X-Request-Id': 'trace-42' }
+        })
       })
       assert.equal(requestLines(lines).length, 1, JSON.stringify(lines))
       const [line] = requestLines(lines)
-      assert.deepEqual(Object.keys(line).sort(), ['hostname', 'level', 'msg', 'pid', 'req', 'res', 'responseTime', 'time', 'userId'])
+      assert.deepEqual(Object.keys(line).sort(), [
+        'hostname',
+        'level',
+        'msg',
+        'pid',
+        'req',
+        'res',
+        'responseTime',
+        'time',
+        'userId'
+      ])
       assert.deepEqual(
         { level: line.level, req: line.req, res: line.res, userId: line.userId },
-        { level: INFO, req: { id: 'trace-42', method: 'GET', url: '/api/patients' }, res: { statusCode: 200 }, userId: alice.id }
+        {
+          level: INFO,
+          req: { id: 'trace-42', method: 'GET', url: '/api/patients' },
+          res: { statusCode: 200 },
+          userId: alice.id
+        }
       )
       assert.equal(typeof line.responseTime, 'number')
       assert.equal(typeof line.time, 'number')
@@ -98,14 +118,31 @@ describe('logs', () => {
       const calls = callLines(lines)
       assert.equal(calls.length, 3, JSON.stringify(lines))
       for (const line of calls) {
-        assert.deepEqual(Object.keys(line).sort(), ['call', 'hostname', 'level', 'msg', 'pid', 'res', 'responseTime', 'socket', 'time', 'userId'])
-        assert.deepEqual([line.level, line.socket.id, line.userId, typeof line.responseTime], [INFO, socket.socket.id, alice.id, 'number'])
+        assert.deepEqual(Object.keys(line).sort(), [
+          'call',
+          'hostname',
+          'level',
+          'msg',
+          'pid',
+          'res',
+          'responseTime',
+          'socket',
+          'time',
+          'userId'
+        ])
+        assert.deepEqual(
+          [line.level, line.socket.id, line.userId, typeof line.responseTime],
+          [INFO, socket.socket.id, alice.id, 'number']
+        )
       }
       assert.deepEqual(
         calls.map((line) => [line.call, line.res]),
         [
           [{ service: 'patients', method: 'get', id: patient.id }, { statusCode: 200 }],
-          [{ service: 'patients', method: 'get', id: missing }, { statusCode: 404, error: 'NotFound' }],
+          [
+            { service: 'patients', method: 'get', id: missing },
+            { statusCode: 404, error: 'NotFound' }
+          ],
           [{ service: 'patients', method: 'find' }, { statusCode: 200 }]
         ]
       )
@@ -137,13 +174,19 @@ describe('logs', () => {
       const alice = await signUp('Alice')
       const socket = await connectSocket(alice.token)
       const lines = await captureLogs(async () => {
-        await assert.rejects(socket.client.service('failing-on-socket' as any).find(), { name: 'GeneralError', message: 'Internal Server Error' })
+        await assert.rejects(socket.client.service('failing-on-socket' as any).find(), {
+          name: 'GeneralError',
+          message: 'Internal Server Error'
+        })
       })
       const error = lines.find((line) => line.level === ERROR)
       assert.equal(error?.msg, 'Unexpected error', JSON.stringify(lines))
       assert.deepEqual([error.socket.id, error.err.message], [socket.socket.id, 'broke during a socket call'])
       const [call] = callLines(lines)
-      assert.deepEqual([call.call.service, call.res], ['failing-on-socket', { statusCode: 500, error: 'GeneralError' }])
+      assert.deepEqual(
+        [call.call.service, call.res],
+        ['failing-on-socket', { statusCode: 500, error: 'GeneralError' }]
+      )
     })
   })
 
@@ -155,9 +198,16 @@ describe('logs', () => {
         "  logger.info({ req: { id: 'trace-7', method: 'GET', url: '/api/patients' }, patient: { name: 'Jane Pretty' } }, 'request completed')",
         '})'
       ].join('\n')
-      const run = spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], { cwd: path.join(__dirname, '..'), encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } })
+      const run = spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], {
+        cwd: path.join(__dirname, '..'),
+        encoding: 'utf8',
+        env: { ...process.env, NO_COLOR: '1' }
+      })
       assert.equal(run.status, 0, run.stderr)
-      assert.match(run.stdout, /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: request completed \{"req":\{"id":"trace-7","method":"GET","url":"\/api\/patients"\},"patient":\{"name":"\[Redacted\]"\}\}\n$/)
+      assert.match(
+        run.stdout,
+        /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: request completed \{"req":\{"id":"trace-7","method":"GET","url":"\/api\/patients"\},"patient":\{"name":"\[Redacted\]"\}\}\n$/
+      )
     })
   })
 
@@ -166,23 +216,46 @@ describe('logs', () => {
       const { app } = testContext().server
       const marker = randomUUID().slice(0, 8)
       const patientBody = { name: `Zebulon Quux ${marker}`, age: 137, disease: `Rare condition ${marker}` }
-      const user = { name: `Dr. Secretive ${marker}`, email: uniqueEmail(`secret-${marker}`), password: `pass ${marker} word` }
+      const user = {
+        name: `Dr. Secretive ${marker}`,
+        email: uniqueEmail(`secret-${marker}`),
+        password: `pass ${marker} word`
+      }
       const newPassword = `new pass ${marker}`
-      const secrets = [patientBody.name, patientBody.disease, `Patched ${marker}`, user.name, user.email, user.password, newPassword]
+      const secrets = [
+        patientBody.name,
+        patientBody.disease,
+        `Patched ${marker}`,
+        user.name,
+        user.email,
+        user.password,
+        newPassword
+      ]
       // A service whose 500s carry a patient (and a token) in their data, as a careless hook might,
       // and a database error (not mapped: a 500) whose detail holds a value.
       app.use('failing-with-patient' as any, {
         async create(data: any) {
-          throw new GeneralError('Rejected', { patient: data, accessToken: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl' })
+          throw new GeneralError('Rejected', {
+            patient: data,
+            accessToken: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl'
+          })
         },
         async find() {
           const error: any = new Error('the trigger refused it')
-          Object.assign(error, { code: 'P0001', severity: 'ERROR', constraint: 'users_email_key', detail: `Key (email)=(${user.email})`, where: 'PL/pgSQL function' })
+          Object.assign(error, {
+            code: 'P0001',
+            severity: 'ERROR',
+            constraint: 'users_email_key',
+            detail: `Key (email)=(${user.email})`,
+            where: 'PL/pgSQL function'
+          })
           throw error
         },
         // A real one: a statement with the patient's values, on a column that does not exist (42703)
         async patch(_id: string, data: any) {
-          return app.get('postgresqlClient')('patients').insert({ ...data, diagnosis: data.disease })
+          return app
+            .get('postgresqlClient')('patients')
+            .insert({ ...data, diagnosis: data.disease })
         }
       })
 
@@ -190,7 +263,9 @@ describe('logs', () => {
         // REST
         const registered = await http('POST', '/api/auth/register', { body: user })
         assert.equal(registered.status, 201)
-        const login = await http('POST', '/api/auth/login', { body: { email: user.email, password: user.password } })
+        const login = await http('POST', '/api/auth/login', {
+          body: { email: user.email, password: user.password }
+        })
         assert.equal(login.status, 201)
         const token = login.body.accessToken
         secrets.push(token)
@@ -198,21 +273,40 @@ describe('logs', () => {
         secrets.push(`wrong ${marker}`)
         const patient = (await http('POST', '/api/patients', { token, body: patientBody })).body
         await http('PATCH', `/api/patients/${patient.id}`, { token, body: { name: `Patched ${marker}` } })
-        await http('GET', `/api/patients?name=${encodeURIComponent(patientBody.name)}&disease[$ne]=${encodeURIComponent(patientBody.disease)}`, { token })
+        await http(
+          'GET',
+          `/api/patients?name=${encodeURIComponent(patientBody.name)}&disease[$ne]=${encodeURIComponent(patientBody.disease)}`,
+          { token }
+        )
         assert.equal((await http('POST', '/failing-with-patient', { token, body: patientBody })).status, 500)
         assert.equal((await http('GET', '/failing-with-patient', { token })).status, 500)
-        assert.equal((await http('PATCH', `/failing-with-patient/${randomUUID()}`, { token, body: patientBody })).status, 500)
+        assert.equal(
+          (await http('PATCH', `/failing-with-patient/${randomUUID()}`, { token, body: patientBody })).status,
+          500
+        )
         await http('PATCH', `/users/${registered.body.id}`, { token, body: { password: newPassword } })
 
         // Socket.io: a login with the password on the socket, then the same calls
         const socket = await connectSocket()
-        const auth = await socket.client.authenticate({ strategy: 'local', email: user.email, password: newPassword })
+        const auth = await socket.client.authenticate({
+          strategy: 'local',
+          email: user.email,
+          password: newPassword
+        })
         secrets.push(auth.accessToken)
-        const onSocket = await socket.client.service('patients').create({ ...patientBody, name: `${patientBody.name} again` })
-        await socket.client.service('patients').patch(onSocket.id, { disease: `${patientBody.disease} worse` })
+        const onSocket = await socket.client
+          .service('patients')
+          .create({ ...patientBody, name: `${patientBody.name} again` })
+        await socket.client
+          .service('patients')
+          .patch(onSocket.id, { disease: `${patientBody.disease} worse` })
         await socket.client.service('patients').find({ query: { name: patientBody.name } })
-        await assert.rejects(socket.client.service('failing-with-patient' as any).create(patientBody), { name: 'GeneralError' })
-        await assert.rejects(socket.client.service('failing-with-patient' as any).find(), { name: 'GeneralError' })
+        await assert.rejects(socket.client.service('failing-with-patient' as any).create(patientBody), {
+          name: 'GeneralError'
+        })
+        await assert.rejects(socket.client.service('failing-with-patient' as any).find(), {
+          name: 'GeneralError'
+        })
         await socket.client.logout()
 
         // Explicit lines, as future code might write them
@@ -222,8 +316,18 @@ describe('logs', () => {
         logger.warn({ error: { data: { patient: patientBody } }, entry: { patient: patientBody } }, 'deeper')
         logger.error({ err: error, records: [patientBody, { user }] }, 'an error with a patient')
         logger.error({ err: new Error('wrapper', { cause: error }) }, 'a cause with a patient')
-        logger.info({ req: { headers: { authorization: `Bearer ${token}`, cookie: `session=${token}`, 'x-api-key': marker } } }, 'headers')
-        logger.info({ body: { refreshToken: `refresh-${marker}`, jwt: token, clientSecret: `secret-${marker}` } }, 'credentials')
+        logger.info(
+          {
+            req: {
+              headers: { authorization: `Bearer ${token}`, cookie: `session=${token}`, 'x-api-key': marker }
+            }
+          },
+          'headers'
+        )
+        logger.info(
+          { body: { refreshToken: `refresh-${marker}`, jwt: token, clientSecret: `secret-${marker}` } },
+          'credentials'
+        )
         logger.info({ note: `the token was ${token}` }, 'a token inside a text')
         logger.info('interpolated %o', patientBody)
         logger.child({ patient: patientBody }).info('a child with a patient')
@@ -240,22 +344,43 @@ describe('logs', () => {
       assert.deepEqual(explicit?.patient, { name: '[Redacted]', age: '[Redacted]', disease: '[Redacted]' })
       const withError = lines.find((line) => line.msg === 'an error with a patient')
       assert.deepEqual(
-        [withError?.err.type, withError?.err.name, withError?.err.message, withError?.err.code, withError?.err.data],
-        ['BadRequest', 'BadRequest', 'Invalid patient', 400, { patient: { name: '[Redacted]', age: '[Redacted]', disease: '[Redacted]' } }]
+        [
+          withError?.err.type,
+          withError?.err.name,
+          withError?.err.message,
+          withError?.err.code,
+          withError?.err.data
+        ],
+        [
+          'BadRequest',
+          'BadRequest',
+          'Invalid patient',
+          400,
+          { patient: { name: '[Redacted]', age: '[Redacted]', disease: '[Redacted]' } }
+        ]
       )
       assert.equal(lines.find((line) => line.msg === 'headers')?.req.headers.authorization, '[Redacted]')
       // The 500s: the patient in the error's data redacted; the database error with its SQLSTATE and constraint, not its detail
       const unexpected = lines.filter((line) => line.msg === 'Unexpected error')
       assert.equal(unexpected.length, 5)
       for (const line of unexpected.filter((line) => line.err.type === 'GeneralError')) {
-        assert.deepEqual(line.err.data, { patient: { name: '[Redacted]', age: '[Redacted]', disease: '[Redacted]' }, accessToken: '[Redacted]' })
+        assert.deepEqual(line.err.data, {
+          patient: { name: '[Redacted]', age: '[Redacted]', disease: '[Redacted]' },
+          accessToken: '[Redacted]'
+        })
       }
       for (const line of unexpected.filter((line) => line.err.code === 'P0001')) {
-        assert.deepEqual([line.err.type, line.err.constraint, line.err.detail, line.err.where], ['Error', 'users_email_key', '[Redacted]', '[Redacted]'])
+        assert.deepEqual(
+          [line.err.type, line.err.constraint, line.err.detail, line.err.where],
+          ['Error', 'users_email_key', '[Redacted]', '[Redacted]']
+        )
       }
       // Knex names the failed statement in the message, with its placeholders, not its values
       const statement = unexpected.find((line) => line.err.code === '42703')
-      assert.match(statement?.err.message, /^insert into "patients" .* values \(\$1, \$2, \$3, \$4\) - column "diagnosis" of relation "patients" does not exist$/)
+      assert.match(
+        statement?.err.message,
+        /^insert into "patients" .* values \(\$1, \$2, \$3, \$4\) - column "diagnosis" of relation "patients" does not exist$/
+      )
     })
   })
 })

@@ -12,7 +12,10 @@ const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0'
 const LIMITS = { maxFailuresPerEmail: 3, maxFailuresPerIp: 5, windowSeconds: 60 }
 
 /** A server on the test database with its own login limits; it trusts X-Forwarded-For so tests can be "elsewhere". */
-function startThrottledServer(loginThrottle: Partial<ApplicationConfiguration['loginThrottle']>, redisUrl?: string) {
+function startThrottledServer(
+  loginThrottle: Partial<ApplicationConfiguration['loginThrottle']>,
+  redisUrl?: string
+) {
   const { settings } = testContext()
   return startServer({
     ...settings,
@@ -23,14 +26,21 @@ function startThrottledServer(loginThrottle: Partial<ApplicationConfiguration['l
 }
 
 const login = (server: RunningServer, email: string, password: string, ip = '198.51.100.1') =>
-  http('POST', '/api/auth/login', { baseUrl: server.url, body: { email, password }, headers: { 'X-Forwarded-For': ip } })
+  http('POST', '/api/auth/login', {
+    baseUrl: server.url,
+    body: { email, password },
+    headers: { 'X-Forwarded-For': ip }
+  })
 
 function assertThrottled(reply: Reply, windowSeconds = LIMITS.windowSeconds) {
   assertError(reply, 429, 'TooManyRequests')
   assert.equal(reply.body.className, 'too-many-requests')
   assert.equal(reply.body.message, 'Too many failed logins, try again later')
   const retryAfter = Number(reply.headers.get('Retry-After'))
-  assert.ok(retryAfter >= 1 && retryAfter <= windowSeconds, `Retry-After: ${reply.headers.get('Retry-After')}`)
+  assert.ok(
+    retryAfter >= 1 && retryAfter <= windowSeconds,
+    `Retry-After: ${reply.headers.get('Retry-After')}`
+  )
   assert.equal(reply.body.data.retryAfter, retryAfter)
 }
 
@@ -38,7 +48,12 @@ function assertThrottled(reply: Reply, windowSeconds = LIMITS.windowSeconds) {
 async function guessAllAtOnce(servers: RunningServer[], user: TestUser, attempts: number, ip: string) {
   const replies = await Promise.all(
     Array.from({ length: attempts }, (_, index) =>
-      login(servers[index % servers.length], user.email, index === attempts - 1 ? user.password : `wrong guess ${index}`, ip)
+      login(
+        servers[index % servers.length],
+        user.email,
+        index === attempts - 1 ? user.password : `wrong guess ${index}`,
+        ip
+      )
     )
   )
   const statuses: Record<number, number> = {}
@@ -144,7 +159,9 @@ describe('login throttling', () => {
 
     it('simultaneous guesses from one address: only its limit reaches a password check', async () => {
       const replies = await Promise.all(
-        Array.from({ length: 4 * LIMITS.maxFailuresPerIp }, () => login(server, uniqueEmail('guess'), 'wrong guess', '203.0.113.60'))
+        Array.from({ length: 4 * LIMITS.maxFailuresPerIp }, () =>
+          login(server, uniqueEmail('guess'), 'wrong guess', '203.0.113.60')
+        )
       )
       const refused = replies.filter(({ status }) => status === 429).length
       assert.equal(refused, 3 * LIMITS.maxFailuresPerIp, JSON.stringify(replies.map(({ status }) => status)))
@@ -185,7 +202,10 @@ describe('login throttling', () => {
     before(async function () {
       const redis = createClient({ url: REDIS_URL, socket: { reconnectStrategy: false } })
       redis.on('error', () => undefined)
-      const reachable = await redis.connect().then(() => true, () => false)
+      const reachable = await redis.connect().then(
+        () => true,
+        () => false
+      )
       if (reachable) await redis.close()
       if (!reachable) {
         console.warn(`    Redis is not reachable at ${REDIS_URL}: skipping (set TEST_REDIS_URL)`)
@@ -214,7 +234,10 @@ describe('login throttling', () => {
       await failLogins(first, alice.email, 1, '192.0.2.3')
       const keys = await redisKeys(`${namespace}:login-*`)
       assert.ok(keys.includes(`${namespace}:login-ip:192.0.2.3`), keys.join(', '))
-      assert.ok(keys.some((key) => key.startsWith(`${namespace}:login-email:`)), keys.join(', '))
+      assert.ok(
+        keys.some((key) => key.startsWith(`${namespace}:login-email:`)),
+        keys.join(', ')
+      )
       assert.ok(!keys.some((key) => key.includes(alice.email)), 'an email address in a Redis key')
     })
 

@@ -1,5 +1,16 @@
 import assert from 'node:assert/strict'
-import { ISO_DATE, UUID, assertError, countRows, created, http, signUp, statementsDuring, validDoctor, validPatient } from './helpers'
+import {
+  ISO_DATE,
+  UUID,
+  assertError,
+  countRows,
+  created,
+  http,
+  signUp,
+  statementsDuring,
+  validDoctor,
+  validPatient
+} from './helpers'
 import type { TestUser } from './helpers'
 
 const MISSING_ID = '0b7a4f8e-5a3c-4d8e-9f1a-3c2b1a0f9e8d'
@@ -15,7 +26,8 @@ describe('mappings', () => {
     doctor = await created('/api/doctors', bob, validDoctor())
   })
 
-  const newPatient = (owner: TestUser, overrides = {}) => created('/api/patients', owner, validPatient(overrides))
+  const newPatient = (owner: TestUser, overrides = {}) =>
+    created('/api/patients', owner, validPatient(overrides))
   const assign = (owner: TestUser, patientId: string, doctorId: string) =>
     http('POST', '/api/mappings', { token: owner.token, body: { patientId, doctorId } })
 
@@ -23,7 +35,14 @@ describe('mappings', () => {
     const patient = await newPatient(alice)
     const reply = await assign(alice, patient.id, doctor.id)
     assert.equal(reply.status, 201)
-    assert.deepEqual(Object.keys(reply.body).sort(), ['createdAt', 'doctor', 'doctorId', 'id', 'patient', 'patientId'])
+    assert.deepEqual(Object.keys(reply.body).sort(), [
+      'createdAt',
+      'doctor',
+      'doctorId',
+      'id',
+      'patient',
+      'patientId'
+    ])
     assert.match(reply.body.id, UUID)
     assert.match(reply.body.createdAt, ISO_DATE)
     assert.equal(reply.body.patientId, patient.id)
@@ -88,11 +107,20 @@ describe('mappings', () => {
       await assign(alice, patient.id, doctor.id)
       await assign(alice, patient.id, second.id)
       await assign(alice, other.id, doctor.id)
-      const reply = await http('GET', `/api/mappings/${patient.id}?$sort[createdAt]=1`, { token: alice.token })
+      const reply = await http('GET', `/api/mappings/${patient.id}?$sort[createdAt]=1`, {
+        token: alice.token
+      })
       assert.equal(reply.status, 200)
       assert.equal(reply.body.total, 2)
-      assert.deepEqual(reply.body.data.map((mapping: any) => mapping.doctor.name).sort(), [doctor.name, 'Dr. Second'].sort())
-      assert.ok(reply.body.data.every((mapping: any) => mapping.patientId === patient.id && mapping.patient.id === patient.id))
+      assert.deepEqual(
+        reply.body.data.map((mapping: any) => mapping.doctor.name).sort(),
+        [doctor.name, 'Dr. Second'].sort()
+      )
+      assert.ok(
+        reply.body.data.every(
+          (mapping: any) => mapping.patientId === patient.id && mapping.patient.id === patient.id
+        )
+      )
     })
 
     it("another user's patient answers an empty page, like a missing one", async () => {
@@ -135,8 +163,22 @@ describe('mappings', () => {
   it('patch and update are not offered (405)', async () => {
     const patient = await newPatient(alice)
     const mapping = (await assign(alice, patient.id, doctor.id)).body
-    assertError(await http('PATCH', `/api/mappings/${mapping.id}`, { token: alice.token, body: { doctorId: doctor.id } }), 405, 'MethodNotAllowed')
-    assertError(await http('PUT', `/mappings/${mapping.id}`, { token: alice.token, body: { patientId: patient.id, doctorId: doctor.id } }), 405, 'MethodNotAllowed')
+    assertError(
+      await http('PATCH', `/api/mappings/${mapping.id}`, {
+        token: alice.token,
+        body: { doctorId: doctor.id }
+      }),
+      405,
+      'MethodNotAllowed'
+    )
+    assertError(
+      await http('PUT', `/mappings/${mapping.id}`, {
+        token: alice.token,
+        body: { patientId: patient.id, doctorId: doctor.id }
+      }),
+      405,
+      'MethodNotAllowed'
+    )
   })
 
   it('removing a patient removes its mappings', async () => {
@@ -184,6 +226,10 @@ describe('mappings', () => {
     assert.equal(ten.count, 2)
     assert.equal(one.body.total, 10)
     assert.equal(ten.body.total, 10)
-    assert.ok(ten.body.data.every((mapping: any) => mapping.doctor.id === mapping.doctorId && mapping.patient.id === mapping.patientId))
+    assert.ok(
+      ten.body.data.every(
+        (mapping: any) => mapping.doctor.id === mapping.doctorId && mapping.patient.id === mapping.patientId
+      )
+    )
   })
 })

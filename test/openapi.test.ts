@@ -11,7 +11,14 @@ import type { Reply, TestUser } from './helpers'
 import { testContext } from './setup'
 
 const README = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8')
-const HTTP_METHODS: Record<string, string> = { find: 'get', get: 'get', create: 'post', update: 'put', patch: 'patch', remove: 'delete' }
+const HTTP_METHODS: Record<string, string> = {
+  find: 'get',
+  get: 'get',
+  create: 'post',
+  update: 'put',
+  patch: 'patch',
+  remove: 'delete'
+}
 const WITH_ID = new Set(['get', 'update', 'patch', 'remove'])
 
 /** `/api/patients/:id` and `/api/patients/{id}` are the same route: parameters become `{}`. */
@@ -68,9 +75,17 @@ describe('OpenAPI document and /docs', () => {
     const documented = new Set(documentRoutes(document))
     const inReadme = readmeRoutes().map(({ route }) => route)
     assert.ok(inReadme.length >= 24, `only ${inReadme.length} routes found in the README`)
-    assert.deepEqual(inReadme.filter((route) => !documented.has(route)), [], 'README routes missing from /openapi.json')
+    assert.deepEqual(
+      inReadme.filter((route) => !documented.has(route)),
+      [],
+      'README routes missing from /openapi.json'
+    )
     const apiRoutes = [...documented].filter((route) => route.includes(' /api/'))
-    assert.deepEqual(apiRoutes.filter((route) => !inReadme.includes(route)), [], '/api routes the README does not document')
+    assert.deepEqual(
+      apiRoutes.filter((route) => !inReadme.includes(route)),
+      [],
+      '/api routes the README does not document'
+    )
   })
 
   it('has the success and error statuses the README gives each route', () => {
@@ -81,8 +96,16 @@ describe('OpenAPI document and /docs', () => {
     )
     for (const { route, answers, errors } of readmeRoutes()) {
       const codes = Object.keys(operations.get(route).responses)
-      assert.deepEqual(answers, codes.filter((code) => code.startsWith('2')), `${route}: Answers`)
-      assert.deepEqual(errors, codes.filter((code) => code.startsWith('4')), `${route}: Errors`)
+      assert.deepEqual(
+        answers,
+        codes.filter((code) => code.startsWith('2')),
+        `${route}: Answers`
+      )
+      assert.deepEqual(
+        errors,
+        codes.filter((code) => code.startsWith('4')),
+        `${route}: Errors`
+      )
     }
   })
 
@@ -105,21 +128,47 @@ describe('OpenAPI document and /docs', () => {
   })
 
   it('documents the /api aliases with bearer auth, their request bodies and the shared error schema', () => {
-    assert.deepEqual(document.components.securitySchemes.bearerAuth, { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+    assert.deepEqual(document.components.securitySchemes.bearerAuth, {
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT'
+    })
     const findPatients = document.paths['/api/patients'].get
     assert.deepEqual(findPatients.security, [{ bearerAuth: [] }])
     assert.deepEqual(findPatients.responses['401'], { $ref: '#/components/responses/NotAuthenticated' })
-    assert.equal(document.paths['/api/patients'].post.requestBody.content['application/json'].schema.$ref, '#/components/schemas/PatientData')
-    assert.equal(document.paths['/api/patients/{id}'].patch.requestBody.content['application/json'].schema.$ref, '#/components/schemas/PatientPatch')
+    assert.equal(
+      document.paths['/api/patients'].post.requestBody.content['application/json'].schema.$ref,
+      '#/components/schemas/PatientData'
+    )
+    assert.equal(
+      document.paths['/api/patients/{id}'].patch.requestBody.content['application/json'].schema.$ref,
+      '#/components/schemas/PatientPatch'
+    )
     assert.deepEqual(document.paths['/api/auth/register'].post.security, [])
     assert.deepEqual(document.paths['/api/auth/login'].post.security, [])
-    assert.deepEqual(document.paths['/api/doctors/{id}'].patch.responses['403'], { $ref: '#/components/responses/Forbidden' })
-    assert.deepEqual(document.paths['/api/mappings'].post.responses['409'], { $ref: '#/components/responses/Conflict' })
-    assert.deepEqual(Object.keys(document.components.schemas.Error.properties), ['name', 'message', 'code', 'className', 'data', 'errors'])
+    assert.deepEqual(document.paths['/api/doctors/{id}'].patch.responses['403'], {
+      $ref: '#/components/responses/Forbidden'
+    })
+    assert.deepEqual(document.paths['/api/mappings'].post.responses['409'], {
+      $ref: '#/components/responses/Conflict'
+    })
+    assert.deepEqual(Object.keys(document.components.schemas.Error.properties), [
+      'name',
+      'message',
+      'code',
+      'className',
+      'data',
+      'errors'
+    ])
     const byPatient = document.paths['/api/mappings/{id}'].get
-    assert.equal(byPatient.responses['200'].content['application/json'].schema.$ref, '#/components/schemas/MappingPagination')
+    assert.equal(
+      byPatient.responses['200'].content['application/json'].schema.$ref,
+      '#/components/schemas/MappingPagination'
+    )
     assert.deepEqual(
-      byPatient.parameters.filter((parameter: any) => parameter.in === 'path').map((parameter: any) => parameter.name),
+      byPatient.parameters
+        .filter((parameter: any) => parameter.in === 'path')
+        .map((parameter: any) => parameter.name),
       ['id']
     )
     assert.ok(!byPatient.parameters.some((parameter: any) => parameter.name === 'patientId'))
@@ -141,9 +190,14 @@ describe('OpenAPI document and /docs', () => {
       if (response.$ref) {
         response = document.components.responses[response.$ref.split('/').pop()]
       }
-      const schema = JSON.parse(JSON.stringify(response.content['application/json'].schema).replaceAll('"#/', '"openapi#/'))
+      const schema = JSON.parse(
+        JSON.stringify(response.content['application/json'].schema).replaceAll('"#/', '"openapi#/')
+      )
       const validate = ajv.compile(schema)
-      assert.ok(validate(reply.body), `${method.toUpperCase()} ${route} ${reply.status}: ${JSON.stringify(validate.errors)}`)
+      assert.ok(
+        validate(reply.body),
+        `${method.toUpperCase()} ${route} ${reply.status}: ${JSON.stringify(validate.errors)}`
+      )
     }
 
     it('for registration and login', async () => {
@@ -151,8 +205,16 @@ describe('OpenAPI document and /docs', () => {
       const body = { name: 'Dr. Doc', email, password: 'correct horse battery' }
       assertDocumented('/api/auth/register', 'post', await http('POST', '/api/auth/register', { body }))
       assertDocumented('/api/auth/register', 'post', await http('POST', '/api/auth/register', { body }))
-      assertDocumented('/api/auth/login', 'post', await http('POST', '/api/auth/login', { body: { email, password: body.password } }))
-      assertDocumented('/api/auth/login', 'post', await http('POST', '/api/auth/login', { body: { email, password: 'wrong password' } }))
+      assertDocumented(
+        '/api/auth/login',
+        'post',
+        await http('POST', '/api/auth/login', { body: { email, password: body.password } })
+      )
+      assertDocumented(
+        '/api/auth/login',
+        'post',
+        await http('POST', '/api/auth/login', { body: { email, password: 'wrong password' } })
+      )
     })
 
     it('for patients, doctors and mappings', async () => {
@@ -160,24 +222,58 @@ describe('OpenAPI document and /docs', () => {
       const patient = await http('POST', '/api/patients', { token, body: validPatient() })
       assertDocumented('/api/patients', 'post', patient)
       assertDocumented('/api/patients', 'get', await http('GET', '/api/patients', { token }))
-      assertDocumented('/api/patients/{id}', 'patch', await http('PATCH', `/api/patients/${patient.body.id}`, { token, body: { age: 43 } }))
+      assertDocumented(
+        '/api/patients/{id}',
+        'patch',
+        await http('PATCH', `/api/patients/${patient.body.id}`, { token, body: { age: 43 } })
+      )
       const doctor = await created('/api/doctors', alice, validDoctor())
-      const mapping = await http('POST', '/api/mappings', { token, body: { patientId: patient.body.id, doctorId: doctor.id } })
+      const mapping = await http('POST', '/api/mappings', {
+        token,
+        body: { patientId: patient.body.id, doctorId: doctor.id }
+      })
       assertDocumented('/api/mappings', 'post', mapping)
-      assertDocumented('/api/mappings', 'post', await http('POST', '/api/mappings', { token, body: { patientId: patient.body.id, doctorId: doctor.id } }))
-      assertDocumented('/api/mappings/{id}', 'get', await http('GET', `/api/mappings/${patient.body.id}`, { token }))
-      assertDocumented('/api/mappings/{id}', 'delete', await http('DELETE', `/api/mappings/${mapping.body.id}`, { token }))
+      assertDocumented(
+        '/api/mappings',
+        'post',
+        await http('POST', '/api/mappings', {
+          token,
+          body: { patientId: patient.body.id, doctorId: doctor.id }
+        })
+      )
+      assertDocumented(
+        '/api/mappings/{id}',
+        'get',
+        await http('GET', `/api/mappings/${patient.body.id}`, { token })
+      )
+      assertDocumented(
+        '/api/mappings/{id}',
+        'delete',
+        await http('DELETE', `/api/mappings/${mapping.body.id}`, { token })
+      )
       assertDocumented('/api/doctors/{id}', 'get', await http('GET', `/api/doctors/${doctor.id}`, { token }))
     })
 
     it('for errors', async () => {
       const token = alice.token
       assertDocumented('/api/patients', 'get', await http('GET', '/api/patients'))
-      assertDocumented('/api/patients', 'post', await http('POST', '/api/patients', { token, body: validPatient({ age: -1 }) }))
-      assertDocumented('/api/patients/{id}', 'get', await http('GET', '/api/patients/00000000-0000-4000-8000-000000000000', { token }))
+      assertDocumented(
+        '/api/patients',
+        'post',
+        await http('POST', '/api/patients', { token, body: validPatient({ age: -1 }) })
+      )
+      assertDocumented(
+        '/api/patients/{id}',
+        'get',
+        await http('GET', '/api/patients/00000000-0000-4000-8000-000000000000', { token })
+      )
       const bob = await signUp('Bob')
       const doctor = await created('/api/doctors', alice, validDoctor())
-      assertDocumented('/api/doctors/{id}', 'patch', await http('PATCH', `/api/doctors/${doctor.id}`, { token: bob.token, body: { age: 60 } }))
+      assertDocumented(
+        '/api/doctors/{id}',
+        'patch',
+        await http('PATCH', `/api/doctors/${doctor.id}`, { token: bob.token, body: { age: 60 } })
+      )
     })
   })
 
@@ -193,7 +289,10 @@ describe('OpenAPI document and /docs', () => {
         scripts.map(([, attributes]) => /src="([^"]+)"/.exec(attributes)?.[1]),
         ['./swagger-ui-bundle.js', './swagger-ui-standalone-preset.js', './swagger-initializer.js']
       )
-      assert.ok(scripts.every(([, , inline]) => inline.trim() === ''), 'an inline script')
+      assert.ok(
+        scripts.every(([, , inline]) => inline.trim() === ''),
+        'an inline script'
+      )
     })
 
     it('serves the initializer that loads /openapi.json, and the Swagger UI bundle', async () => {

@@ -39,7 +39,10 @@ describe('patients', () => {
     })
 
     it('works the same at the service path /patients', async () => {
-      const reply = await http('POST', '/patients', { token: alice.token, body: validPatient({ name: 'Via service path' }) })
+      const reply = await http('POST', '/patients', {
+        token: alice.token,
+        body: validPatient({ name: 'Via service path' })
+      })
       assert.equal(reply.status, 201)
       assert.equal(reply.body.userId, alice.id)
     })
@@ -81,13 +84,19 @@ describe('patients', () => {
 
     it('accepts the age bounds 0 and 150', async () => {
       for (const age of [0, 150]) {
-        assert.equal((await http('POST', '/api/patients', { token: alice.token, body: validPatient({ age }) })).status, 201)
+        assert.equal(
+          (await http('POST', '/api/patients', { token: alice.token, body: validPatient({ age }) })).status,
+          201
+        )
       }
     })
 
     it('refuses an array body (one record at a time) with 400 and creates nothing', async () => {
       const before = await countRows('patients')
-      const reply = await http('POST', '/api/patients', { token: alice.token, body: [validPatient(), validPatient()] })
+      const reply = await http('POST', '/api/patients', {
+        token: alice.token,
+        body: [validPatient(), validPatient()]
+      })
       assertError(reply, 400, 'BadRequest')
       assert.equal(await countRows('patients'), before)
     })
@@ -129,15 +138,24 @@ describe('patients', () => {
 
     it('update (PUT) requires every writable field', async () => {
       const patient = await created('/api/patients', alice, validPatient())
-      const reply = await http('PUT', `/api/patients/${patient.id}`, { token: alice.token, body: { name: 'Only name' } })
+      const reply = await http('PUT', `/api/patients/${patient.id}`, {
+        token: alice.token,
+        body: { name: 'Only name' }
+      })
       assertError(reply, 400, 'BadRequest')
       assert.match(JSON.stringify(reply.body.data), /age|disease/)
-      assert.deepEqual((await http('GET', `/api/patients/${patient.id}`, { token: alice.token })).body, patient)
+      assert.deepEqual(
+        (await http('GET', `/api/patients/${patient.id}`, { token: alice.token })).body,
+        patient
+      )
     })
 
     it('patch changes only the given fields', async () => {
       const patient = await created('/api/patients', alice, validPatient())
-      const reply = await http('PATCH', `/api/patients/${patient.id}`, { token: alice.token, body: { age: 43 } })
+      const reply = await http('PATCH', `/api/patients/${patient.id}`, {
+        token: alice.token,
+        body: { age: 43 }
+      })
       assert.equal(reply.status, 200)
       assert.deepEqual({ ...reply.body, updatedAt: undefined }, { ...patient, age: 43, updatedAt: undefined })
     })
@@ -146,16 +164,26 @@ describe('patients', () => {
       it(`patch refuses the server-owned ${field} with 400 and changes nothing`, async () => {
         const patient = await created('/api/patients', alice, validPatient())
         const value = field.endsWith('At') ? '2020-01-01T00:00:00.000Z' : bob.id
-        const reply = await http('PATCH', `/api/patients/${patient.id}`, { token: alice.token, body: { age: 1, [field]: value } })
+        const reply = await http('PATCH', `/api/patients/${patient.id}`, {
+          token: alice.token,
+          body: { age: 1, [field]: value }
+        })
         assertError(reply, 400, 'BadRequest')
-        assert.deepEqual((await http('GET', `/api/patients/${patient.id}`, { token: alice.token })).body, patient)
+        assert.deepEqual(
+          (await http('GET', `/api/patients/${patient.id}`, { token: alice.token })).body,
+          patient
+        )
       })
     }
 
     it("update, patch and remove of another user's patient are 404 and change nothing", async () => {
       const patient = await created('/api/patients', alice, validPatient())
       const path = `/api/patients/${patient.id}`
-      assertError(await http('PUT', path, { token: bob.token, body: validPatient({ name: 'Stolen' }) }), 404, 'NotFound')
+      assertError(
+        await http('PUT', path, { token: bob.token, body: validPatient({ name: 'Stolen' }) }),
+        404,
+        'NotFound'
+      )
       assertError(await http('PATCH', path, { token: bob.token, body: { name: 'Stolen' } }), 404, 'NotFound')
       assertError(await http('DELETE', path, { token: bob.token }), 404, 'NotFound')
       assert.deepEqual((await http('GET', path, { token: alice.token })).body, patient)
@@ -172,17 +200,35 @@ describe('patients', () => {
 
   describe('find', () => {
     let carol: TestUser
-    const names = ['Anna', 'Bert', 'Cleo', 'Dirk', 'Emma', 'Finn', 'Gina', 'Hugo', 'Ines', 'Jack', 'Kira', 'Liam']
+    const names = [
+      'Anna',
+      'Bert',
+      'Cleo',
+      'Dirk',
+      'Emma',
+      'Finn',
+      'Gina',
+      'Hugo',
+      'Ines',
+      'Jack',
+      'Kira',
+      'Liam'
+    ]
 
     before(async () => {
       carol = await signUp('Carol')
       for (const [index, name] of names.entries()) {
-        await created('/api/patients', carol, validPatient({ name, age: 10 + index, disease: index % 2 ? 'Flu' : 'Asthma' }))
+        await created(
+          '/api/patients',
+          carol,
+          validPatient({ name, age: 10 + index, disease: index % 2 ? 'Flu' : 'Asthma' })
+        )
       }
     })
 
     const find = (query: string) => http('GET', `/api/patients${query}`, { token: carol.token })
-    const namesOf = (reply: { body: { data: Array<{ name: string }> } }) => reply.body.data.map((patient) => patient.name)
+    const namesOf = (reply: { body: { data: Array<{ name: string }> } }) =>
+      reply.body.data.map((patient) => patient.name)
 
     it('answers a page of 10 by default with the total', async () => {
       const reply = await find('')
@@ -193,7 +239,11 @@ describe('patients', () => {
       assert.equal(reply.body.skip, 0)
       assert.equal(reply.body.data.length, 10)
       assert.ok(reply.body.data.every((patient: { userId: string }) => patient.userId === carol.id))
-      assert.ok(reply.body.data.every((patient: object) => JSON.stringify(Object.keys(patient).sort()) === JSON.stringify(PATIENT_KEYS)))
+      assert.ok(
+        reply.body.data.every(
+          (patient: object) => JSON.stringify(Object.keys(patient).sort()) === JSON.stringify(PATIENT_KEYS)
+        )
+      )
     })
 
     it('caps $limit at 100', async () => {
@@ -271,12 +321,23 @@ describe('patients', () => {
 
     it('stay exact through concurrent creates and removes, each owner apart', async () => {
       const [dana, eli] = [await signUp('Dana'), await signUp('Eli')]
-      const danas = await Promise.all(Array.from({ length: 24 }, (_, index) => created('/api/patients', dana, validPatient({ name: `D${index}` }))))
+      const danas = await Promise.all(
+        Array.from({ length: 24 }, (_, index) =>
+          created('/api/patients', dana, validPatient({ name: `D${index}` }))
+        )
+      )
       await Promise.all(Array.from({ length: 5 }, () => created('/api/patients', eli, validPatient())))
       assert.equal(await totalOf(dana), 24)
       assert.equal(await totalOf(eli), 5)
-      const removals = await Promise.all(danas.slice(0, 7).map((patient) => http('DELETE', `/api/patients/${patient.id}`, { token: dana.token })))
-      assert.deepEqual(removals.map((reply) => reply.status), Array(7).fill(200))
+      const removals = await Promise.all(
+        danas
+          .slice(0, 7)
+          .map((patient) => http('DELETE', `/api/patients/${patient.id}`, { token: dana.token }))
+      )
+      assert.deepEqual(
+        removals.map((reply) => reply.status),
+        Array(7).fill(200)
+      )
       assert.equal(await totalOf(dana), 17)
       assert.equal(await totalOf(dana, '?$skip=5&$limit=3'), 17)
       // A filtered query is counted, and agrees.
@@ -305,8 +366,16 @@ describe('patients', () => {
       const faysPatient = await created('/api/patients', fay, validPatient())
       await created('/api/patients', gus, validPatient())
       // Both statements reach the table, and its triggers: one changes a row, the other none.
-      assert.equal((await http('PATCH', `/api/patients/${faysPatient.id}`, { token: fay.token, body: { age: 43 } })).status, 200)
-      assertError(await http('DELETE', `/api/patients/${faysPatient.id}`, { token: gus.token }), 404, 'NotFound')
+      assert.equal(
+        (await http('PATCH', `/api/patients/${faysPatient.id}`, { token: fay.token, body: { age: 43 } }))
+          .status,
+        200
+      )
+      assertError(
+        await http('DELETE', `/api/patients/${faysPatient.id}`, { token: gus.token }),
+        404,
+        'NotFound'
+      )
       assert.equal(await totalOf(fay), 1)
       assert.equal(await keptTotalOf(fay), 1)
       assert.equal((await http('DELETE', `/users/${fay.id}`, { token: fay.token })).status, 200)

@@ -46,7 +46,10 @@ describe('realtime', () => {
       const socket = await connectSocket(alice.token)
       const newPassword = 'a brand new passphrase'
 
-      const reply = await http('PATCH', `/users/${alice.id}`, { token: alice.token, body: { password: newPassword } })
+      const reply = await http('PATCH', `/users/${alice.id}`, {
+        token: alice.token,
+        body: { password: newPassword }
+      })
       assert.equal(reply.status, 200)
 
       const payload = await socket.delivered('users patched')
@@ -71,7 +74,10 @@ describe('realtime', () => {
     it('internal calls publish from the record too', async () => {
       const alice = await signUp('Alice')
       const bob = await signUp('Bob')
-      const [aliceSocket, bobSocket] = await Promise.all([connectSocket(alice.token), connectSocket(bob.token)])
+      const [aliceSocket, bobSocket] = await Promise.all([
+        connectSocket(alice.token),
+        connectSocket(bob.token)
+      ])
 
       await testContext().server.app.service('users').patch(alice.id, { name: 'Renamed inside' })
 
@@ -84,12 +90,21 @@ describe('realtime', () => {
     it("patient events reach only the owner's sockets: created, updated, patched, removed", async () => {
       const alice = await signUp('Alice')
       const bob = await signUp('Bob')
-      const [aliceSocket, bobSocket, anonymous] = await Promise.all([connectSocket(alice.token), connectSocket(bob.token), connectSocket()])
+      const [aliceSocket, bobSocket, anonymous] = await Promise.all([
+        connectSocket(alice.token),
+        connectSocket(bob.token),
+        connectSocket()
+      ])
       const fromTypedClient: unknown[] = []
       aliceSocket.client.service('patients').on('created', (patient) => fromTypedClient.push(patient))
 
       const patient = await send('POST', '/api/patients', alice, validPatient())
-      const updated = await send('PUT', `/api/patients/${patient.id}`, alice, validPatient({ name: 'Jane Updated' }))
+      const updated = await send(
+        'PUT',
+        `/api/patients/${patient.id}`,
+        alice,
+        validPatient({ name: 'Jane Updated' })
+      )
       const patched = await send('PATCH', `/api/patients/${patient.id}`, alice, { age: 43 })
       const removed = await send('DELETE', `/api/patients/${patient.id}`, alice)
 
@@ -104,7 +119,11 @@ describe('realtime', () => {
     it('doctor events reach every authenticated socket and no anonymous one', async () => {
       const alice = await signUp('Alice')
       const bob = await signUp('Bob')
-      const [aliceSocket, bobSocket, anonymous] = await Promise.all([connectSocket(alice.token), connectSocket(bob.token), connectSocket()])
+      const [aliceSocket, bobSocket, anonymous] = await Promise.all([
+        connectSocket(alice.token),
+        connectSocket(bob.token),
+        connectSocket()
+      ])
 
       const doctor = await send('POST', '/api/doctors', bob, validDoctor())
       const patched = await send('PATCH', `/api/doctors/${doctor.id}`, bob, { specialty: 'Nephrology' })
@@ -121,9 +140,16 @@ describe('realtime', () => {
       const bob = await signUp('Bob')
       const doctor = await created('/api/doctors', bob, validDoctor())
       const patient = await created('/api/patients', alice, validPatient())
-      const [aliceSocket, bobSocket, anonymous] = await Promise.all([connectSocket(alice.token), connectSocket(bob.token), connectSocket()])
+      const [aliceSocket, bobSocket, anonymous] = await Promise.all([
+        connectSocket(alice.token),
+        connectSocket(bob.token),
+        connectSocket()
+      ])
 
-      const mapping = await send('POST', '/api/mappings', alice, { patientId: patient.id, doctorId: doctor.id })
+      const mapping = await send('POST', '/api/mappings', alice, {
+        patientId: patient.id,
+        doctorId: doctor.id
+      })
       const removed = await send('DELETE', `/api/mappings/${mapping.id}`, alice)
 
       const createdEvent = await aliceSocket.delivered('mappings created')
@@ -134,7 +160,7 @@ describe('realtime', () => {
       await assertSilent(bobSocket, anonymous)
     })
 
-    it('a socket that logs in again as another user leaves the first user\'s channel', async () => {
+    it("a socket that logs in again as another user leaves the first user's channel", async () => {
       const alice = await signUp('Alice')
       const bob = await signUp('Bob')
       const socket = await connectSocket(alice.token)
@@ -150,7 +176,10 @@ describe('realtime', () => {
       await aliceWitness.delivered('users patched', (user) => user.name === 'Alice C.')
       await sleep(100)
 
-      assert.deepEqual(socket.events().map(({ payload }) => payload.id), [bob.id])
+      assert.deepEqual(
+        socket.events().map(({ payload }) => payload.id),
+        [bob.id]
+      )
     })
   })
 
@@ -169,10 +198,19 @@ describe('realtime', () => {
       await assert.rejects(patients.remove(patient.id), { name: 'NotFound', code: 404 })
       const page: any = await patients.find({ query: { userId: alice.id } as any })
       assert.deepEqual(page.data, [])
-      await assert.rejects(client.service('mappings').create({ patientId: patient.id, doctorId: doctor.id }), { name: 'NotFound', code: 404 })
-      await assert.rejects(client.service('doctors').patch(doctor.id, { age: 60 }), { name: 'Forbidden', code: 403 })
+      await assert.rejects(
+        client.service('mappings').create({ patientId: patient.id, doctorId: doctor.id }),
+        { name: 'NotFound', code: 404 }
+      )
+      await assert.rejects(client.service('doctors').patch(doctor.id, { age: 60 }), {
+        name: 'Forbidden',
+        code: 403
+      })
       assert.deepEqual(await client.service('doctors').get(doctor.id), doctor)
-      assert.deepEqual(await http('GET', `/api/patients/${patient.id}`, { token: alice.token }).then((reply) => reply.body), patient)
+      assert.deepEqual(
+        await http('GET', `/api/patients/${patient.id}`, { token: alice.token }).then((reply) => reply.body),
+        patient
+      )
     })
 
     it('the owner works on their patients over the socket, with the same answers as REST', async () => {
@@ -183,8 +221,14 @@ describe('realtime', () => {
       const patient = await patients.create(validPatient())
       assert.equal(patient.userId, alice.id)
       assert.deepEqual(await socket.delivered('patients created'), patient)
-      assert.deepEqual((await http('GET', `/api/patients/${patient.id}`, { token: alice.token })).body, patient)
-      await assert.rejects(patients.create({ ...validPatient(), userId: alice.id } as any), { name: 'BadRequest', code: 400 })
+      assert.deepEqual(
+        (await http('GET', `/api/patients/${patient.id}`, { token: alice.token })).body,
+        patient
+      )
+      await assert.rejects(patients.create({ ...validPatient(), userId: alice.id } as any), {
+        name: 'BadRequest',
+        code: 400
+      })
       await assert.rejects(patients.get('not-a-uuid'), { name: 'BadRequest', code: 400 })
     })
 
@@ -199,7 +243,10 @@ describe('realtime', () => {
       await assert.rejects(users.remove(bob.id), { name: 'NotFound', code: 404 })
       // As over REST, the owner field of the query is overwritten: Alice's record, never Bob's.
       const page: any = await users.find({ query: { id: bob.id } })
-      assert.deepEqual({ ...page, data: page.data.map((user: { id: string }) => user.id) }, { total: 1, limit: 10, skip: 0, data: [alice.id] })
+      assert.deepEqual(
+        { ...page, data: page.data.map((user: { id: string }) => user.id) },
+        { total: 1, limit: 10, skip: 0, data: [alice.id] }
+      )
 
       const own = await users.get(alice.id)
       assert.deepEqual(Object.keys(own).sort(), USER_FIELDS)
@@ -213,7 +260,11 @@ describe('realtime', () => {
 
       await assert.rejects(users.get(alice.id), { name: 'NotAuthenticated', code: 401 })
       await assert.rejects(users.find(), { name: 'NotAuthenticated', code: 401 })
-      const created = await users.create({ name: 'Carol', email: `carol-${alice.id}@example.org`, password: 'long enough pass' })
+      const created = await users.create({
+        name: 'Carol',
+        email: `carol-${alice.id}@example.org`,
+        password: 'long enough pass'
+      })
       assert.deepEqual(Object.keys(created).sort(), USER_FIELDS)
       assertNoSecret(created, 'long enough pass')
     })
@@ -223,8 +274,14 @@ describe('realtime', () => {
       const { client } = await connectSocket(alice.token)
       const users = client.service('users')
 
-      await assert.rejects(users.get('not-a-uuid'), (error: any) => error.code === 400 && !/select|where/i.test(error.message))
-      await assert.rejects(users.patch(alice.id, { email: 'x@example.org' } as any), { name: 'BadRequest', code: 400 })
+      await assert.rejects(
+        users.get('not-a-uuid'),
+        (error: any) => error.code === 400 && !/select|where/i.test(error.message)
+      )
+      await assert.rejects(users.patch(alice.id, { email: 'x@example.org' } as any), {
+        name: 'BadRequest',
+        code: 400
+      })
       await assert.rejects(users.find({ query: { password: 'x' } as any }), { name: 'BadRequest', code: 400 })
     })
 
@@ -237,7 +294,11 @@ describe('realtime', () => {
         const socket = await connectSocket(alice.token, fresh.url)
         assert.deepEqual(fresh.app.channels.sort(), [AUTHENTICATED_CHANNEL, userChannel(alice.id)].sort())
 
-        const reply = await http('PATCH', `/users/${alice.id}`, { token: alice.token, body: { name: 'Fresh' }, baseUrl: fresh.url })
+        const reply = await http('PATCH', `/users/${alice.id}`, {
+          token: alice.token,
+          body: { name: 'Fresh' },
+          baseUrl: fresh.url
+        })
         assert.deepEqual(await socket.delivered('users patched'), reply.body)
       } finally {
         closeSockets()
@@ -248,7 +309,11 @@ describe('realtime', () => {
     it('local login over the socket joins the channel like a JWT does', async () => {
       const alice = await signUp('Alice')
       const socket = await connectSocket()
-      const result = await socket.client.authenticate({ strategy: 'local', email: alice.email, password: alice.password })
+      const result = await socket.client.authenticate({
+        strategy: 'local',
+        email: alice.email,
+        password: alice.password
+      })
       assert.equal(result.user.id, alice.id)
       assertNoSecret(result.user, alice.password)
 
@@ -272,7 +337,9 @@ describe('realtime', () => {
       this.timeout(15_000)
       const { app } = testContext().server
       const alice = await signUp('Alice')
-      const shortLived = await app.service('authentication').createAccessToken({ sub: alice.id }, { expiresIn: '3s' })
+      const shortLived = await app
+        .service('authentication')
+        .createAccessToken({ sub: alice.id }, { expiresIn: '3s' })
       const expiring = await connectSocket(shortLived)
       const witness = await connectSocket(alice.token)
 
@@ -285,7 +352,10 @@ describe('realtime', () => {
       await rename(alice, 'After expiry')
       await witness.delivered('users patched', (user) => user.name === 'After expiry')
       await sleep(100)
-      assert.deepEqual(expiring.events('users patched').map(({ payload }) => payload.name), ['Before expiry'])
+      assert.deepEqual(
+        expiring.events('users patched').map(({ payload }) => payload.name),
+        ['Before expiry']
+      )
 
       expiring.socket.connect()
       await expiring.connected()
@@ -322,7 +392,10 @@ describe('realtime', () => {
       await send('POST', '/api/doctors', bob, validDoctor())
       await bobSocket.delivered('doctors created')
       await sleep(100)
-      assert.deepEqual([...aliceOne.events(), ...aliceTwo.events()].map(({ event }) => event), ['users removed', 'users removed'])
+      assert.deepEqual(
+        [...aliceOne.events(), ...aliceTwo.events()].map(({ event }) => event),
+        ['users removed', 'users removed']
+      )
     })
 
     it('a user removing themselves over the socket gets the answer before the socket closes', async () => {

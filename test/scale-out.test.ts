@@ -5,7 +5,15 @@ import { serializeEvent } from '../src/event-sync'
 import { startServer } from '../src/server'
 import type { RunningServer } from '../src/server'
 import { testContext } from './setup'
-import { assertNoSecret, captureLogs, http, signUp, startOtherDeployment, validDoctor, validPatient } from './helpers'
+import {
+  assertNoSecret,
+  captureLogs,
+  http,
+  signUp,
+  startOtherDeployment,
+  validDoctor,
+  validPatient
+} from './helpers'
 import { startRedisProxy } from './redis-proxy'
 import { assertSilent, closeSockets, connectSocket } from './sockets'
 
@@ -40,7 +48,11 @@ describe('scale-out: two instances, one database, events through Redis', functio
       connectSocket(undefined, b.url)
     ])
 
-    const reply = await http('POST', '/api/patients', { token: alice.token, body: validPatient(), baseUrl: a.url })
+    const reply = await http('POST', '/api/patients', {
+      token: alice.token,
+      body: validPatient(),
+      baseUrl: a.url
+    })
     assert.equal(reply.status, 201)
 
     assert.deepEqual(await aliceOnB.delivered('patients created'), reply.body)
@@ -50,10 +62,21 @@ describe('scale-out: two instances, one database, events through Redis', functio
   it('doctor and mapping events cross instances with the same recipients', async () => {
     const alice = await signUp('Alice', a.url)
     const bob = await signUp('Bob', b.url)
-    const [aliceOnB, bobOnA] = await Promise.all([connectSocket(alice.token, b.url), connectSocket(bob.token, a.url)])
+    const [aliceOnB, bobOnA] = await Promise.all([
+      connectSocket(alice.token, b.url),
+      connectSocket(bob.token, a.url)
+    ])
 
-    const doctor = await http('POST', '/api/doctors', { token: bob.token, body: validDoctor(), baseUrl: b.url })
-    const patient = await http('POST', '/api/patients', { token: alice.token, body: validPatient(), baseUrl: a.url })
+    const doctor = await http('POST', '/api/doctors', {
+      token: bob.token,
+      body: validDoctor(),
+      baseUrl: b.url
+    })
+    const patient = await http('POST', '/api/patients', {
+      token: alice.token,
+      body: validPatient(),
+      baseUrl: a.url
+    })
     const mapping = await http('POST', '/api/mappings', {
       token: alice.token,
       body: { patientId: patient.body.id, doctorId: doctor.body.id },
@@ -66,7 +89,10 @@ describe('scale-out: two instances, one database, events through Redis', functio
     // The owner comes from the resolved patient: `userId` is not in what crosses Redis.
     assert.deepEqual(await aliceOnB.delivered('mappings created'), mapping.body)
     await sleep(300)
-    assert.deepEqual(bobOnA.events().map(({ event }) => event), ['doctors created'])
+    assert.deepEqual(
+      bobOnA.events().map(({ event }) => event),
+      ['doctors created']
+    )
   })
 
   it("a socket on B receives what its owner changed through A; other users' sockets on A and B get nothing", async () => {
@@ -80,7 +106,11 @@ describe('scale-out: two instances, one database, events through Redis', functio
       connectSocket(undefined, b.url)
     ])
 
-    const reply = await http('PATCH', `/users/${alice.id}`, { token: alice.token, body: { name: 'Alice via A' }, baseUrl: a.url })
+    const reply = await http('PATCH', `/users/${alice.id}`, {
+      token: alice.token,
+      body: { name: 'Alice via A' },
+      baseUrl: a.url
+    })
     assert.equal(reply.status, 200)
 
     assert.deepEqual(await aliceOnB.delivered('users patched'), reply.body)
@@ -111,14 +141,23 @@ describe('scale-out: two instances, one database, events through Redis', functio
       const aliceOnB = await connectSocket(alice.token, b.url)
       const newPassword = 'another long passphrase'
 
-      const reply = await http('PATCH', `/users/${alice.id}`, { token: alice.token, body: { password: newPassword }, baseUrl: a.url })
+      const reply = await http('PATCH', `/users/${alice.id}`, {
+        token: alice.token,
+        body: { password: newPassword },
+        baseUrl: a.url
+      })
       assert.equal(reply.status, 200)
       await aliceOnB.delivered('users patched')
       await sleep(100)
 
-      const sent = messages.map((message) => JSON.parse(message)).filter((message) => !('heartbeat' in message))
+      const sent = messages
+        .map((message) => JSON.parse(message))
+        .filter((message) => !('heartbeat' in message))
       // Registration, then the patch; logins (`authentication created`, with the token) stay local.
-      assert.deepEqual(sent.map(({ path, event }) => `${path} ${event}`), ['users created', 'users patched'])
+      assert.deepEqual(
+        sent.map(({ path, event }) => `${path} ${event}`),
+        ['users created', 'users patched']
+      )
       for (const message of sent) {
         assert.deepEqual(Object.keys(message).sort(), ['data', 'event', 'path'])
         assert.deepEqual(Object.keys(message.data).sort(), ['createdAt', 'email', 'id', 'name', 'updatedAt'])
@@ -165,16 +204,35 @@ describe('scale-out: deployments and the events channel', function () {
       assert.notEqual(other.app.get('eventSync')!.channel, a.app.get('eventSync')!.channel)
       const alice = await signUp('Alice', a.url)
       const zoe = await signUp('Zoe', other.url)
-      const [aliceOnB, zoeOnOther] = await Promise.all([connectSocket(alice.token, b.url), connectSocket(zoe.token, other.url)])
+      const [aliceOnB, zoeOnOther] = await Promise.all([
+        connectSocket(alice.token, b.url),
+        connectSocket(zoe.token, other.url)
+      ])
 
-      const doctor = await http('POST', '/api/doctors', { token: alice.token, body: validDoctor(), baseUrl: a.url })
-      const patient = await http('POST', '/api/patients', { token: alice.token, body: validPatient(), baseUrl: a.url })
-      const renamed = await http('PATCH', `/users/${alice.id}`, { token: alice.token, body: { name: 'Alice A.' }, baseUrl: a.url })
+      const doctor = await http('POST', '/api/doctors', {
+        token: alice.token,
+        body: validDoctor(),
+        baseUrl: a.url
+      })
+      const patient = await http('POST', '/api/patients', {
+        token: alice.token,
+        body: validPatient(),
+        baseUrl: a.url
+      })
+      const renamed = await http('PATCH', `/users/${alice.id}`, {
+        token: alice.token,
+        body: { name: 'Alice A.' },
+        baseUrl: a.url
+      })
       assert.deepEqual([doctor.status, patient.status, renamed.status], [201, 201, 200])
       assert.deepEqual(await aliceOnB.delivered('users patched'), renamed.body)
       await assertSilent(zoeOnOther)
 
-      const theirs = await http('POST', '/api/doctors', { token: zoe.token, body: validDoctor(), baseUrl: other.url })
+      const theirs = await http('POST', '/api/doctors', {
+        token: zoe.token,
+        body: validDoctor(),
+        baseUrl: other.url
+      })
       assert.deepEqual(await zoeOnOther.delivered('doctors created'), theirs.body)
       await sleep(300)
       assert.deepEqual(
@@ -216,11 +274,18 @@ describe('scale-out: deployments and the events channel', function () {
     assert.ok(warnings.length >= 2, JSON.stringify(lines)) // at least one from each instance
     assert.equal(({} as any).polluted, undefined)
 
-    const reply = await http('POST', '/api/patients', { token: alice.token, body: validPatient(), baseUrl: a.url })
+    const reply = await http('POST', '/api/patients', {
+      token: alice.token,
+      body: validPatient(),
+      baseUrl: a.url
+    })
     assert.equal(reply.status, 201)
     assert.deepEqual(await aliceOnB.delivered('patients created'), reply.body)
     for (const server of [a, b]) {
-      assert.deepEqual((await http('GET', '/health', { baseUrl: server.url })).body, { status: 'ok', events: 'ok' })
+      assert.deepEqual((await http('GET', '/health', { baseUrl: server.url })).body, {
+        status: 'ok',
+        events: 'ok'
+      })
     }
   })
 })
@@ -246,7 +311,12 @@ describe('scale-out: /health shows event delivery', function () {
   it('down while Redis is gone or silent, ok again once it is back; REST keeps serving', async () => {
     const proxy = await startRedisProxy(new URL(REDIS_URL))
     const settings = testContext().settings
-    const server = await startServer({ ...settings, port: 0, redisUrl: proxy.url, events: { heartbeatMs: 100 } })
+    const server = await startServer({
+      ...settings,
+      port: 0,
+      redisUrl: proxy.url,
+      events: { heartbeatMs: 100 }
+    })
     try {
       assert.equal(await eventsOf(server), 'ok')
 
@@ -287,7 +357,11 @@ describe('event serialization for Redis', () => {
 
     const message = serializeEvent({ event: 'patched', path: 'users', data: raw, context } as any)
 
-    assert.deepEqual(JSON.parse(message), { event: 'patched', path: 'users', data: { id: 'u1', name: 'Ada' } })
+    assert.deepEqual(JSON.parse(message), {
+      event: 'patched',
+      path: 'users',
+      data: { id: 'u1', name: 'Ada' }
+    })
   })
 
   it('a payload that cannot be serialized is sent without it, and the call is not failed', () => {

@@ -19,16 +19,24 @@ describe('npm run seed', () => {
   it('prints progress', async () => {
     const lines: string[] = []
     await seed(testContext().server.app, (line) => lines.push(line))
-    assert.deepEqual(lines.filter((line) => !line.startsWith('  exists')), ['Users', 'Doctors', 'Patients', 'Mappings'])
+    assert.deepEqual(
+      lines.filter((line) => !line.startsWith('  exists')),
+      ['Users', 'Doctors', 'Patients', 'Mappings']
+    )
     assert.equal(lines.length, 4 + 12)
   })
 
   it('gives demo users that log in and see their own patients and mappings', async () => {
-    const login = await http('POST', '/api/auth/login', { body: { email: demoUsers.ada.email, password: DEMO_PASSWORD } })
+    const login = await http('POST', '/api/auth/login', {
+      body: { email: demoUsers.ada.email, password: DEMO_PASSWORD }
+    })
     assert.equal(login.status, 201)
     const token = login.body.accessToken
     const patients = await http('GET', '/api/patients?$sort[name]=1', { token })
-    assert.deepEqual(patients.body.data.map((patient: { name: string }) => patient.name), ['Jane Roe', 'John Doe'])
+    assert.deepEqual(
+      patients.body.data.map((patient: { name: string }) => patient.name),
+      ['Jane Roe', 'John Doe']
+    )
     const jane = patients.body.data[0]
     const janesDoctors = await http('GET', `/api/mappings/${jane.id}`, { token })
     assert.equal(janesDoctors.status, 200)

@@ -26,7 +26,10 @@ interface Waiter {
 async function within<T>(promise: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${DELIVERY_TIMEOUT_MS} ms`)), DELIVERY_TIMEOUT_MS)
+    timer = setTimeout(
+      () => reject(new Error(`${what} did not happen within ${DELIVERY_TIMEOUT_MS} ms`)),
+      DELIVERY_TIMEOUT_MS
+    )
   })
   try {
     return await Promise.race([promise, timeout])
@@ -55,7 +58,9 @@ export class TestSocket {
 
   private receive(message: Received) {
     this.received.push(message)
-    const waiting = this.waiters.filter((waiter) => waiter.event === message.event && waiter.matches(message.payload))
+    const waiting = this.waiters.filter(
+      (waiter) => waiter.event === message.event && waiter.matches(message.payload)
+    )
     this.waiters = this.waiters.filter((waiter) => !waiting.includes(waiter))
     waiting.forEach((waiter) => waiter.resolve(message.payload))
   }
@@ -66,7 +71,10 @@ export class TestSocket {
     if (earlier) {
       return earlier.payload
     }
-    return within(new Promise((resolve) => this.waiters.push({ event, matches, resolve })), `delivery of '${event}'`)
+    return within(
+      new Promise((resolve) => this.waiters.push({ event, matches, resolve })),
+      `delivery of '${event}'`
+    )
   }
 
   events(event?: string) {
@@ -85,7 +93,9 @@ export class TestSocket {
   }
 
   connected() {
-    return new Promise<void>((resolve) => (this.socket.connected ? resolve() : this.socket.once('connect', () => resolve())))
+    return new Promise<void>((resolve) =>
+      this.socket.connected ? resolve() : this.socket.once('connect', () => resolve())
+    )
   }
 
   close() {

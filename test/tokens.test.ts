@@ -49,10 +49,16 @@ describe('tokens and secrets', () => {
   it('the lifetime is configurable (JWT_EXPIRES_IN)', async () => {
     const { settings } = testContext()
     const { jwtOptions } = settings.authentication
-    const server = await startServer({ ...settings, authentication: { ...settings.authentication, jwtOptions: { ...jwtOptions, expiresIn: '2h' } } })
+    const server = await startServer({
+      ...settings,
+      authentication: { ...settings.authentication, jwtOptions: { ...jwtOptions, expiresIn: '2h' } }
+    })
     try {
       const alice = await signUp('Alice')
-      const login = await http('POST', '/api/auth/login', { baseUrl: server.url, body: { email: alice.email, password: alice.password } })
+      const login = await http('POST', '/api/auth/login', {
+        baseUrl: server.url,
+        body: { email: alice.email, password: alice.password }
+      })
       assert.equal(login.status, 201)
       const { exp, iat } = login.body.authentication.payload
       assert.equal(exp - iat, 2 * 60 * 60)
@@ -87,22 +93,37 @@ describe('tokens and secrets', () => {
   it('refuses a token signed with our secret whose subject is missing or not a user id: 401 over REST and sockets', async () => {
     const now = Math.floor(Date.now() / 1000)
     const claims = { aud: 'healthcare-api', iss: 'healthcare-api', iat: now, exp: now + 60 }
-    for (const token of [sign(claims), sign({ ...claims, sub: 'not-a-uuid' }), sign({ ...claims, sub: 42 }), sign({ ...claims, sub: {} })]) {
+    for (const token of [
+      sign(claims),
+      sign({ ...claims, sub: 'not-a-uuid' }),
+      sign({ ...claims, sub: 42 }),
+      sign({ ...claims, sub: {} })
+    ]) {
       assertError(await http('GET', '/api/patients', { token }), 401, 'NotAuthenticated')
       const socket = await connectSocket()
-      await assert.rejects(socket.authenticate(token), (error: any) => error.code === 401 && error.name === 'NotAuthenticated')
+      await assert.rejects(
+        socket.authenticate(token),
+        (error: any) => error.code === 401 && error.name === 'NotAuthenticated'
+      )
       socket.close()
     }
   })
 
   describe('the real entry point in production', function () {
     this.timeout(60_000)
-    const production = { NODE_ENV: 'production', DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none', HOST: '127.0.0.1' }
+    const production = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none',
+      HOST: '127.0.0.1'
+    }
 
     it('refuses to start without JWT_SECRET', async () => {
       const { code, output } = await runEntry({ ...production, JWT_SECRET: undefined })
       assert.equal(code, 1, output)
-      assert.match(output, /Could not start the server: Invalid configuration: authentication\.secret: set JWT_SECRET to a secret of at least 32 bytes/)
+      assert.match(
+        output,
+        /Could not start the server: Invalid configuration: authentication\.secret: set JWT_SECRET to a secret of at least 32 bytes/
+      )
     })
 
     it('refuses a short JWT_SECRET', async () => {

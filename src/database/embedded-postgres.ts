@@ -41,11 +41,17 @@ async function loadBinaries(): Promise<Binaries> {
   try {
     return await import(name)
   } catch {
-    throw new Error(`No embedded PostgreSQL build for ${process.platform}-${process.arch} (${name}); set DATABASE_URL instead`)
+    throw new Error(
+      `No embedded PostgreSQL build for ${process.platform}-${process.arch} (${name}); set DATABASE_URL instead`
+    )
   }
 }
 
-function run(command: string, args: string[], runAs?: RunAs): Promise<{ code: number | null; output: string }> {
+function run(
+  command: string,
+  args: string[],
+  runAs?: RunAs
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { ...runAs, cwd: os.tmpdir(), env: { ...process.env, LC_ALL: 'C' } })
     let output = ''
@@ -82,7 +88,8 @@ function canReach(target: string, mode: 'x' | 'rwx', runAs?: RunAs) {
   if (!runAs) {
     return true
   }
-  const flags = mode === 'x' ? 'fs.constants.X_OK' : 'fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK'
+  const flags =
+    mode === 'x' ? 'fs.constants.X_OK' : 'fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK'
   const probe = `const fs = require('fs'); fs.accessSync(process.argv[1], ${flags})`
   return spawnSync(process.execPath, ['-e', probe, target], { ...runAs, cwd: '/' }).status === 0
 }
@@ -114,7 +121,9 @@ async function reachableDataDir(wanted: string, runAs: RunAs | undefined, log: (
     return wanted
   }
   const fallback = reachableFallback(wanted)
-  log(`The postgres user cannot reach ${parent} (a private folder?); keeping the embedded database in ${fallback} instead`)
+  log(
+    `The postgres user cannot reach ${parent} (a private folder?); keeping the embedded database in ${fallback} instead`
+  )
   await fs.mkdir(path.dirname(fallback), { recursive: true, mode: 0o755 })
   return fallback
 }
@@ -156,7 +165,14 @@ async function initialise(binaries: Binaries, dataDir: string, password: string,
     }
     await runOrFail(
       binaries.initdb,
-      [`--pgdata=${dataDir}`, `--username=${SUPERUSER}`, `--pwfile=${passwordFile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--no-locale'],
+      [
+        `--pgdata=${dataDir}`,
+        `--username=${SUPERUSER}`,
+        `--pwfile=${passwordFile}`,
+        '--auth=scram-sha-256',
+        '--encoding=UTF8',
+        '--no-locale'
+      ],
       runAs
     )
   } finally {
@@ -211,7 +227,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   if (await isRunning(binaries, dataDir, runAs)) {
     const owner = await liveOwner(ownerFile)
     if (owner) {
-      throw new Error(`The embedded database in ${dataDir} is in use by another process (pid ${owner}); stop it or set DATABASE_URL`)
+      throw new Error(
+        `The embedded database in ${dataDir} is in use by another process (pid ${owner}); stop it or set DATABASE_URL`
+      )
     }
     log('A cluster left running by a process that was killed was found; restarting it')
     await stopCluster(binaries, dataDir, runAs)

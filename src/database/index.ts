@@ -23,7 +23,10 @@ export async function startDatabase(settings: ApplicationConfiguration['database
  * For one-off commands (migrate, seed): the configured database, migrated to the latest schema,
  * for the length of `task`; the connection and any embedded cluster stop afterwards.
  */
-export async function withMigratedDatabase<T>(settings: ApplicationConfiguration['database'], task: (db: Knex) => Promise<T>) {
+export async function withMigratedDatabase<T>(
+  settings: ApplicationConfiguration['database'],
+  task: (db: Knex) => Promise<T>
+) {
   const database = await startDatabase(settings)
   const db = createKnex(database.connectionString, settings)
   try {

@@ -28,7 +28,9 @@ function memoized(convert: (name: string) => string) {
 }
 
 const snakeCase = memoized((name) => name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`))
-const camelCase = memoized((name) => name.replace(/_([a-z])/g, (_match, letter: string) => letter.toUpperCase()))
+const camelCase = memoized((name) =>
+  name.replace(/_([a-z])/g, (_match, letter: string) => letter.toUpperCase())
+)
 
 function camelCaseRow(row: unknown): unknown {
   if (row === null || typeof row !== 'object' || Array.isArray(row)) {
@@ -87,9 +89,11 @@ interface QueryRunner {
   _query(connection: unknown, query: { sql: string; options?: Record<string, unknown> }): Promise<unknown>
 }
 
+type PostgresClientClass = new (config: Knex.Config) => Knex.Client & QueryRunner
+
 // knex's own PostgreSQL dialect (no typings for its internals).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const PostgresClient: new (config: Knex.Config) => Knex.Client & QueryRunner = require('knex/lib/dialects/postgres')
+const PostgresClient: PostgresClientClass = require('knex/lib/dialects/postgres')
 
 /**
  * The PostgreSQL client of knex, with every data statement sent as a named (prepared) statement:
@@ -128,7 +132,8 @@ export function createKnex(connectionString: string, { pool, timeouts }: Databas
     log: {
       warn: (message: unknown) => logger.warn({ knex: firstLine(message) }, 'Database'),
       error: (message: unknown) => logger.error({ knex: firstLine(message) }, 'Database'),
-      deprecate: (method: string, alternative: string) => logger.warn({ knex: `${method} is deprecated, use ${alternative}` }, 'Database'),
+      deprecate: (method: string, alternative: string) =>
+        logger.warn({ knex: `${method} is deprecated, use ${alternative}` }, 'Database'),
       debug: () => undefined
     },
     migrations,

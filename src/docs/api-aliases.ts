@@ -8,13 +8,17 @@ const copy = <T>(value: T): T => structuredClone(value)
 
 function aliasOf(operation: Operation, method: string, servicePath: string): Operation {
   const alias = copy(operation)
-  alias.description = [`The same as \`${method.toUpperCase()} ${servicePath}\`.`, alias.description].filter(Boolean).join(' ')
+  alias.description = [`The same as \`${method.toUpperCase()} ${servicePath}\`.`, alias.description]
+    .filter(Boolean)
+    .join(' ')
   return alias
 }
 
 function aliasPathItem(item: PathItem | undefined, servicePath: string, methods?: string[]): PathItem {
   const entries = Object.entries(item ?? {}).filter(([method]) => !methods || methods.includes(method))
-  return Object.fromEntries(entries.map(([method, operation]) => [method, aliasOf(operation, method, servicePath)]))
+  return Object.fromEntries(
+    entries.map(([method, operation]) => [method, aliasOf(operation, method, servicePath)])
+  )
 }
 
 /** `GET /api/<service>/{id}` as `find` filtered by `field`: the find operation, the field in the path. */
@@ -30,7 +34,9 @@ function findByPath(find: Operation, service: string, field: string): Operation 
       schema: { type: 'string', format: 'uuid' }
     },
     // The path's `id` is the field's value; a query `id` (the mapping's own) would only confuse.
-    ...(operation.parameters ?? []).filter((parameter: Operation) => parameter.name !== field && parameter.name !== 'id')
+    ...(operation.parameters ?? []).filter(
+      (parameter: Operation) => parameter.name !== field && parameter.name !== 'id'
+    )
   ]
   return operation
 }

@@ -63,7 +63,10 @@ export const openApi = (app: Application) => {
       idType: 'string',
       // Only services that declare their docs (a service without schemas would document nothing).
       ignore: { filter: (service) => !getServiceOptions(service)?.docs },
-      ui: swagger.swaggerUI({ docsPath: DOCS_PATH, getSwaggerInitializerScript: () => SWAGGER_UI_INITIALIZER }),
+      ui: swagger.swaggerUI({
+        docsPath: DOCS_PATH,
+        getSwaggerInitializerScript: () => SWAGGER_UI_INITIALIZER
+      }),
       defaults: { operationGenerators }
     })
   )

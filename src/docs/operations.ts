@@ -49,18 +49,42 @@ const FIELD_OPERATORS = '`[$ne]`, `[$in][]`, `[$nin][]`, `[$lt]`, `[$lte]`, `[$g
 function queryParameters(querySchema: any, paginate?: { default?: number; max?: number }) {
   const properties: Record<string, any> = querySchema?.properties ?? {}
   const parameters: object[] = [
-    { in: 'query', name: '$limit', description: `Page size (default ${paginate?.default}, at most ${paginate?.max})`, schema: { type: 'integer', minimum: 0 } },
+    {
+      in: 'query',
+      name: '$limit',
+      description: `Page size (default ${paginate?.default}, at most ${paginate?.max})`,
+      schema: { type: 'integer', minimum: 0 }
+    },
     { in: 'query', name: '$skip', description: 'Records to skip', schema: { type: 'integer', minimum: 0 } }
   ]
   for (const [name, schema] of Object.entries(properties)) {
     if (name === '$sort') {
-      parameters.push({ in: 'query', name, style: 'deepObject', explode: true, description: '`$sort[field]=1` ascending, `-1` descending', schema })
+      parameters.push({
+        in: 'query',
+        name,
+        style: 'deepObject',
+        explode: true,
+        description: '`$sort[field]=1` ascending, `-1` descending',
+        schema
+      })
     } else if (name === '$select') {
-      parameters.push({ in: 'query', name: '$select[]', style: 'form', explode: true, description: 'Only these fields', schema })
+      parameters.push({
+        in: 'query',
+        name: '$select[]',
+        style: 'form',
+        explode: true,
+        description: 'Only these fields',
+        schema
+      })
     } else if (!name.startsWith('$')) {
       // A field: anyOf [the value, its operators]; a query parameter shows the plain value.
       const value = Array.isArray(schema.anyOf) ? schema.anyOf[0] : schema
-      parameters.push({ in: 'query', name, description: `Equal to this; operators as \`${name}[$gte]=…\``, schema: value })
+      parameters.push({
+        in: 'query',
+        name,
+        description: `Equal to this; operators as \`${name}[$gte]=…\``,
+        schema: value
+      })
     }
   }
   return parameters
@@ -79,7 +103,10 @@ export const operationGenerators: Generators = {
       summary: `Find ${args.modelName} records`,
       description: `A page \`{ total, limit, skip, data }\` of the ${args.modelName} records the caller may see. ${QUERY_HELP}`,
       parameters: queryParameters(querySchema, args.service.options?.paginate),
-      responses: { 200: { description: 'A page of records', content: json(args.refs.findResponse) }, ...errorResponses('find', args) },
+      responses: {
+        200: { description: 'A page of records', content: json(args.refs.findResponse) },
+        ...errorResponses('find', args)
+      },
       security: isSecured('find', args) ? args.security : []
     }
   },
@@ -88,7 +115,10 @@ export const operationGenerators: Generators = {
       tags: args.tags,
       summary: `Get a ${args.modelName} by id`,
       parameters: [idParameter(args.modelName)],
-      responses: { 200: { description: 'The record', content: json(args.refs.getResponse) }, ...errorResponses('get', args) },
+      responses: {
+        200: { description: 'The record', content: json(args.refs.getResponse) },
+        ...errorResponses('get', args)
+      },
       security: isSecured('get', args) ? args.security : []
     }
   },
@@ -97,7 +127,10 @@ export const operationGenerators: Generators = {
       tags: args.tags,
       summary: `Create a ${args.modelName}`,
       requestBody: { required: true, content: json(args.refs.createRequest) },
-      responses: { 201: { description: 'The created record', content: json(args.refs.createResponse) }, ...errorResponses('create', args) },
+      responses: {
+        201: { description: 'The created record', content: json(args.refs.createResponse) },
+        ...errorResponses('create', args)
+      },
       security: isSecured('create', args) ? args.security : []
     }
   },
@@ -107,7 +140,10 @@ export const operationGenerators: Generators = {
       summary: `Replace a ${args.modelName} (every writable field)`,
       parameters: [idParameter(args.modelName)],
       requestBody: { required: true, content: json(args.refs.updateRequest) },
-      responses: { 200: { description: 'The updated record', content: json(args.refs.updateResponse) }, ...errorResponses('update', args) },
+      responses: {
+        200: { description: 'The updated record', content: json(args.refs.updateResponse) },
+        ...errorResponses('update', args)
+      },
       security: isSecured('update', args) ? args.security : []
     }
   },
@@ -117,7 +153,10 @@ export const operationGenerators: Generators = {
       summary: `Change some fields of a ${args.modelName}`,
       parameters: [idParameter(args.modelName)],
       requestBody: { required: true, content: json(args.refs.patchRequest) },
-      responses: { 200: { description: 'The patched record', content: json(args.refs.patchResponse) }, ...errorResponses('patch', args) },
+      responses: {
+        200: { description: 'The patched record', content: json(args.refs.patchResponse) },
+        ...errorResponses('patch', args)
+      },
       security: isSecured('patch', args) ? args.security : []
     }
   },
@@ -126,7 +165,10 @@ export const operationGenerators: Generators = {
       tags: args.tags,
       summary: `Remove a ${args.modelName}`,
       parameters: [idParameter(args.modelName)],
-      responses: { 200: { description: 'The removed record', content: json(args.refs.removeResponse) }, ...errorResponses('remove', args) },
+      responses: {
+        200: { description: 'The removed record', content: json(args.refs.removeResponse) },
+        ...errorResponses('remove', args)
+      },
       security: isSecured('remove', args) ? args.security : []
     }
   }

@@ -15,14 +15,46 @@ export const errorSchema = Type.Object(
 
 /** Each error status the API answers with: the Feathers class name and what it means here. */
 export const ERRORS = {
-  400: { name: 'BadRequest', description: 'Invalid input: the offending fields are named in `data`', message: 'validation failed' },
-  401: { name: 'NotAuthenticated', description: 'Missing or invalid credentials', message: 'Not authenticated' },
-  403: { name: 'Forbidden', description: 'Only the record\'s creator may do this', message: 'Only the creator may change this record' },
-  404: { name: 'NotFound', description: 'No such record, or not one the caller may see', message: 'No record found' },
-  409: { name: 'Conflict', description: 'A record with these values already exists', message: 'email already exists' },
-  413: { name: 'PayloadTooLarge', description: 'The body is over 100 kB', message: 'Request body is too large' },
-  429: { name: 'TooManyRequests', description: 'Too many failed logins: wait for `Retry-After` seconds', message: 'Too many failed logins' },
-  500: { name: 'GeneralError', description: 'Unexpected failure (details are logged, never sent)', message: 'Internal Server Error' },
+  400: {
+    name: 'BadRequest',
+    description: 'Invalid input: the offending fields are named in `data`',
+    message: 'validation failed'
+  },
+  401: {
+    name: 'NotAuthenticated',
+    description: 'Missing or invalid credentials',
+    message: 'Not authenticated'
+  },
+  403: {
+    name: 'Forbidden',
+    description: "Only the record's creator may do this",
+    message: 'Only the creator may change this record'
+  },
+  404: {
+    name: 'NotFound',
+    description: 'No such record, or not one the caller may see',
+    message: 'No record found'
+  },
+  409: {
+    name: 'Conflict',
+    description: 'A record with these values already exists',
+    message: 'email already exists'
+  },
+  413: {
+    name: 'PayloadTooLarge',
+    description: 'The body is over 100 kB',
+    message: 'Request body is too large'
+  },
+  429: {
+    name: 'TooManyRequests',
+    description: 'Too many failed logins: wait for `Retry-After` seconds',
+    message: 'Too many failed logins'
+  },
+  500: {
+    name: 'GeneralError',
+    description: 'Unexpected failure (details are logged, never sent)',
+    message: 'Internal Server Error'
+  },
   503: { name: 'Unavailable', description: 'The database is unavailable', message: 'Database unavailable' }
 } as const
 
@@ -48,4 +80,6 @@ export function errorResponses() {
   )
 }
 
-export const errorResponseRef = (status: ErrorStatus) => ({ $ref: `#/components/responses/${ERRORS[status].name}` })
+export const errorResponseRef = (status: ErrorStatus) => ({
+  $ref: `#/components/responses/${ERRORS[status].name}`
+})

@@ -36,7 +36,10 @@ export function toOpenApiSchema(schema: unknown): any {
   const result: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(schema)) {
     if (key === '$id') continue
-    result[key] = key === '$ref' && typeof value === 'string' && !value.includes('#') ? `#/components/schemas/${value}` : toOpenApiSchema(value)
+    result[key] =
+      key === '$ref' && typeof value === 'string' && !value.includes('#')
+        ? `#/components/schemas/${value}`
+        : toOpenApiSchema(value)
   }
   return result
 }
@@ -51,7 +54,9 @@ function operations(errors: ServiceDocsOptions['errors'] = {}, declared: Record<
       if (operation === false) {
         return [method, false]
       }
-      const responses = Object.fromEntries(statuses.map((status) => [`responses.${status}`, errorResponseRef(status)]))
+      const responses = Object.fromEntries(
+        statuses.map((status) => [`responses.${status}`, errorResponseRef(status)])
+      )
       return [method, { ...responses, ...operation }]
     })
   )
@@ -61,7 +66,13 @@ function operations(errors: ServiceDocsOptions['errors'] = {}, declared: Record<
  * The `docs` option of a service registration: `app.use(path, service, { methods, docs:
  * serviceDocs({...}) })` puts the service's operations, with its schemas, in /openapi.json.
  */
-export function serviceDocs({ schemas, description, authenticated, errors, docs = {} }: ServiceDocsOptions): ServiceSwaggerOptions {
+export function serviceDocs({
+  schemas,
+  description,
+  authenticated,
+  errors,
+  docs = {}
+}: ServiceDocsOptions): ServiceSwaggerOptions {
   return createSwaggerServiceOptions({
     schemas,
     transformSchema: toOpenApiSchema,

@@ -11,7 +11,8 @@ import { isUuid } from '../schemas/common'
 const asUuid = (value: unknown) => (isUuid(value) ? value.toLowerCase() : null)
 
 /** `::ffff:127.0.0.1` is 127.0.0.1. */
-export const clientAddress = (ip: unknown) => (typeof ip === 'string' && ip ? ip.replace(/^::ffff:(?=\d+\.)/, '') : null)
+export const clientAddress = (ip: unknown) =>
+  typeof ip === 'string' && ip ? ip.replace(/^::ffff:(?=\d+\.)/, '') : null
 
 /** The record a call was about: its id, or for a create the new record's; none for a find. */
 function recordIdOf(context: HookContext) {
@@ -103,7 +104,13 @@ export const auditLogin = () => async (context: HookContext, next: NextFunction)
     await next()
   } catch (error) {
     const userId = isDatabaseUnavailable(error) ? null : await userIdOfEmail(db, data.email).catch(() => null)
-    const entry: AuditEntry = { userId, action: 'login-failed', service: 'authentication', recordId: null, ip }
+    const entry: AuditEntry = {
+      userId,
+      action: 'login-failed',
+      service: 'authentication',
+      recordId: null,
+      ip
+    }
     await appendFailure(db, entry, error, loggerOf(context.params))
     throw error
   }

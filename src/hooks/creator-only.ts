@@ -26,7 +26,12 @@ export const creatorOnly = (field: string) => async (context: HookContext, next:
   try {
     await next()
   } catch (error) {
-    if (error instanceof NotFound && context.id !== null && context.id !== undefined && (await recordExists(context))) {
+    if (
+      error instanceof NotFound &&
+      context.id !== null &&
+      context.id !== undefined &&
+      (await recordExists(context))
+    ) {
       throw new Forbidden(`Only the creator may ${context.method} this record`)
     }
     throw error

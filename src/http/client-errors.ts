@@ -5,7 +5,14 @@ import type { Headers } from './security-headers'
 // Requests that Node's HTTP parser refuses (an over-long URL or headers, garbage) never reach Koa;
 // answer them with a Feathers-shaped JSON error too, instead of Node's empty reply, and with the
 // same security headers as every other answer. An answer to HEAD has no body.
-function reply(socket: Duplex, request: Request, code: number, name: string, className: string, message: string) {
+function reply(
+  socket: Duplex,
+  request: Request,
+  code: number,
+  name: string,
+  className: string,
+  message: string
+) {
   const body = request.head ? '' : JSON.stringify({ name, message, code, className })
   socket.end(
     `HTTP/1.1 ${code} ${message}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${request.headers}Connection: close\r\n\r\n${body}`
@@ -29,7 +36,14 @@ export function answerClientErrorsAsJson(server: Server, securityHeaders: Header
       // The request (headers or body) did not arrive within http.headersTimeoutMs / requestTimeoutMs.
       reply(socket, request, 408, 'RequestTimeout', 'request-timeout', 'Request Timeout')
     } else if (error.code === 'HPE_HEADER_OVERFLOW') {
-      reply(socket, request, 431, 'RequestHeaderFieldsTooLarge', 'request-header-fields-too-large', 'Request Header Fields Too Large')
+      reply(
+        socket,
+        request,
+        431,
+        'RequestHeaderFieldsTooLarge',
+        'request-header-fields-too-large',
+        'Request Header Fields Too Large'
+      )
     } else {
       reply(socket, request, 400, 'BadRequest', 'bad-request', 'Bad Request')
     }

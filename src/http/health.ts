@@ -16,16 +16,18 @@ function within<T>(ms: number, promise: Promise<T>): Promise<T> {
  * With Redis, `events` tells whether this instance's events go round through it (`ok` or `down`):
  * REST goes on serving without it, so it does not change the status.
  */
-export const health = (db: Knex, timeoutMs: number, eventDelivery: () => EventDelivery | undefined): Middleware => async (ctx, next) => {
-  if (ctx.path !== '/health' || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) {
-    return next()
+export const health =
+  (db: Knex, timeoutMs: number, eventDelivery: () => EventDelivery | undefined): Middleware =>
+  async (ctx, next) => {
+    if (ctx.path !== '/health' || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) {
+      return next()
+    }
+    try {
+      await within(timeoutMs, db.raw('SELECT 1'))
+    } catch {
+      throw new Unavailable('Database unavailable')
+    }
+    ctx.set('Cache-Control', 'no-store')
+    const events = eventDelivery()
+    ctx.body = events ? { status: 'ok', events } : { status: 'ok' }
   }
-  try {
-    await within(timeoutMs, db.raw('SELECT 1'))
-  } catch {
-    throw new Unavailable('Database unavailable')
-  }
-  ctx.set('Cache-Control', 'no-store')
-  const events = eventDelivery()
-  ctx.body = events ? { status: 'ok', events } : { status: 'ok' }
-}

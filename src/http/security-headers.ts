@@ -10,7 +10,10 @@ export async function securityHeaders(): Promise<Headers> {
     setHeader: (name: string, value: unknown) => headers.set(name, String(value)),
     removeHeader: (name: string) => headers.delete(name)
   }
-  await helmet()({ req: {} as IncomingMessage, res: res as unknown as ServerResponse } as any, async () => undefined)
+  await helmet()(
+    { req: {} as IncomingMessage, res: res as unknown as ServerResponse } as any,
+    async () => undefined
+  )
   return [...headers]
 }
 

@@ -11,21 +11,35 @@ export const MAX_LIST_ITEMS = 100
 function queryProperty(definition: TSchema, extension: Record<string, TSchema> = {}) {
   const list = Type.Array(definition, { maxItems: MAX_LIST_ITEMS })
   const operators = Type.Object(
-    { $gt: definition, $gte: definition, $lt: definition, $lte: definition, $ne: definition, $in: list, $nin: list, ...extension },
+    {
+      $gt: definition,
+      $gte: definition,
+      $lt: definition,
+      $lte: definition,
+      $ne: definition,
+      $in: list,
+      $nin: list,
+      ...extension
+    },
     { additionalProperties: false }
   )
   return Type.Optional(Type.Union([definition, Type.Partial(operators)]))
 }
 
 /** `queryProperties` of @feathersjs/typebox (and its static type), with bounded `$in` and `$nin`. */
-function boundedQueryProperties<T extends TObject, X extends { [K in keyof T['properties']]?: { [key: string]: TSchema } }>(
-  type: T,
-  extensions: X
-) {
+function boundedQueryProperties<
+  T extends TObject,
+  X extends { [K in keyof T['properties']]?: { [key: string]: TSchema } }
+>(type: T, extensions: X) {
   const properties = Object.fromEntries(
-    Object.entries(type.properties).map(([key, definition]) => [key, queryProperty(definition, extensions[key as keyof X])])
+    Object.entries(type.properties).map(([key, definition]) => [
+      key,
+      queryProperty(definition, extensions[key as keyof X])
+    ])
   )
-  return Type.Optional(Type.Object(properties, { additionalProperties: false })) as unknown as ReturnType<typeof queryProperties<T, X>>
+  return Type.Optional(Type.Object(properties, { additionalProperties: false })) as unknown as ReturnType<
+    typeof queryProperties<T, X>
+  >
 }
 
 function selectableKeys<T extends TObject>(type: T) {
@@ -43,10 +57,10 @@ function selectableKeys<T extends TObject>(type: T) {
  * with integer, bounded `$limit` and `$skip`, a bounded number of `$or` / `$and` clauses and
  * bounded `$in` / `$nin` lists.
  */
-export function querySyntaxFor<T extends TObject, X extends { [K in keyof T['properties']]?: { [key: string]: TSchema } }>(
-  type: T,
-  extensions: X = {} as X
-) {
+export function querySyntaxFor<
+  T extends TObject,
+  X extends { [K in keyof T['properties']]?: { [key: string]: TSchema } }
+>(type: T, extensions: X = {} as X) {
   const properties = boundedQueryProperties(type, extensions)
   const $or = Type.Array(properties, { maxItems: MAX_CLAUSES })
   const $and = Type.Array(Type.Union([properties, Type.Object({ $or }, { additionalProperties: false })]), {

@@ -8,7 +8,9 @@ import { seed } from './seed'
 /** `npm run seed`: the configured database (embedded unless DATABASE_URL), migrated, then demo data. */
 async function main() {
   const settings = await loadConfiguration()
-  const { result } = await withMigratedDatabase(settings.database, async (db) => seed(createApp(settings, db, await deploymentId(db))))
+  const { result } = await withMigratedDatabase(settings.database, async (db) =>
+    seed(createApp(settings, db, await deploymentId(db)))
+  )
   console.log(`Done: ${result.created} created, ${result.existing} already there.`)
   console.log('\nDemo credentials (POST /api/auth/login):')
   for (const { email } of Object.values(demoUsers)) {

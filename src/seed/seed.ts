@@ -39,8 +39,17 @@ export async function seed(app: Application, log: Log = console.log): Promise<Se
 
   log('Users')
   const users = {} as Record<DemoUserKey, User>
-  for (const [key, user] of Object.entries(demoUsers) as Array<[DemoUserKey, (typeof demoUsers)[DemoUserKey]]>) {
-    const result = await ensure<User & { id: string }>(app.service('users'), user.email, { email: user.email }, { ...user, password: DEMO_PASSWORD }, undefined, log)
+  for (const [key, user] of Object.entries(demoUsers) as Array<
+    [DemoUserKey, (typeof demoUsers)[DemoUserKey]]
+  >) {
+    const result = await ensure<User & { id: string }>(
+      app.service('users'),
+      user.email,
+      { email: user.email },
+      { ...user, password: DEMO_PASSWORD },
+      undefined,
+      log
+    )
     users[key] = result.record
     count(result)
   }
@@ -49,7 +58,14 @@ export async function seed(app: Application, log: Log = console.log): Promise<Se
   const doctors: Record<string, { id: string }> = {}
   for (const [key, { createdBy, ...doctor }] of Object.entries(demoDoctors)) {
     const user = users[createdBy]
-    const result = await ensure(app.service('doctors'), doctor.name, { name: doctor.name, createdBy: user.id }, doctor, user, log)
+    const result = await ensure(
+      app.service('doctors'),
+      doctor.name,
+      { name: doctor.name, createdBy: user.id },
+      doctor,
+      user,
+      log
+    )
     doctors[key] = result.record
     count(result)
   }
@@ -58,7 +74,14 @@ export async function seed(app: Application, log: Log = console.log): Promise<Se
   const patients: Record<string, { id: string }> = {}
   for (const [key, { owner, ...patient }] of Object.entries(demoPatients)) {
     const user = users[owner]
-    const result = await ensure(app.service('patients'), `${patient.name} (${demoUsers[owner].email})`, { name: patient.name }, patient, user, log)
+    const result = await ensure(
+      app.service('patients'),
+      `${patient.name} (${demoUsers[owner].email})`,
+      { name: patient.name },
+      patient,
+      user,
+      log
+    )
     patients[key] = result.record
     count(result)
   }
@@ -67,7 +90,16 @@ export async function seed(app: Application, log: Log = console.log): Promise<Se
   for (const { patient, doctor } of demoMappings) {
     const user = users[demoPatients[patient].owner]
     const pair = { patientId: patients[patient].id, doctorId: doctors[doctor].id }
-    count(await ensure(app.service('mappings'), `${demoPatients[patient].name} -> ${demoDoctors[doctor].name}`, pair, pair, user, log))
+    count(
+      await ensure(
+        app.service('mappings'),
+        `${demoPatients[patient].name} -> ${demoDoctors[doctor].name}`,
+        pair,
+        pair,
+        user,
+        log
+      )
+    )
   }
   return summary
 }

@@ -126,7 +126,10 @@ export class RecordService<
       return super._find({ ...params, paginate: false })
     }
     const skip = filters.$skip ?? 0
-    const page = filters.$limit === 0 ? { data: [], total: undefined } : await this.pageWithTotal(params, filters.$limit, skip)
+    const page =
+      filters.$limit === 0
+        ? { data: [], total: undefined }
+        : await this.pageWithTotal(params, filters.$limit, skip)
     const total = page.total ?? (await this.countMatching(params))
     await this.recordRead(params, null)
     return { total, limit: filters.$limit, skip, data: page.data }
@@ -144,12 +147,17 @@ export class RecordService<
       return undefined
     }
     const db = this.connection(params)
-    return db(table).where(ownerField, owner).select(db.raw('coalesce(sum(??), 0)::bigint AS ??', ['total', 'total']))
+    return db(table)
+      .where(ownerField, owner)
+      .select(db.raw('coalesce(sum(??), 0)::bigint AS ??', ['total', 'total']))
   }
 
   /** The query's total: the kept count if there is one, else a count along the page's index (index-only). */
   private countQuery(params: ServiceParams) {
-    return this.keptCountQuery(params) ?? super.createQuery(params).clearSelect().clearOrder().count({ total: '*' })
+    return (
+      this.keptCountQuery(params) ??
+      super.createQuery(params).clearSelect().clearOrder().count({ total: '*' })
+    )
   }
 
   /**
@@ -174,7 +182,9 @@ export class RecordService<
 
   async _get(id: Id, params: ServiceParams = {} as ServiceParams): Promise<Result> {
     const { name } = this.getOptions(params)
-    const rows: Result[] = await this.recordQuery(params).andWhere(`${name}.${this.id}`, recordId(id)).catch(databaseError)
+    const rows: Result[] = await this.recordQuery(params)
+      .andWhere(`${name}.${this.id}`, recordId(id))
+      .catch(databaseError)
     const record = this.onlyRow(rows, id)
     await this.recordRead(params, String(record[this.id]))
     return record
@@ -198,21 +208,34 @@ export class RecordService<
   async _create(data: Data[], params?: ServiceParams): Promise<Result[]>
   async _create(data: Data | Data[], params?: ServiceParams): Promise<Result | Result[]>
   async _create(data: Data | Data[], params?: ServiceParams): Promise<Result | Result[]> {
-    const rows = await this.audited(this.db(params).insert(data).returning(this.returningColumns(params) as string[]), params).catch(
-      databaseError
-    )
+    const rows = await this.audited(
+      this.db(params)
+        .insert(data)
+        .returning(this.returningColumns(params) as string[]),
+      params
+    ).catch(databaseError)
     return Array.isArray(data) ? rows : rows[0]
   }
 
   async _patch(id: null, data: PatchData | Partial<Result>, params?: ServiceParams): Promise<Result[]>
   async _patch(id: Id, data: PatchData | Partial<Result>, params?: ServiceParams): Promise<Result>
-  async _patch(id: NullableId, data: PatchData | Partial<Result>, params?: ServiceParams): Promise<Result | Result[]>
-  async _patch(id: NullableId, data: PatchData | Partial<Result>, params?: ServiceParams): Promise<Result | Result[]> {
+  async _patch(
+    id: NullableId,
+    data: PatchData | Partial<Result>,
+    params?: ServiceParams
+  ): Promise<Result | Result[]>
+  async _patch(
+    id: NullableId,
+    data: PatchData | Partial<Result>,
+    params?: ServiceParams
+  ): Promise<Result | Result[]> {
     if (id === null) {
       return super._patch(id, data, params)
     }
     const { [this.id]: _ignored, ...changes } = data as Row
-    const write = this.scopedTo(id, params).update(changes).returning(this.returningColumns(params) as string[])
+    const write = this.scopedTo(id, params)
+      .update(changes)
+      .returning(this.returningColumns(params) as string[])
     const rows = await this.audited(write, params).catch(databaseError)
     return this.onlyRow(rows, id)
   }
@@ -229,7 +252,9 @@ export class RecordService<
     if (id === null) {
       return super._remove(id, params)
     }
-    const write = this.scopedTo(id, params).delete().returning(this.returningColumns(params) as string[])
+    const write = this.scopedTo(id, params)
+      .delete()
+      .returning(this.returningColumns(params) as string[])
     const rows = await this.audited(write, params).catch(databaseError)
     return this.onlyRow(rows, id)
   }

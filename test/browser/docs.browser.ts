@@ -28,12 +28,21 @@ describe('Swagger UI at /docs, in Chromium', () => {
 
     const patients = page.locator('#operations-tag-patients')
     await patients.waitFor()
-    const findPatients = page.locator('.opblock-get', { has: page.locator('.opblock-summary-path[data-path="/api/patients"]') })
+    const findPatients = page.locator('.opblock-get', {
+      has: page.locator('.opblock-summary-path[data-path="/api/patients"]')
+    })
     await findPatients.waitFor()
     const patientPaths = await page
       .locator('.opblock-summary-path')
-      .evaluateAll((spans) => spans.map((span) => span.getAttribute('data-path')).filter((path) => path?.includes('patients')))
-    assert.deepEqual([...new Set(patientPaths)].sort(), ['/api/patients', '/api/patients/{id}', '/patients', '/patients/{id}'])
+      .evaluateAll((spans) =>
+        spans.map((span) => span.getAttribute('data-path')).filter((path) => path?.includes('patients'))
+      )
+    assert.deepEqual([...new Set(patientPaths)].sort(), [
+      '/api/patients',
+      '/api/patients/{id}',
+      '/patients',
+      '/patients/{id}'
+    ])
 
     await page.locator('.auth-wrapper .authorize').click()
     await page.locator('.auth-container input').fill(alice.token)
@@ -49,9 +58,17 @@ describe('Swagger UI at /docs, in Chromium', () => {
     const status = findPatients.locator('.live-responses-table .response .response-col_status')
     await status.waitFor()
     assert.equal((await status.textContent())?.trim(), '200')
-    const body = JSON.parse((await findPatients.locator('.live-responses-table .response .response-col_description pre').first().textContent()) ?? '')
+    const body = JSON.parse(
+      (await findPatients
+        .locator('.live-responses-table .response .response-col_description pre')
+        .first()
+        .textContent()) ?? ''
+    )
     assert.equal(body.total, 1)
-    assert.deepEqual(body.data.map((record: { id: string }) => record.id), [patient.id])
+    assert.deepEqual(
+      body.data.map((record: { id: string }) => record.id),
+      [patient.id]
+    )
     assertNoProblems(checked)
   })
 })

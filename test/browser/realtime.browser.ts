@@ -20,19 +20,28 @@ const PAGE_FILES: Record<string, string> = {
   'feathers.js': modulePath('@feathersjs/client/dist/feathers.js')
 }
 
-const CONTENT_TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8' }
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8'
+}
 
 /** Serves the page under helmet's default CSP, allowing connections to the API as well. */
 async function servePage(api: string) {
   const { host } = new URL(api)
-  const csp = HELMET_DEFAULT_CSP.replace("default-src 'self'", `default-src 'self';connect-src 'self' ws://${host} ${api}`)
+  const csp = HELMET_DEFAULT_CSP.replace(
+    "default-src 'self'",
+    `default-src 'self';connect-src 'self' ws://${host} ${api}`
+  )
   const server = http.createServer(async (request, response) => {
     const file = PAGE_FILES[path.basename(new URL(request.url ?? '/', 'http://page').pathname)]
     if (!file) {
       response.writeHead(404).end()
       return
     }
-    response.writeHead(200, { 'content-type': CONTENT_TYPES[path.extname(file)], 'content-security-policy': csp })
+    response.writeHead(200, {
+      'content-type': CONTENT_TYPES[path.extname(file)],
+      'content-security-policy': csp
+    })
     response.end(await readFile(file))
   })
   server.listen(0, '127.0.0.1')
@@ -62,16 +71,25 @@ describe('the Feathers browser client, in Chromium', () => {
   it('logs in over Socket.io and receives `patients created` for its own patients only', async () => {
     const checked = await checkedPage(browser)
     await checked.page.goto(page.url)
-    const user = await checked.page.evaluate(([email, password]) => (window as any).logIn(email, password), [alice.email, alice.password])
+    const user = await checked.page.evaluate(
+      ([email, password]) => (window as any).logIn(email, password),
+      [alice.email, alice.password]
+    )
     assert.equal(user.id, alice.id)
     assert.equal(await checked.page.locator('#status').textContent(), `logged in as ${alice.email}`)
 
     await created('/api/patients', bob, validPatient({ name: "Bob's patient" }))
-    const patient = await created('/api/patients', alice, validPatient({ name: 'Live Patient', age: 37, disease: 'Asthma' }))
+    const patient = await created(
+      '/api/patients',
+      alice,
+      validPatient({ name: 'Live Patient', age: 37, disease: 'Asthma' })
+    )
 
     // Events need the channels of src/channels.ts (realtime).
     await checked.page.locator('#patients li').first().waitFor({ timeout: 10_000 })
-    assert.deepEqual(await checked.page.locator('#patients li').allTextContents(), ['Live Patient (37): Asthma'])
+    assert.deepEqual(await checked.page.locator('#patients li').allTextContents(), [
+      'Live Patient (37): Asthma'
+    ])
     assert.deepEqual(await checked.page.evaluate(() => (window as any).receivedPatients), [patient])
     assertNoProblems(checked)
   })

@@ -23,7 +23,11 @@ const stampBindings = ({ userId, action, service, ip }: AuditStamp) => [userId, 
  * of one record) and its audit record as ONE statement, through a CTE: both happen or neither does,
  * in a single round trip. One audit row per record; none when there was none (a 404).
  */
-export function withAuditRecord(db: Knex | Knex.Transaction, statement: Knex.QueryBuilder, stamp: AuditStamp): Knex.QueryBuilder {
+export function withAuditRecord(
+  db: Knex | Knex.Transaction,
+  statement: Knex.QueryBuilder,
+  stamp: AuditStamp
+): Knex.QueryBuilder {
   stamp.written = true
   return db
     .with('touched', statement)

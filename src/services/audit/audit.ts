@@ -21,7 +21,8 @@ export const audit = (app: Application) => {
     methods: auditMethods,
     events: [],
     docs: serviceDocs({
-      description: "The caller's own audit trail: every call on patients and mappings, every login; read-only",
+      description:
+        "The caller's own audit trail: every call on patients and mappings, every login; read-only",
       schemas: { auditSchema, auditQuerySchema },
       authenticated: 'all'
     })

@@ -34,7 +34,10 @@ export const doctorDataResolver = resolve<Doctor, HookContext<DoctorService>>({
   createdBy: currentUserId
 })
 
-export const doctorPatchSchema = Type.Partial(doctorDataSchema, { $id: 'DoctorPatch', additionalProperties: false })
+export const doctorPatchSchema = Type.Partial(doctorDataSchema, {
+  $id: 'DoctorPatch',
+  additionalProperties: false
+})
 export type DoctorPatch = Static<typeof doctorPatchSchema>
 export const doctorPatchValidator = compileValidator(doctorPatchSchema, dataValidator)
 export const doctorPatchResolver = resolve<Doctor, HookContext<DoctorService>>({

@@ -8,7 +8,14 @@ export type DoctorClientService = Pick<DoctorService<Params<DoctorQuery>>, (type
 
 export const doctorPath = 'doctors'
 
-export const doctorMethods: Array<keyof DoctorService> = ['find', 'get', 'create', 'update', 'patch', 'remove']
+export const doctorMethods: Array<keyof DoctorService> = [
+  'find',
+  'get',
+  'create',
+  'update',
+  'patch',
+  'remove'
+]
 
 export const doctorClient = remoteService(doctorPath, doctorMethods)
 

@@ -48,7 +48,10 @@ export const mappingDataResolver = resolve<Mapping, HookContext<MappingService>>
   userId: currentUserId
 })
 
-export const mappingQuerySchema = querySyntaxFor(Type.Pick(mappingSchema, ['id', 'patientId', 'doctorId', 'createdAt']), {})
+export const mappingQuerySchema = querySyntaxFor(
+  Type.Pick(mappingSchema, ['id', 'patientId', 'doctorId', 'createdAt']),
+  {}
+)
 export type MappingQuery = Static<typeof mappingQuerySchema> & { userId?: string }
 export const mappingQueryValidator = compileQueryValidator(mappingQuerySchema)
 export const mappingQueryResolver = resolve<MappingQuery, HookContext<MappingService>>({

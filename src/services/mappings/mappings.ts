@@ -31,14 +31,17 @@ export const mapping = (app: Application) => {
   app.use(mappingPath, new MappingService(getOptions(app)), {
     methods: mappingMethods,
     docs: serviceDocs({
-      description: "Doctors assigned to the caller's own patients; each mapping carries its `doctor` and `patient`",
+      description:
+        "Doctors assigned to the caller's own patients; each mapping carries its `doctor` and `patient`",
       schemas: { mappingSchema: mappingResponseSchema, mappingDataSchema, mappingQuerySchema },
       authenticated: 'all',
       errors: { create: [404, 409] }
     })
   })
   // The owner is the patient's: `userId` is not in the payload other instances receive.
-  app.service(mappingPath).publish(publishToOwner<Mapping>((mapping) => mapping.patient?.userId ?? mapping.userId))
+  app
+    .service(mappingPath)
+    .publish(publishToOwner<Mapping>((mapping) => mapping.patient?.userId ?? mapping.userId))
   app.service(mappingPath).hooks({
     around: {
       all: [authenticate('jwt'), schemaHooks.resolveExternal(mappingExternalResolver), audit()],
@@ -53,7 +56,12 @@ export const mapping = (app: Application) => {
       all: [schemaHooks.validateQuery(mappingQueryValidator), resolveValidatedQuery(mappingQueryResolver)],
       create: [
         validateRecord(mappingDataValidator),
-        requireOwnReference({ field: 'patientId', service: 'patients', ownerField: 'userId', message: 'Patient not found' }),
+        requireOwnReference({
+          field: 'patientId',
+          service: 'patients',
+          ownerField: 'userId',
+          message: 'Patient not found'
+        }),
         schemaHooks.resolveData(mappingDataResolver)
       ]
     }

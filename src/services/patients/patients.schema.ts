@@ -34,7 +34,10 @@ export const patientDataResolver = resolve<Patient, HookContext<PatientService>>
   userId: currentUserId
 })
 
-export const patientPatchSchema = Type.Partial(patientDataSchema, { $id: 'PatientPatch', additionalProperties: false })
+export const patientPatchSchema = Type.Partial(patientDataSchema, {
+  $id: 'PatientPatch',
+  additionalProperties: false
+})
 export type PatientPatch = Static<typeof patientPatchSchema>
 export const patientPatchValidator = compileValidator(patientPatchSchema, dataValidator)
 export const patientPatchResolver = resolve<Patient, HookContext<PatientService>>({

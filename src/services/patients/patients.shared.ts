@@ -8,7 +8,14 @@ export type PatientClientService = Pick<PatientService<Params<PatientQuery>>, (t
 
 export const patientPath = 'patients'
 
-export const patientMethods: Array<keyof PatientService> = ['find', 'get', 'create', 'update', 'patch', 'remove']
+export const patientMethods: Array<keyof PatientService> = [
+  'find',
+  'get',
+  'create',
+  'update',
+  'patch',
+  'remove'
+]
 
 export const patientClient = remoteService(patientPath, patientMethods)
 

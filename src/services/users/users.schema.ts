@@ -27,7 +27,10 @@ export const userSchema = Type.Object(
 )
 export type User = Static<typeof userSchema>
 // What responses and events carry (documentation only: never compiled, so its $id is free).
-export const userResponseSchema = Type.Omit(userSchema, ['password'], { $id: 'User', additionalProperties: false })
+export const userResponseSchema = Type.Omit(userSchema, ['password'], {
+  $id: 'User',
+  additionalProperties: false
+})
 export const userValidator = compileValidator(userSchema, dataValidator)
 export const userResolver = resolve<User, HookContext<UserService>>({})
 

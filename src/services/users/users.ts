@@ -39,7 +39,7 @@ export const user = (app: Application) => {
   app.use(userPath, new UserService(getOptions(app)), {
     methods: userMethods,
     docs: serviceDocs({
-      description: 'Registration (anyone) and the caller\'s own user record',
+      description: "Registration (anyone) and the caller's own user record",
       schemas: { userSchema: userResponseSchema, userDataSchema, userPatchSchema, userQuerySchema },
       authenticated: ['find', 'get', 'patch', 'remove'],
       errors: { create: [409] },
