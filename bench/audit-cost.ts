@@ -3,32 +3,27 @@
 // Compares `patients` with a copy of it registered here with the same hooks except `audit()`,
 // and times the audit INSERT alone.
 import { randomUUID } from 'node:crypto'
-import { authenticate } from '@feathersjs/authentication'
-import { hooks as schemaHooks } from '@feathersjs/schema'
 import { loadConfiguration } from '../src/configuration'
 import type { Application } from '../src/declarations'
+import { patients } from '../src/resources/patients'
 import { startServer } from '../src/server'
-import { appendAudit } from '../src/services/audit/audit.class'
-import * as patients from '../src/services/patients/patients'
+import { appendAudit } from '../src/services/audit-statement'
+import { registerResource } from '../src/services/register'
+import { defineResource } from '../src/services/resource'
 
-/** `patients` as src/services/patients/patients.ts declares it, minus the audit hook. */
+/** `patients` as src/resources/patients.ts declares it, on the same table, without the audit. */
+const unauditedPatients = defineResource({
+  ...patients.declaration,
+  path: 'unaudited-patients',
+  table: 'patients',
+  name: 'UnauditedPatient',
+  methods: ['get', 'patch'],
+  audit: false,
+  api: undefined
+})
+
 function registerUnauditedPatients(app: Application) {
-  app.use('unaudited-patients' as any, new patients.PatientService(patients.getOptions(app)), {
-    methods: ['get', 'patch']
-  })
-  app.service('unaudited-patients' as any).hooks({
-    around: { all: [authenticate('jwt'), schemaHooks.resolveExternal(patients.patientExternalResolver)] },
-    before: {
-      all: [
-        schemaHooks.validateQuery(patients.patientQueryValidator),
-        schemaHooks.resolveQuery(patients.patientQueryResolver)
-      ],
-      patch: [
-        schemaHooks.validateData(patients.patientPatchValidator),
-        schemaHooks.resolveData(patients.patientPatchResolver)
-      ]
-    }
-  })
+  registerResource(app, unauditedPatients)
 }
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5)

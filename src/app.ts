@@ -9,7 +9,7 @@ import type { ApplicationConfiguration } from './configuration'
 import type { Application, HookContext, NextFunction } from './declarations'
 import { openApi } from './docs/openapi'
 import { toPublicError } from './errors'
-import { apiAliases } from './http/api-aliases'
+import { apiAliases, apiRoutesOf } from './http/api-aliases'
 import { jsonBody } from './http/body'
 import { corsFor } from './http/cors'
 import { Drain } from './http/drain'
@@ -21,7 +21,9 @@ import { loginLimiters } from './login-throttle'
 import { loggerOf } from './logger'
 import { createRedis, redisNamespace } from './redis'
 import { routesWithoutPrototype } from './routes'
+import { resources as declaredResources } from './resources'
 import { services } from './services'
+import type { AnyResource } from './services/resource'
 import { socketSetup } from './socket'
 
 /** Database errors and unexpected failures are mapped once here, for every transport. */
@@ -35,9 +37,15 @@ const publicErrors = async (context: HookContext, next: NextFunction) => {
 
 /**
  * Builds the application on an open, migrated database; `listen` (or `setup`) starts it.
- * `deploymentId` (src/database/deployment.ts) names what the app shares on Redis.
+ * `deploymentId` (src/database/deployment.ts) names what the app shares on Redis; `resources` are
+ * the declared resources it serves (src/resources).
  */
-export function createApp(settings: ApplicationConfiguration, db: Knex, deploymentId: string): Application {
+export function createApp(
+  settings: ApplicationConfiguration,
+  db: Knex,
+  deploymentId: string,
+  resources: readonly AnyResource[] = declaredResources
+): Application {
   const app: Application = koa(feathers())
   for (const [name, value] of Object.entries(settings)) {
     app.set(name as keyof ApplicationConfiguration, value)
@@ -57,7 +65,7 @@ export function createApp(settings: ApplicationConfiguration, db: Knex, deployme
   app.use(drain.middleware())
   app.use(health(db, settings.database.timeouts.healthMs, () => app.get('eventSync')?.delivery()))
   app.use(jsonBody())
-  app.use(apiAliases())
+  app.use(apiAliases(resources))
   app.configure(rest())
   app.configure(socketio({ cors: { origin: settings.origins } }, socketSetup))
   app.configure(routesWithoutPrototype)
@@ -71,9 +79,9 @@ export function createApp(settings: ApplicationConfiguration, db: Knex, deployme
     app.configure(eventSync({ redis, heartbeatMs: settings.events.heartbeatMs }))
   }
 
-  app.configure(openApi)
+  app.configure(openApi(apiRoutesOf(resources)))
   app.configure(authentication)
-  app.configure(services)
+  app.configure(services(resources))
   app.configure(channels)
 
   app.hooks({ around: { all: [publicErrors] } })

@@ -17,7 +17,7 @@ import type { Application, HookContext, NextFunction } from './declarations'
 import { auditLogin } from './hooks/audit'
 import { loginThrottle } from './login-throttle'
 import { serviceDocs } from './docs/service-docs'
-import { userResponseSchema } from './services/users/users.schema'
+import { users } from './resources/users'
 import { isUuid } from './schemas/common'
 
 const VERIFIED_TOKEN_CACHE_SIZE = 10_000
@@ -225,7 +225,7 @@ export const authenticationSchema = Type.Object(
       accessToken: Type.Optional(Type.String()),
       payload: Type.Optional(Type.Object({}, { additionalProperties: true }))
     }),
-    user: Type.Ref(userResponseSchema)
+    user: Type.Ref(users.schemas.response)
   },
   { $id: 'Authentication' }
 )

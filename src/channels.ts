@@ -17,15 +17,27 @@ export const userChannel = (userId: string) => `users/${userId}`
 type OwnerOf<T> = (record: T) => string | null | undefined
 type Publisher = (record: any, context: HookContext) => ReturnType<Application['channel']> | undefined
 
-// The publishers made here: what they publish may be shared with other instances (see event-sync.ts).
-const declaredPublishers = new WeakSet<Publisher>()
+// The publishers made here, with the owner each reads off a record (none for the authenticated
+// channel): what they publish may be shared with other instances (see event-sync.ts).
+const declaredPublishers = new WeakMap<Publisher, OwnerOf<any> | null>()
 
-const declared = (publisher: Publisher) => {
-  declaredPublishers.add(publisher)
+const declared = (publisher: Publisher, ownerOf: OwnerOf<any> | null = null) => {
+  declaredPublishers.set(publisher, ownerOf)
   return publisher
 }
 
 export const isDeclaredPublisher = (publisher: unknown) => declaredPublishers.has(publisher as Publisher)
+
+/**
+ * Who owns the record of an event, read on the instance where it happened, from the record as it is
+ * stored: another instance gets the payload after the external resolvers, which may hide the owner
+ * (a mapping's `userId`), so the owner travels beside it.
+ */
+export function ownerOfEvent(publisher: unknown, record: unknown): string | undefined {
+  const ownerOf = declaredPublishers.get(publisher as Publisher)
+  const owner = ownerOf && record ? ownerOf(record) : undefined
+  return typeof owner === 'string' ? owner : undefined
+}
 
 // Where @feathersjs/transport-commons keeps the app's channels by name.
 const CHANNELS = Symbol.for('@feathersjs/transport-commons/channels')
@@ -40,14 +52,16 @@ const existingChannel = (app: Application, name: string) =>
 
 /**
  * A publisher that sends an event to the connections of the user who owns the record; the owner is
- * read from the record itself, so internal calls and calls from other instances publish right too.
- * Events are emitted one record at a time, whatever the method returned.
+ * read from the record itself (or, for an event from another instance, sent with it), so internal
+ * calls and calls from other instances publish right too. Events are emitted one record at a time,
+ * whatever the method returned.
  */
 export const publishToOwner = <T>(ownerOf: OwnerOf<T>) =>
   declared((record, context) => {
-    const owner = record ? ownerOf(record as T) : undefined
+    const sent = (context as { owner?: unknown }).owner
+    const owner = sent !== undefined ? sent : record ? ownerOf(record as T) : undefined
     return typeof owner === 'string' ? existingChannel(context.app, userChannel(owner)) : undefined
-  })
+  }, ownerOf)
 
 /** A publisher that sends an event to every authenticated connection. */
 export const publishToAuthenticated = () =>

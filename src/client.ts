@@ -2,23 +2,30 @@ import { feathers } from '@feathersjs/feathers'
 import type { TransportConnection, Application } from '@feathersjs/feathers'
 import authenticationClient from '@feathersjs/authentication-client'
 import type { AuthenticationClientOptions } from '@feathersjs/authentication-client'
-import { auditClient } from './services/audit/audit.shared'
-import { doctorClient } from './services/doctors/doctors.shared'
-import { mappingClient } from './services/mappings/mappings.shared'
-import { patientClient } from './services/patients/patients.shared'
-import { userClient } from './services/users/users.shared'
+import { resources } from './resources'
+import type { Resources } from './resources'
+import type { ResourceService } from './services/register'
+import type { Method, Resource } from './services/resource'
+
+type OfferedMethods<D> = D extends { methods: readonly Method[] } ? D['methods'][number] : Method
+
+/** What a client may call of a declared resource: the methods it offers, typed as on the server. */
+type ClientService<R> = R extends Resource<infer D> ? Pick<ResourceService<D>, OfferedMethods<D>> : never
+
+export type ResourceClientServices = { [R in Resources[number] as R['path']]: ClientService<R> }
+
+export interface ServiceTypes extends ResourceClientServices {}
 
 export interface Configuration {
   connection: TransportConnection<ServiceTypes>
 }
 
-export interface ServiceTypes {}
-
 export type ClientApplication = Application<ServiceTypes, Configuration>
 
 /**
  * A typed client for the API over REST or Socket.io:
- * `createClient(socketio(io(url)))` or `createClient(rest(url).fetch(fetch))`.
+ * `createClient(socketio(io(url)))` or `createClient(rest(url).fetch(fetch))`. Every declared
+ * resource is there, with the methods its declaration offers.
  */
 export const createClient = (
   connection: TransportConnection<ServiceTypes>,
@@ -29,11 +36,8 @@ export const createClient = (
   client.configure(connection)
   client.configure(authenticationClient(authenticationOptions))
   client.set('connection', connection)
-
-  client.configure(userClient)
-  client.configure(patientClient)
-  client.configure(doctorClient)
-  client.configure(auditClient)
-  client.configure(mappingClient)
+  for (const { path, methods } of resources) {
+    client.use(path as any, connection.service(path as any) as any, { methods: [...methods] as any })
+  }
   return client
 }

@@ -8,8 +8,8 @@ import type { Drain } from './http/drain'
 import type { Logger } from './logger'
 import type { LoginLimiters } from './login-throttle'
 import type { RedisClient } from './redis'
-import type { AuditStamp } from './services/audit/audit-statement'
-import type { User } from './services/users/users.schema'
+import type { User } from './resources/users'
+import type { AuditStamp } from './services/audit-statement'
 
 export type { NextFunction }
 

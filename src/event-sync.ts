@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import { getDispatch } from '@feathersjs/schema'
 import { SYNC, redis as redisSync } from 'feathers-sync'
-import { isDeclaredPublisher } from './channels'
+import { isDeclaredPublisher, ownerOfEvent } from './channels'
 import type { Application, HookContext, NextFunction } from './declarations'
 import { logger } from './logger'
 import { closeRedis } from './redis'
+import { isUuid } from './schemas/common'
 import type { RedisClient, SharedRedis } from './redis'
 
 /**
@@ -35,6 +36,8 @@ export interface SyncedEvent {
   event: string
   path: string
   data: unknown
+  /** The owner of the record, when its publisher sends to the owner (see channels.ts `ownerOfEvent`). */
+  owner?: string
 }
 
 const SERVICE_EVENTS = new Set(['created', 'updated', 'patched', 'removed'])
@@ -46,10 +49,13 @@ const DROP_WARNING_INTERVAL_MS = 1000
 /** The payload the sockets get: the record as the external resolvers left it. */
 const publicPayload = (data: unknown) => getDispatch(data) ?? data
 
-/** feathers-sync hands over `{ event, path, data, context }`; only three fields are sent. */
-export function serializeEvent({ event, path, data }: SyncedEvent): string {
+/**
+ * feathers-sync hands over `{ event, path, data, context }`; what is sent is the path, the event,
+ * the payload as the external resolvers left it, and the record's owner when its publisher needs it.
+ */
+export function serializeEvent({ event, path, data, owner }: SyncedEvent): string {
   try {
-    return JSON.stringify({ event, path, data: publicPayload(data) })
+    return JSON.stringify({ event, path, data: publicPayload(data), ...(owner && { owner }) })
   } catch (error) {
     // Never fail the service call that emitted the event: the row is already written.
     logger.error({ path, event, err: error }, 'An event could not be serialized; sent without payload')
@@ -60,9 +66,21 @@ export function serializeEvent({ event, path, data }: SyncedEvent): string {
 // Where @feathersjs/transport-commons keeps the publishers of a service and of the app.
 const PUBLISHERS = Symbol.for('@feathersjs/transport-commons/publishers')
 
-function declaresPublisher(target: any) {
+const declaredPublishersOf = (target: any) => {
   const publishers = target?.[PUBLISHERS] ?? {}
-  return Reflect.ownKeys(publishers).some((key) => isDeclaredPublisher(publishers[key]))
+  return Reflect.ownKeys(publishers)
+    .map((key) => publishers[key])
+    .filter(isDeclaredPublisher)
+}
+
+const declaresPublisher = (target: any) => declaredPublishersOf(target).length > 0
+
+/** The owner of an event's record, read by the service's own publisher. */
+function ownerOf(app: Application, path: string, data: unknown) {
+  const service = servicesOf(app)[path]
+  return declaredPublishersOf(service)
+    .map((publisher) => ownerOfEvent(publisher, data))
+    .find((owner) => owner !== undefined)
 }
 
 const hasPublisher = (app: Application, service: unknown) =>
@@ -83,7 +101,7 @@ function publishingService(app: Application, path: unknown) {
 }
 
 type Message =
-  | { kind: 'event'; event: string; path: string; data: Record<string, unknown> }
+  | { kind: 'event'; event: string; path: string; data: Record<string, unknown>; owner?: string }
   | { kind: 'heartbeat'; from: string }
 
 /** What a message from the channel is, or why it is dropped. */
@@ -106,9 +124,12 @@ export function parseMessage(
   if (typeof message.heartbeat === 'string' && Object.keys(message).length === 1) {
     return { kind: 'heartbeat', from: message.heartbeat }
   }
-  const { event, path, data, ...rest } = message
+  const { event, path, data, owner, ...rest } = message
   if (Object.keys(rest).length > 0 || typeof event !== 'string' || !SERVICE_EVENTS.has(event)) {
     return { kind: 'dropped', reason: 'not a service event' }
+  }
+  if (owner !== undefined && !isUuid(owner)) {
+    return { kind: 'dropped', reason: 'the owner is not a user id' }
   }
   if (!publishingService(app, path)) {
     return { kind: 'dropped', reason: 'no such published service' }
@@ -116,7 +137,7 @@ export function parseMessage(
   if (!isPlainObject(data)) {
     return { kind: 'dropped', reason: 'the payload is not a record' }
   }
-  return { kind: 'event', event, path: path as string, data }
+  return { kind: 'event', event, path: path as string, data, owner }
 }
 
 /**
@@ -190,9 +211,9 @@ function receiveMessages(app: Application, onHeartbeat: (from: string) => void) 
       } else if (message.kind === 'dropped') {
         dropped(message.reason)
       } else {
-        const { event, path, data } = message
+        const { event, path, data, owner } = message
         const service = servicesOf(app)[path]
-        service._emit(event, data, { app, service, path, event, dispatch: data, result: data })
+        service._emit(event, data, { app, service, path, event, dispatch: data, result: data, owner })
       }
     } catch (error) {
       logger.error({ err: error }, 'An event from Redis could not be delivered')
@@ -215,7 +236,8 @@ export const eventSync =
       redisSync({
         key: channel,
         redisClient: publisher,
-        serialize: serializeEvent
+        serialize: (event: SyncedEvent) =>
+          serializeEvent({ ...event, owner: ownerOf(app, event.path, event.data) })
       })
     )
     app.hooks({ around: { all: [keepUnpublishedEventsLocal(app)] } })

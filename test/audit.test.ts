@@ -4,7 +4,7 @@ import { io } from 'socket.io-client'
 import { authenticate } from '@feathersjs/authentication'
 import { createClient } from '../src/client'
 import { audit } from '../src/hooks/audit'
-import { appendAuditOfRead } from '../src/services/audit/audit-batch'
+import { appendAuditOfRead } from '../src/services/audit-batch'
 import { testContext } from './setup'
 import {
   ISO_DATE,

@@ -130,7 +130,7 @@ describe('scale-out: two instances, one database, events through Redis', functio
     assert.equal(await aliceOnB.disconnectReason(), 'io server disconnect')
   })
 
-  it('only path, event and the resolved payload cross Redis: no token, hash, params or headers', async () => {
+  it('only path, event, owner and the resolved payload cross Redis: no token, hash, params or headers', async () => {
     const { channel } = a.app.get('eventSync')!
     const listener = createClient({ url: REDIS_URL })
     const messages: string[] = []
@@ -159,7 +159,9 @@ describe('scale-out: two instances, one database, events through Redis', functio
         ['users created', 'users patched']
       )
       for (const message of sent) {
-        assert.deepEqual(Object.keys(message).sort(), ['data', 'event', 'path'])
+        // The owner travels beside the payload: its publisher sends to the owner's connections.
+        assert.deepEqual(Object.keys(message).sort(), ['data', 'event', 'owner', 'path'])
+        assert.equal(message.owner, alice.id)
         assert.deepEqual(Object.keys(message.data).sort(), ['createdAt', 'email', 'id', 'name', 'updatedAt'])
       }
       assertNoSecret(sent, newPassword)

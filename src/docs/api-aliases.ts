@@ -1,4 +1,5 @@
-import { API_RESOURCES, CREATE_ROUTES, FIND_BY_PATH } from '../http/api-aliases'
+import { CREATE_ROUTES } from '../http/api-aliases'
+import type { ApiRoute } from '../http/api-aliases'
 
 type Operation = Record<string, any>
 type PathItem = Record<string, Operation>
@@ -43,19 +44,18 @@ function findByPath(find: Operation, service: string, field: string): Operation 
 
 /**
  * The `/api/...` routes of src/http/api-aliases.ts, documented from the operations of the
- * services they rewrite to (read from the same tables), so they cannot drift apart.
+ * services they rewrite to (read from the same declarations), so they cannot drift apart.
  */
-export function apiAliasPaths(paths: Paths): Paths {
+export function apiAliasPaths(paths: Paths, routes: ApiRoute[]): Paths {
   const result: Paths = {}
   for (const [route, service] of Object.entries(CREATE_ROUTES)) {
     result[route] = aliasPathItem(paths[`/${service}`], `/${service}`, ['post'])
   }
-  for (const service of API_RESOURCES) {
+  for (const { service, findBy: field } of routes) {
     const collection = `/${service}`
     const record = `/${service}/{id}`
     result[`/api${collection}`] = aliasPathItem(paths[collection], collection)
     result[`/api${record}`] = aliasPathItem(paths[record], record)
-    const field = FIND_BY_PATH[service]
     const find = paths[collection]?.get
     if (field && find) {
       result[`/api${record}`].get = findByPath(find, service, field)

@@ -1,6 +1,7 @@
 import { getServiceOptions } from '@feathersjs/feathers'
 import swagger from 'feathers-swagger'
 import type { Application, HookContext, NextFunction } from '../declarations'
+import type { ApiRoute } from '../http/api-aliases'
 import { apiAliasPaths } from './api-aliases'
 import type { Paths } from './api-aliases'
 import { operationGenerators } from './operations'
@@ -44,18 +45,19 @@ const specs = () => ({
 })
 
 /** Once every service is registered: the `/api/...` routes, listed first. */
-const documentApiAliases = (app: Application) => async (_context: HookContext, next: NextFunction) => {
-  const document = (app as any).docs as { paths: Paths }
-  document.paths = { ...apiAliasPaths(document.paths), ...document.paths }
-  await next()
-}
+const documentApiAliases =
+  (app: Application, routes: ApiRoute[]) => async (_context: HookContext, next: NextFunction) => {
+    const document = (app as any).docs as { paths: Paths }
+    document.paths = { ...apiAliasPaths(document.paths, routes), ...document.paths }
+    await next()
+  }
 
 /**
  * `GET /openapi.json`, the OpenAPI document made from the `docs` option of each service
  * registration (see serviceDocs), and `GET /docs`, Swagger UI from the swagger-ui-dist package.
  * Configure it before the services: it documents each one as it is registered.
  */
-export const openApi = (app: Application) => {
+export const openApi = (routes: ApiRoute[]) => (app: Application) => {
   app.configure(
     swagger({
       specs: specs(),
@@ -70,5 +72,5 @@ export const openApi = (app: Application) => {
       defaults: { operationGenerators }
     })
   )
-  app.hooks({ setup: [documentApiAliases(app)] })
+  app.hooks({ setup: [documentApiAliases(app, routes)] })
 }

@@ -3,9 +3,8 @@ import type { HookContext, NextFunction } from '../declarations'
 import { isDatabaseUnavailable } from '../errors'
 import { loggerOf } from '../logger'
 import type { Logger } from '../logger'
-import { appendAudit } from '../services/audit/audit.class'
-import type { AuditEntry } from '../services/audit/audit.schema'
-import type { AuditStamp } from '../services/audit/audit-statement'
+import { appendAudit } from '../services/audit-statement'
+import type { AuditEntry, AuditStamp } from '../services/audit-statement'
 import { isUuid } from '../schemas/common'
 
 const asUuid = (value: unknown) => (isUuid(value) ? value.toLowerCase() : null)

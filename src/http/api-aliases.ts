@@ -1,5 +1,6 @@
 import { BadRequest } from '@feathersjs/errors'
 import type { Middleware } from '@feathersjs/koa'
+import type { AnyResource } from '../services/resource'
 
 /** `POST <route>` is `create` on the service. */
 export const CREATE_ROUTES: Readonly<Record<string, string>> = {
@@ -7,13 +8,17 @@ export const CREATE_ROUTES: Readonly<Record<string, string>> = {
   '/api/auth/login': 'authentication'
 }
 
-/** Services served at `/api/<name>` and `/api/<name>/:id`. */
-export const API_RESOURCES: readonly string[] = ['patients', 'doctors', 'mappings', 'audit']
+/** A resource served at `/api/<path>` and `/api/<path>/:id`, from its declaration's `api`. */
+export interface ApiRoute {
+  service: string
+  /** `GET /api/<path>/:value` is `find` with this field equal to the value, instead of `get`. */
+  findBy?: string
+}
 
-/** `GET /api/<name>/:value` is `find` with this field equal to the value, instead of `get`. */
-export const FIND_BY_PATH: Readonly<Record<string, string>> = { mappings: 'patientId' }
-
-const RESOURCE = new RegExp(`^/api/(${API_RESOURCES.join('|')})(?:/([^/]+))?$`)
+export const apiRoutesOf = (resources: readonly AnyResource[]): ApiRoute[] =>
+  resources.flatMap(({ path, declaration }) =>
+    declaration.api ? [{ service: path, findBy: declaration.api.findBy }] : []
+  )
 
 function decodedSegment(segment: string) {
   try {
@@ -33,31 +38,35 @@ function withDefaultStrategy(body: any) {
 /**
  * The documented `/api/...` routes are rewritten to the Feathers service paths before routing, so
  * they run exactly the same service, hooks and access rules as `client.service(name)`.
- * (src/docs/api-aliases.ts documents them from the same tables.)
+ * (src/docs/api-aliases.ts documents them from the same declarations.)
  */
-export const apiAliases = (): Middleware => async (ctx, next) => {
-  if (!ctx.path.startsWith('/api/')) {
-    return next()
-  }
-  const path = ctx.path.length > 5 ? ctx.path.replace(/\/+$/, '') : ctx.path
-  const createService = Object.hasOwn(CREATE_ROUTES, path) ? CREATE_ROUTES[path] : undefined
-  if (createService && ctx.method === 'POST') {
-    ctx.path = `/${createService}`
-    if (createService === 'authentication') {
-      ctx.request.body = withDefaultStrategy(ctx.request.body)
+export const apiAliases = (resources: readonly AnyResource[]): Middleware => {
+  const routes = new Map(apiRoutesOf(resources).map((route) => [route.service, route]))
+  const resource = new RegExp(`^/api/(${[...routes.keys()].join('|')})(?:/([^/]+))?$`)
+  return async (ctx, next) => {
+    if (!ctx.path.startsWith('/api/')) {
+      return next()
     }
-  } else {
-    const match = RESOURCE.exec(path)
-    if (match) {
-      const [, service, id] = match
-      const findBy = FIND_BY_PATH[service]
-      if (findBy && id !== undefined && ctx.method === 'GET') {
-        ctx.path = `/${service}`
-        ctx.query = { ...ctx.query, [findBy]: decodedSegment(id) }
-      } else {
-        ctx.path = id === undefined ? `/${service}` : `/${service}/${id}`
+    const path = ctx.path.length > 5 ? ctx.path.replace(/\/+$/, '') : ctx.path
+    const createService = Object.hasOwn(CREATE_ROUTES, path) ? CREATE_ROUTES[path] : undefined
+    if (createService && ctx.method === 'POST') {
+      ctx.path = `/${createService}`
+      if (createService === 'authentication') {
+        ctx.request.body = withDefaultStrategy(ctx.request.body)
+      }
+    } else {
+      const match = resource.exec(path)
+      if (match) {
+        const [, service, id] = match
+        const findBy = routes.get(service)?.findBy
+        if (findBy && id !== undefined && ctx.method === 'GET') {
+          ctx.path = `/${service}`
+          ctx.query = { ...ctx.query, [findBy]: decodedSegment(id) }
+        } else {
+          ctx.path = id === undefined ? `/${service}` : `/${service}/${id}`
+        }
       }
     }
+    return next()
   }
-  return next()
 }

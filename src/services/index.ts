@@ -1,14 +1,10 @@
 import type { Application } from '../declarations'
-import { audit } from './audit/audit'
-import { doctor } from './doctors/doctors'
-import { mapping } from './mappings/mappings'
-import { patient } from './patients/patients'
-import { user } from './users/users'
+import { registerResource } from './register'
+import type { AnyResource } from './resource'
 
-export const services = (app: Application) => {
-  app.configure(user)
-  app.configure(patient)
-  app.configure(doctor)
-  app.configure(mapping)
-  app.configure(audit)
+/** Registers the service of every declared resource, in order. */
+export const services = (resources: readonly AnyResource[]) => (app: Application) => {
+  for (const resource of resources) {
+    registerResource(app, resource)
+  }
 }

@@ -4,9 +4,9 @@ import { KnexService, errorHandler } from '@feathersjs/knex'
 import type { KnexAdapterOptions, KnexAdapterParams } from '@feathersjs/knex'
 import type { Knex } from 'knex'
 import type { Application } from '../declarations'
-import { withAuditRecord } from './audit/audit-statement'
-import type { AuditStamp } from './audit/audit-statement'
-import { appendAuditOfRead } from './audit/audit-batch'
+import { withAuditRecord } from './audit-statement'
+import type { AuditStamp } from './audit-statement'
+import { appendAuditOfRead } from './audit-batch'
 import { relationColumn } from './relations'
 import type { Relation, RelationColumn } from './relations'
 import { isUuid } from '../schemas/common'
@@ -19,6 +19,8 @@ export interface OwnerCounts {
 }
 
 export interface RecordServiceOptions extends KnexAdapterOptions {
+  /** The declared fields: what is selected and returned, never `*` (a column nobody declared stays in the table). */
+  columns?: readonly string[]
   /** Related records embedded in every result, e.g. `{ doctor: { table: 'doctors', … } }`. */
   relations?: Record<string, Relation>
   /** Where the total of a query that asks for nothing but one owner's records can be read. */
@@ -58,10 +60,14 @@ export class RecordService<
 > extends KnexService<Result, Data, ServiceParams, PatchData> {
   private readonly relations: RelationColumn[]
   private readonly ownerCounts?: OwnerCounts
+  private readonly columns: string[]
+  private readonly qualifiedColumns: string[]
 
   constructor(options: RecordServiceOptions) {
     super(options)
     this.ownerCounts = options.ownerCounts
+    this.columns = [...(options.columns ?? ['*'])]
+    this.qualifiedColumns = this.columns.map((column) => `${options.name}.${column}`)
     this.relations = Object.entries(options.relations ?? {}).map(([property, relation]) =>
       relationColumn(options.name, property, relation)
     )
@@ -74,13 +80,16 @@ export class RecordService<
 
   private returningColumns(params?: ServiceParams): Array<string | Knex.Raw> {
     const $select: string[] | undefined = params?.query?.$select
-    const columns = $select ? [...new Set([...$select, this.id])] : ['*']
+    const columns = $select ? [...new Set([...$select, this.id])] : this.columns
     return [...columns, ...this.relationColumns(params)]
   }
 
-  /** The adapter's query with the relations: what a `get` needs. */
+  /** The adapter's query of the declared columns with the relations: what a `get` needs. */
   private recordQuery(params: ServiceParams) {
     const builder = super.createQuery(params)
+    if (!params.query?.$select) {
+      builder.clearSelect().select(this.qualifiedColumns)
+    }
     const relations = this.relationColumns(params)
     return relations.length ? builder.select(...relations) : builder
   }

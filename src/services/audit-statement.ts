@@ -1,5 +1,32 @@
 import type { Knex } from 'knex'
 
+export const AUDIT_TABLE = 'audit'
+
+/** What a hook hands over; id and createdAt are the database's. */
+export interface AuditEntry {
+  userId: string | null
+  /** The method (`find`, `get`, `create`, …), `<method>-failed`, `login` or `login-failed`. */
+  action: string
+  service: string
+  recordId: string | null
+  ip: string | null
+}
+
+// Written on every audited call of a service that cannot write it in its own statement: a fixed
+// statement skips the query builder, and PostgreSQL plans it once.
+const INSERT = `INSERT INTO ${AUDIT_TABLE} (user_id, action, service, record_id, ip) VALUES (?, ?, ?, ?, ?)`
+
+/**
+ * One INSERT, without RETURNING; `db` may be the transaction of the call being recorded. This and
+ * the statements below are the only ways in: the audit service is read-only on every transport.
+ */
+export async function appendAudit(
+  db: Knex | Knex.Transaction,
+  { userId, action, service, recordId, ip }: AuditEntry
+): Promise<void> {
+  await db.raw(INSERT, [userId, action, service, recordId, ip])
+}
+
 /**
  * Who did what, where from: an audit record but for the record id, which the statement yields.
  * The service that writes it into its own statement sets `written`; otherwise the audit hook

@@ -1,0 +1,22 @@
+import { Type } from '@feathersjs/typebox'
+import { text } from '../schemas/common'
+import { defineResource } from '../services/resource'
+import type { RecordOfResource } from '../services/resource'
+
+/** A directory shared by every user; only a doctor's creator may change or remove it. */
+export const doctors = defineResource({
+  path: 'doctors',
+  description: 'A directory shared by all users; only the creator may change or remove a doctor',
+  fields: {
+    name: text(200),
+    age: Type.Integer({ minimum: 18, maximum: 120 }),
+    specialty: text(200)
+  },
+  // `createdBy` is null once the creating user has been removed: the doctor stays in the directory.
+  owner: { none: 'a shared directory', creator: 'createdBy' },
+  search: ['name'],
+  publish: 'authenticated',
+  api: {}
+})
+
+export type Doctor = RecordOfResource<typeof doctors>

@@ -1,0 +1,21 @@
+import type { ResourceService } from '../services/register'
+import type { Resource } from '../services/resource'
+import { audit } from './audit'
+import { doctors } from './doctors'
+import { mappings } from './mappings'
+import { patients } from './patients'
+import { users } from './users'
+
+/** Every resource the API serves: registered in this order, typed for the server and the client. */
+export const resources = [users, patients, doctors, mappings, audit] as const
+
+export type Resources = typeof resources
+
+/** Each declared resource's service under its path: the server's `ServiceTypes`. */
+export type ResourceServices = {
+  [R in Resources[number] as R['path']]: R extends Resource<infer D> ? ResourceService<D> : never
+}
+
+declare module '../declarations' {
+  interface ServiceTypes extends ResourceServices {}
+}

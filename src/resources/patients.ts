@@ -1,0 +1,24 @@
+import { Type } from '@feathersjs/typebox'
+import { text } from '../schemas/common'
+import { defineResource } from '../services/resource'
+import type { RecordOfResource } from '../services/resource'
+
+/** A clinician's patients: each user reaches only their own. */
+export const patients = defineResource({
+  path: 'patients',
+  description: "The caller's own patients",
+  fields: {
+    name: text(200),
+    age: Type.Integer({ minimum: 0, maximum: 150 }),
+    disease: text(500)
+  },
+  owner: { field: 'userId' },
+  search: ['name'],
+  publish: 'owner',
+  audit: true,
+  api: {},
+  // A caller's total is read from the counts the database keeps (migrations/…_patient_counts.ts).
+  ownerCounts: 'patient_counts'
+})
+
+export type Patient = RecordOfResource<typeof patients>
