@@ -13,6 +13,16 @@ import { securityHeaders, sendSecurityHeaders } from './http/security-headers'
 import type { Application } from './declarations'
 import { configureLogger, logger } from './logger'
 import { closeRedis } from './redis'
+import { resources as declaredResources } from './resources'
+import { checkTables } from './services/drift'
+import type { AnyResource } from './services/resource'
+
+export interface ServerOptions {
+  /** The declared resources to serve (default: src/resources). */
+  resources?: readonly AnyResource[]
+  /** Directories of migrations beyond migrations/ (a test's throwaway resource). */
+  migrations?: readonly string[]
+}
 
 export interface RunningServer {
   app: Application
@@ -93,17 +103,22 @@ async function drainAndClose(app: Application, server: Server, shutdownTimeoutMs
 
 /**
  * The whole lifecycle in one place: database (embedded unless DATABASE_URL), migrations, app,
- * HTTP + Socket.io server; `stop()` drains and undoes it in reverse order.
+ * HTTP + Socket.io server; `stop()` drains and undoes it in reverse order. The tables must match
+ * the declared resources (src/services/drift.ts), or the server does not start.
  */
-export async function startServer(settings: ApplicationConfiguration): Promise<RunningServer> {
+export async function startServer(
+  settings: ApplicationConfiguration,
+  { resources = declaredResources, migrations = [] }: ServerOptions = {}
+): Promise<RunningServer> {
   await configureLogger({ level: settings.logLevel, format: settings.logFormat })
   const database = await startDatabase(settings.database)
   const db = createKnex(database.connectionString, settings.database)
   let app: Application | undefined
   let server: Server | undefined
   try {
-    await migrateToLatest(db)
-    app = createApp(settings, db, await deploymentId(db))
+    await migrateToLatest(db, migrations)
+    await checkTables(db, resources)
+    app = createApp(settings, db, await deploymentId(db), resources)
     await app.get('eventSync')?.ready.catch((error: Error) => {
       throw new Error(`Redis at REDIS_URL cannot be reached: ${error.message}`)
     })

@@ -4,7 +4,7 @@ import type { ApplicationConfiguration } from '../src/configuration'
 import { logger, redirectLogs } from '../src/logger'
 import type { LogLevel } from '../src/logger'
 import { startServer } from '../src/server'
-import type { RunningServer } from '../src/server'
+import type { RunningServer, ServerOptions } from '../src/server'
 import { testContext } from './setup'
 
 export interface Reply<T = any> {
@@ -157,29 +157,40 @@ export async function statementsDuring(action: () => Promise<unknown>): Promise<
   return statements
 }
 
-/**
- * Another deployment: a server with `settings` on a database of its own, created beside the test
- * database on the same PostgreSQL (and dropped by `stop`).
- */
-export async function startOtherDeployment(settings: ApplicationConfiguration): Promise<RunningServer> {
-  const url = new URL(settings.database.url ?? testContext().database.connectionString)
-  const name = `other_deployment_${randomUUID().replace(/-/g, '')}`
+/** A database of its own beside the test database, on the same PostgreSQL; `drop` removes it. */
+export async function createScratchDatabase() {
+  const url = new URL(testContext().settings.database.url ?? testContext().database.connectionString)
+  const name = `scratch_${randomUUID().replace(/-/g, '')}`
   const admin = testDatabase()
   await admin.raw(`CREATE DATABASE ${name}`)
   url.pathname = `/${name}`
-  const server = await startServer({
-    ...settings,
-    database: { ...settings.database, url: url.toString() }
-  }).catch(async (error) => {
-    await admin.raw(`DROP DATABASE ${name} WITH (FORCE)`)
-    throw error
-  })
-  return {
-    ...server,
-    stop: async () => {
-      await server.stop()
-      await admin.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+  return { url: url.toString(), drop: () => admin.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) }
+}
+
+/**
+ * Another deployment: a server with `settings` (and `options`) on a scratch database of its own,
+ * dropped by `stop`.
+ */
+export async function startOtherDeployment(
+  settings: ApplicationConfiguration,
+  options: ServerOptions = {}
+): Promise<RunningServer> {
+  const database = await createScratchDatabase()
+  try {
+    const server = await startServer(
+      { ...settings, database: { ...settings.database, url: database.url } },
+      options
+    )
+    return {
+      ...server,
+      stop: async () => {
+        await server.stop()
+        await database.drop()
+      }
     }
+  } catch (error) {
+    await database.drop()
+    throw error
   }
 }
 

@@ -53,22 +53,35 @@ const MIGRATIONS_DIR = path.join(__dirname, '..', '..', 'migrations')
 // Compiled JavaScript in lib/, TypeScript when run from the sources.
 const MIGRATION_EXTENSION = path.extname(__filename)
 
-/** Migrations are recorded by name without extension, so sources and compiled code agree. */
-const migrationSource: Knex.MigrationSource<string> = {
-  async getMigrations() {
-    const files = await fs.readdir(MIGRATIONS_DIR)
-    return files
-      .filter((file) => file.endsWith(MIGRATION_EXTENSION) && !file.endsWith('.d.ts'))
-      .map((file) => path.basename(file, MIGRATION_EXTENSION))
-      .sort()
-  },
-  getMigrationName: (name) => name,
-  // A migration is a module of its own, found at run time: sources under tsx, compiled code in lib/.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  getMigration: async (name) => require(path.join(MIGRATIONS_DIR, name + MIGRATION_EXTENSION))
+/**
+ * The migrations of `directories`, in the order of their names (a timestamp first). They are
+ * recorded by name without extension, so sources and compiled code agree.
+ */
+function migrationSourceOf(directories: readonly string[]): Knex.MigrationSource<string> {
+  const locations = new Map<string, string>()
+  return {
+    async getMigrations() {
+      for (const directory of directories) {
+        const files = await fs.readdir(directory)
+        files
+          .filter((file) => file.endsWith(MIGRATION_EXTENSION) && !file.endsWith('.d.ts'))
+          .forEach((file) =>
+            locations.set(path.basename(file, MIGRATION_EXTENSION), path.join(directory, file))
+          )
+      }
+      return [...locations.keys()].sort()
+    },
+    getMigrationName: (name) => name,
+    // A migration is a module of its own, found at run time: sources under tsx, compiled code in lib/.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    getMigration: async (name) => require(locations.get(name)!)
+  }
 }
 
-export const migrations: Knex.MigratorConfig = { migrationSource, tableName: 'knex_migrations' }
+export const migrations: Knex.MigratorConfig = {
+  migrationSource: migrationSourceOf([MIGRATIONS_DIR]),
+  tableName: 'knex_migrations'
+}
 
 // Statements that PostgreSQL can prepare: planned once per connection instead of on every call.
 const PREPARABLE = /^\s*(select|insert|update|delete|with)\b/i
@@ -141,7 +154,9 @@ export function createKnex(connectionString: string, { pool, timeouts }: Databas
   })
 }
 
-export async function migrateToLatest(db: Knex) {
-  const [, applied] = await db.migrate.latest()
+/** Applies the pending migrations of migrations/ (and of `extraDirectories`, such as a test's). */
+export async function migrateToLatest(db: Knex, extraDirectories: readonly string[] = []) {
+  const migrationSource = migrationSourceOf([MIGRATIONS_DIR, ...extraDirectories])
+  const [, applied] = await db.migrate.latest({ migrationSource })
   return applied as string[]
 }

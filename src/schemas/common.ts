@@ -8,6 +8,10 @@ export const isUuid = (value: unknown): value is string => typeof value === 'str
 
 export const timestamp = () => Type.String({ format: 'date-time' })
 
+/** One of a few strings: stored as text with a CHECK of the values. */
+export const oneOf = <const V extends readonly string[]>(values: V) =>
+  Type.Unsafe<V[number]>({ type: 'string', enum: [...values] })
+
 /** Text with at least one non-space character. */
 export const text = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: '\\S' })
 

@@ -11,6 +11,7 @@ import { referencesNotFound, requireOwnReference } from '../hooks/references'
 import { resolveValidatedQuery } from '../hooks/resolve-query'
 import { validateRecord } from '../hooks/validate-record'
 import { RecordService } from './knex-service'
+import { foreignKeyName, referencesOf } from './references'
 import type { Relation } from './relations'
 import type {
   AnyResource,
@@ -20,7 +21,6 @@ import type {
   PatchOf,
   QueryOf,
   RecordOf,
-  Reference,
   Resource
 } from './resource'
 
@@ -31,17 +31,6 @@ export type ResourceService<D extends Declaration> = RecordService<
   KnexAdapterParams<QueryOf<D>>,
   PatchOf<D>
 >
-
-const snakeCase = (name: string) => name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)
-
-/** The foreign key's name for a reference, as migration-writer.ts writes it. */
-export const foreignKeyName = (resource: AnyResource, field: string) =>
-  `${resource.table}_${snakeCase(field)}_${'through' in resource.declaration.owner && resource.declaration.owner.through === field ? 'owner_' : ''}foreign`
-
-const referencesOf = (resource: AnyResource) =>
-  Object.entries<Reference | undefined>(resource.declaration.references ?? {}).flatMap(
-    ([field, reference]) => (reference ? [{ field, ...reference }] : [])
-  )
 
 function serviceOptions(app: Application, resource: AnyResource) {
   const relations: Record<string, Relation> = Object.fromEntries(

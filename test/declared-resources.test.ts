@@ -1,0 +1,247 @@
+import assert from 'node:assert/strict'
+import fs from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { createKnex } from '../src/database/knex'
+import { resources } from '../src/resources'
+import { doctors } from '../src/resources/doctors'
+import { patients } from '../src/resources/patients'
+import { oneOf, text, timestamp, uuid } from '../src/schemas/common'
+import { startServer } from '../src/server'
+import type { RunningServer } from '../src/server'
+import { driftOf } from '../src/services/drift'
+import { migrationSource } from '../src/services/migration-writer'
+import { defineResource } from '../src/services/resource'
+import type { AnyResource } from '../src/services/resource'
+import { contractTests } from './contract'
+import {
+  createScratchDatabase,
+  http,
+  signUp,
+  startOtherDeployment,
+  validDoctor,
+  validPatient
+} from './helpers'
+import { testContext } from './setup'
+
+// A resource a new user would add: one declaration and its generated migration, no other edit.
+const visits = defineResource({
+  path: 'visits',
+  description: "Visits of the caller's own patients",
+  fields: {
+    patientId: uuid(),
+    doctorId: uuid(),
+    seenAt: timestamp(),
+    notes: text(2000),
+    status: oneOf(['planned', 'done', 'cancelled'])
+  },
+  owner: { through: 'patientId' },
+  references: {
+    patientId: { to: patients, notFound: 'Patient not found', onDelete: 'cascade' },
+    doctorId: { to: doctors, notFound: 'Doctor not found', onDelete: 'cascade' }
+  },
+  patchable: ['seenAt', 'notes', 'status'],
+  publish: 'owner',
+  audit: true,
+  api: {}
+})
+
+/** The visits migration as `npm run migration:new -- visits` writes it, in a folder of its own. */
+async function writeVisitsMigration() {
+  const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'visits-migration-'))
+  await fs.writeFile(
+    path.join(directory, '29990101000000_visits.ts'),
+    migrationSource(visits, 'npm run migration:new -- visits')
+  )
+  return directory
+}
+
+describe('a resource added by one declaration', function () {
+  this.timeout(60_000)
+  let server: RunningServer
+  let migrations: string
+
+  before(async () => {
+    migrations = await writeVisitsMigration()
+    server = await startOtherDeployment(testContext().settings, {
+      resources: [...resources, visits],
+      migrations: [migrations]
+    })
+  })
+
+  after(async () => {
+    await server?.stop()
+    await fs.rm(migrations, { recursive: true, force: true })
+  })
+
+  const target = () => ({ url: server.url, db: server.app.get('postgresqlClient') })
+  contractTests(visits, target)
+
+  it('is served at /api/visits, documented in /openapi.json, and refuses a patient of someone else', async () => {
+    const alice = await signUp('Alice', server.url)
+    const bob = await signUp('Bob', server.url)
+    const post = (user: typeof alice, body: unknown, url: string) =>
+      http('POST', url, { token: user.token, body, baseUrl: server.url })
+    const patient = (await post(alice, validPatient(), '/api/patients')).body
+    const doctor = (await post(bob, validDoctor(), '/api/doctors')).body
+    const visit = {
+      patientId: patient.id,
+      doctorId: doctor.id,
+      seenAt: new Date().toISOString(),
+      notes: 'Follow-up',
+      status: 'planned'
+    }
+    const reply = await post(alice, visit, '/api/visits')
+    assert.equal(reply.status, 201, JSON.stringify(reply.body))
+    assert.equal(
+      (await http('GET', `/api/visits/${reply.body.id}`, { token: alice.token, baseUrl: server.url })).status,
+      200
+    )
+    const refused = await post(bob, visit, '/api/visits')
+    assert.deepEqual([refused.status, refused.body.message], [404, 'Patient not found'])
+    const document = (await http('GET', '/openapi.json', { baseUrl: server.url })).body
+    assert.ok(document.paths['/api/visits/{id}']?.patch, Object.keys(document.paths).join(', '))
+    assert.ok(document.components.schemas.Visit)
+  })
+
+  it('takes the declaration and its generated migration only: fewer than 30 lines declare it', async () => {
+    const source = await fs.readFile(__filename, 'utf8')
+    const declaration = source.slice(
+      source.indexOf('const visits = defineResource'),
+      source.indexOf('})\n') + 2
+    )
+    assert.ok(declaration.split('\n').length <= 30, `${declaration.split('\n').length} lines`)
+  })
+})
+
+describe('the drift check: the server does not start on a table that disagrees with its declaration', function () {
+  this.timeout(60_000)
+  let migrations: string
+
+  before(async () => {
+    migrations = await writeVisitsMigration()
+  })
+
+  after(async () => {
+    await fs.rm(migrations, { recursive: true, force: true })
+  })
+
+  /**
+   * Migrates a scratch database, changes its visits table with `sql`, then starts a server on it
+   * that serves `resource` as visits: 'started' (after `whileRunning`), or why it did not.
+   */
+  async function startAfter(
+    sql: string,
+    resource: AnyResource = visits,
+    whileRunning = async (_server: RunningServer) => {}
+  ) {
+    const database = await createScratchDatabase()
+    const { settings } = testContext()
+    const db = createKnex(database.url, settings.database)
+    const start = () =>
+      startServer(
+        { ...settings, database: { ...settings.database, url: database.url } },
+        { resources: [...resources, resource], migrations: [migrations] }
+      )
+    try {
+      await (await start()).stop()
+      await db.raw(sql)
+      const server = await start()
+      await whileRunning(server).finally(() => server.stop())
+      return 'started'
+    } catch (error) {
+      return (error as Error).message
+    } finally {
+      await db.destroy()
+      await database.drop()
+    }
+  }
+
+  it('refuses a declared field without a column, naming the table and the column', async () => {
+    const message = await startAfter('ALTER TABLE visits DROP COLUMN status')
+    assert.match(message, /visits\.status: no such column for the declared field 'status'/)
+  })
+
+  it('refuses a column whose type, length or nullability disagrees', async () => {
+    assert.match(
+      await startAfter('ALTER TABLE visits ALTER COLUMN seen_at TYPE text'),
+      /visits\.seen_at: the column is text, the declaration says timestamptz/
+    )
+    assert.match(
+      await startAfter('ALTER TABLE visits ALTER COLUMN notes TYPE varchar(100)'),
+      /visits\.notes: the column holds 100 characters, the declaration says 2000/
+    )
+    assert.match(
+      await startAfter('ALTER TABLE visits ALTER COLUMN notes DROP NOT NULL'),
+      /visits\.notes: the column may be null, the declaration says it may not/
+    )
+  })
+
+  it('refuses a column the declaration does not know, unless it is declared internal, and never sends it', async () => {
+    const extra = "ALTER TABLE visits ADD COLUMN billing_code text NOT NULL DEFAULT 'B-42'"
+    assert.match(await startAfter(extra), /visits\.billing_code: a column the declaration does not know/)
+    const internal = defineResource({
+      ...visits.declaration,
+      name: 'InternalVisit',
+      internal: ['billing_code']
+    })
+    const started = await startAfter(extra, internal, async (server) => {
+      const alice = await signUp('Alice', server.url)
+      const post = (body: unknown, url: string) =>
+        http('POST', url, { token: alice.token, body, baseUrl: server.url })
+      const patient = (await post(validPatient(), '/api/patients')).body
+      const doctor = (await post(validDoctor(), '/api/doctors')).body
+      const body = {
+        patientId: patient.id,
+        doctorId: doctor.id,
+        seenAt: new Date().toISOString(),
+        notes: 'x',
+        status: 'done'
+      }
+      const visit = await post(body, '/api/visits')
+      assert.equal(visit.status, 201, JSON.stringify(visit.body))
+      const read = await http('GET', `/api/visits/${visit.body.id}`, {
+        token: alice.token,
+        baseUrl: server.url
+      })
+      assert.ok(!JSON.stringify([visit.body, read.body]).includes('B-42'), 'an internal column was sent')
+    })
+    assert.equal(started, 'started')
+  })
+
+  it('refuses a missing foreign key of a reference', async () => {
+    const message = await startAfter('ALTER TABLE visits DROP CONSTRAINT visits_doctor_id_foreign')
+    assert.match(message, /visits: no foreign key visits_doctor_id_foreign/)
+  })
+
+  it('checks the real tables too: they match every declaration', async () => {
+    assert.deepEqual(await driftOf(testContext().server.app.get('postgresqlClient'), resources), [])
+  })
+})
+
+describe('a declaration without an owner rule', () => {
+  it('does not start', () => {
+    assert.throws(
+      () =>
+        defineResource({
+          path: 'loose',
+          description: 'Nobody said whose',
+          fields: { note: text(10) }
+        } as any),
+      /The declaration of 'loose' has no owner rule/
+    )
+  })
+
+  it('owned through a field that is no reference to an owned resource does not start either', () => {
+    assert.throws(
+      () =>
+        defineResource({
+          path: 'loose',
+          description: 'x',
+          fields: { doctorId: uuid() },
+          owner: { through: 'doctorId' }
+        }),
+      /owned through 'doctorId', which must be a reference to an owned resource/
+    )
+  })
+})
