@@ -22,6 +22,7 @@ import {
   validDoctor,
   validPatient
 } from './helpers'
+import type { TestUser } from './helpers'
 import { testContext } from './setup'
 
 // A resource a new user would add: one declaration and its generated migration, no other edit.
@@ -56,6 +57,21 @@ async function writeVisitsMigration() {
   return directory
 }
 
+/** A valid visit of a new patient of `owner`, with a new doctor of `doctorOwner`. */
+async function newVisit(server: RunningServer, owner: TestUser, doctorOwner = owner) {
+  const post = (user: TestUser, body: unknown, url: string) =>
+    http('POST', url, { token: user.token, body, baseUrl: server.url })
+  const patient = (await post(owner, validPatient(), '/api/patients')).body
+  const doctor = (await post(doctorOwner, validDoctor(), '/api/doctors')).body
+  return {
+    patientId: patient.id,
+    doctorId: doctor.id,
+    seenAt: new Date().toISOString(),
+    notes: 'Follow-up',
+    status: 'planned'
+  }
+}
+
 describe('a resource added by one declaration', function () {
   this.timeout(60_000)
   let server: RunningServer
@@ -80,17 +96,9 @@ describe('a resource added by one declaration', function () {
   it('is served at /api/visits, documented in /openapi.json, and refuses a patient of someone else', async () => {
     const alice = await signUp('Alice', server.url)
     const bob = await signUp('Bob', server.url)
-    const post = (user: typeof alice, body: unknown, url: string) =>
+    const post = (user: TestUser, body: unknown, url: string) =>
       http('POST', url, { token: user.token, body, baseUrl: server.url })
-    const patient = (await post(alice, validPatient(), '/api/patients')).body
-    const doctor = (await post(bob, validDoctor(), '/api/doctors')).body
-    const visit = {
-      patientId: patient.id,
-      doctorId: doctor.id,
-      seenAt: new Date().toISOString(),
-      notes: 'Follow-up',
-      status: 'planned'
-    }
+    const visit = await newVisit(server, alice, bob)
     const reply = await post(alice, visit, '/api/visits')
     assert.equal(reply.status, 201, JSON.stringify(reply.body))
     assert.equal(
@@ -187,18 +195,8 @@ describe('the drift check: the server does not start on a table that disagrees w
     })
     const started = await startAfter(extra, internal, async (server) => {
       const alice = await signUp('Alice', server.url)
-      const post = (body: unknown, url: string) =>
-        http('POST', url, { token: alice.token, body, baseUrl: server.url })
-      const patient = (await post(validPatient(), '/api/patients')).body
-      const doctor = (await post(validDoctor(), '/api/doctors')).body
-      const body = {
-        patientId: patient.id,
-        doctorId: doctor.id,
-        seenAt: new Date().toISOString(),
-        notes: 'x',
-        status: 'done'
-      }
-      const visit = await post(body, '/api/visits')
+      const body = await newVisit(server, alice)
+      const visit = await http('POST', '/api/visits', { token: alice.token, body, baseUrl: server.url })
       assert.equal(visit.status, 201, JSON.stringify(visit.body))
       const read = await http('GET', `/api/visits/${visit.body.id}`, {
         token: alice.token,

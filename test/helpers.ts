@@ -88,6 +88,17 @@ export function assertError(reply: Reply, code: number, name: string) {
   assertNoLeak(reply.body)
 }
 
+/** The answer to anything unexpected: a bare 500, with nothing of what happened. */
+export function assertBareServerError(reply: Reply) {
+  assert.equal(reply.status, 500)
+  assert.deepEqual(reply.body, {
+    name: 'GeneralError',
+    message: 'Internal Server Error',
+    code: 500,
+    className: 'general-error'
+  })
+}
+
 /** No SQL, stack trace or file path in anything a client receives. */
 export function assertNoLeak(body: unknown) {
   const text = JSON.stringify(body ?? '')

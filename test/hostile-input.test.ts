@@ -12,7 +12,8 @@ import {
   signUp,
   startOtherDeployment,
   validDoctor,
-  validPatient
+  validPatient,
+  assertBareServerError
 } from './helpers'
 import type { TestUser } from './helpers'
 import { testContext } from './setup'
@@ -299,13 +300,7 @@ describe('database errors that are not mapped on purpose', function () {
           baseUrl: other.url
         })
       })
-      assert.equal(reply.status, 500)
-      assert.deepEqual(reply.body, {
-        name: 'GeneralError',
-        message: 'Internal Server Error',
-        code: 500,
-        className: 'general-error'
-      })
+      assertBareServerError(reply)
       const logged = lines.find((line) => line.msg === 'Unexpected error')
       assert.equal(logged?.err.code, '42703', JSON.stringify(lines))
       assert.equal((await other.app.get('postgresqlClient')('patients').count({ count: '*' }))[0].count, 0)

@@ -171,24 +171,6 @@ describe('scale-out: two instances, one database, events through Redis', functio
       await listener.close()
     }
   })
-})
-
-describe('scale-out: deployments and the events channel', function () {
-  this.timeout(60_000)
-  let a: RunningServer
-  let b: RunningServer
-
-  before(async () => {
-    const settings = { ...testContext().settings, port: 0, redisUrl: REDIS_URL }
-    ;[a, b] = await Promise.all([startServer(settings), startServer(settings)])
-  })
-
-  after(async () => {
-    closeSockets()
-    await Promise.all([a?.stop(), b?.stop()])
-  })
-
-  afterEach(closeSockets)
 
   async function publishOn(channel: string, messages: string[]) {
     const publisher = createClient({ url: REDIS_URL })

@@ -1,5 +1,4 @@
-import { Type } from '@feathersjs/typebox'
-import { text } from '../schemas/common'
+import { person, text } from '../schemas/common'
 import { defineResource } from '../services/resource'
 import type { RecordOfResource } from '../services/resource'
 
@@ -7,11 +6,7 @@ import type { RecordOfResource } from '../services/resource'
 export const doctors = defineResource({
   path: 'doctors',
   description: 'A directory shared by all users; only the creator may change or remove a doctor',
-  fields: {
-    name: text(200),
-    age: Type.Integer({ minimum: 18, maximum: 120 }),
-    specialty: text(200)
-  },
+  fields: { ...person({ minimum: 18, maximum: 120 }), specialty: text(200) },
   // `createdBy` is null once the creating user has been removed: the doctor stays in the directory.
   owner: { none: 'a shared directory', creator: 'createdBy' },
   search: ['name'],

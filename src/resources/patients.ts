@@ -1,5 +1,4 @@
-import { Type } from '@feathersjs/typebox'
-import { text } from '../schemas/common'
+import { person, text } from '../schemas/common'
 import { defineResource } from '../services/resource'
 import type { RecordOfResource } from '../services/resource'
 
@@ -7,11 +6,7 @@ import type { RecordOfResource } from '../services/resource'
 export const patients = defineResource({
   path: 'patients',
   description: "The caller's own patients",
-  fields: {
-    name: text(200),
-    age: Type.Integer({ minimum: 0, maximum: 150 }),
-    disease: text(500)
-  },
+  fields: { ...person({ minimum: 0, maximum: 150 }), disease: text(500) },
   owner: { field: 'userId' },
   search: ['name'],
   publish: 'owner',

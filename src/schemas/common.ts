@@ -15,6 +15,12 @@ export const oneOf = <const V extends readonly string[]>(values: V) =>
 /** Text with at least one non-space character. */
 export const text = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: '\\S' })
 
+/** A person's name and age in whole years, within `ages`. */
+export const person = (ages: { minimum: number; maximum: number }) => ({
+  name: text(200),
+  age: Type.Integer(ages)
+})
+
 /** `$ilike` for name searches: a bounded pattern string. */
 export const ilike = () => ({ $ilike: Type.String({ maxLength: 200 }) })
 

@@ -165,27 +165,24 @@ export function foreignKeysOf(resource: AnyResource): ForeignKey[] {
       onDelete: ON_DELETE[onDelete]
     }
   })
-  // An owner field the declaration does not describe is the generated one, a user's id; one it
-  // describes (the audit trail's, which outlives its users) is stored as described.
-  if ('field' in owner && !('through' in owner) && !(owner.field in declaration.fields)) {
-    const column = snakeCase(owner.field)
-    keys.push({
+  const toUser = (field: string, onDelete: ForeignKey['onDelete']): ForeignKey => {
+    const column = snakeCase(field)
+    return {
       name: `${table}_${column}_foreign`,
       columns: [column],
       table: 'users',
       references: ['id'],
-      onDelete: 'CASCADE'
-    })
+      onDelete
+    }
   }
+  // An owner field the declaration does not describe is the generated one, a user's id, removed
+  // with its user; one it describes (the audit trail's, which outlives its users) is as described.
+  if ('field' in owner && !('through' in owner) && !(owner.field in declaration.fields)) {
+    keys.push(toUser(owner.field, 'CASCADE'))
+  }
+  // A creator's record stays when the creator is removed (a shared directory's).
   if ('creator' in owner && owner.creator) {
-    const column = snakeCase(owner.creator)
-    keys.push({
-      name: `${table}_${column}_foreign`,
-      columns: [column],
-      table: 'users',
-      references: ['id'],
-      onDelete: 'SET NULL'
-    })
+    keys.push(toUser(owner.creator, 'SET NULL'))
   }
   return keys
 }
