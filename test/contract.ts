@@ -41,9 +41,6 @@ function sampleValue(declared: TSchema): unknown {
 /** A value of the wrong type for a field. */
 const wrongValue = (schema: TSchema) => (nonNull(schema).type === 'string' ? 12345 : 'not of this type')
 
-const writableFields = (resource: AnyResource): string[] =>
-  resource.declaration.writable ?? Object.keys(resource.declaration.fields)
-
 const referenceOf = (resource: AnyResource, field: string): Reference | undefined =>
   resource.declaration.references?.[field]
 
@@ -67,7 +64,7 @@ export class ContractClient {
   /** A valid body for a create of `resource` by `user`: referenced records are created for it first. */
   async sampleData(resource: AnyResource, user: TestUser): Promise<Json> {
     const data: Json = {}
-    for (const field of writableFields(resource)) {
+    for (const field of resource.writable) {
       const reference = referenceOf(resource, field)
       data[field] = reference
         ? (await this.record(reference.to, user)).id
@@ -101,9 +98,7 @@ export class ContractClient {
 
 /** The fields a patch may change that name no other record. */
 const plainPatchable = (resource: AnyResource): string[] =>
-  (resource.declaration.patchable ?? writableFields(resource)).filter(
-    (field: string) => !referenceOf(resource, field)
-  )
+  resource.patchable.filter((field) => !referenceOf(resource, field))
 
 /** A valid patch of every plain patchable field. */
 const patchOf = (resource: AnyResource): Json =>
@@ -130,8 +125,7 @@ async function changeOf(client: ContractClient, resource: AnyResource, user: Tes
 const isOwned = (resource: AnyResource) => !('none' in resource.declaration.owner)
 
 const canChange = (resource: AnyResource) =>
-  resource.methods.includes('patch') ||
-  (resource.methods.includes('create') && !resource.declaration.anonymous?.includes('create'))
+  resource.methods.includes('patch') || resource.authenticated.includes('create')
 
 /** The contract tests of one declared resource, against the server `target()` names. */
 export function contractTests(resource: AnyResource, target: () => ContractTarget) {
@@ -199,10 +193,10 @@ export function contractTests(resource: AnyResource, target: () => ContractTarge
       assertError(await client.send('GET', `${path}?notAField=1`, owner), 400, 'BadRequest')
       assertError(await client.send('GET', `${path}/not-a-uuid`, owner), 400, 'BadRequest')
       if (!resource.methods.includes('create')) return
-      const user = declaration.anonymous?.includes('create') ? undefined : owner
+      const user = resource.authenticated.includes('create') ? owner : undefined
       const valid = await client.sampleData(resource, owner)
       assertError(await client.send('POST', path, user, { ...valid, notAField: 1 }), 400, 'BadRequest')
-      for (const field of writableFields(resource)) {
+      for (const field of resource.writable) {
         const body = { ...valid, [field]: wrongValue(declaration.fields[field]) }
         assertError(await client.send('POST', path, user, body), 400, 'BadRequest')
       }

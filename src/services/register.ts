@@ -57,27 +57,24 @@ const defaultSort = (sort: Record<string, 1 | -1>) => async (context: HookContex
   query.$sort ??= { ...sort }
 }
 
-const withWrites = (methods: readonly Method[], writes: Method[]) =>
+const offered = (methods: readonly Method[], writes: Method[]) =>
   writes.filter((method) => methods.includes(method))
 
 function aroundHooks(resource: AnyResource) {
-  const { declaration, methods } = resource
-  const anonymous = declaration.anonymous ?? []
+  const { declaration, methods, authenticated } = resource
   const around: Record<string, unknown[]> = { all: [] }
   const add = (method: string, ...hooks: unknown[]) =>
     (around[method] = [...(around[method] ?? []), ...hooks])
-  if (anonymous.length === 0) {
+  if (authenticated.length === methods.length) {
     add('all', authenticate('jwt'))
   } else {
-    methods
-      .filter((method) => !anonymous.includes(method))
-      .forEach((method) => add(method, authenticate('jwt')))
+    authenticated.forEach((method) => add(method, authenticate('jwt')))
   }
   add('all', schemaHooks.resolveExternal(resource.resolvers.external))
   if (declaration.audit) add('all', audit())
   const owner = declaration.owner
   if ('creator' in owner && owner.creator) {
-    withWrites(methods, ['update', 'patch', 'remove']).forEach((method) =>
+    offered(methods, ['update', 'patch', 'remove']).forEach((method) =>
       add(method, creatorOnly(owner.creator!))
     )
   }
@@ -85,7 +82,7 @@ function aroundHooks(resource: AnyResource) {
     referencesOf(resource).map(({ field, notFound }) => [foreignKeyName(resource, field), notFound])
   )
   if (Object.keys(notFound).length > 0) {
-    withWrites(methods, ['create', 'update', 'patch']).forEach((method) =>
+    offered(methods, ['create', 'update', 'patch']).forEach((method) =>
       add(method, referencesNotFound(notFound))
     )
   }
@@ -102,15 +99,11 @@ function ownReferenceChecks(resource: AnyResource, fields: readonly string[]) {
 }
 
 function beforeHooks(resource: AnyResource) {
-  const { declaration, methods, validators, resolvers } = resource
-  const anonymous = declaration.anonymous ?? []
-  const fields = Object.keys(declaration.fields)
-  const writable = declaration.writable ?? fields
-  const patchable = declaration.patchable ?? writable
+  const { declaration, methods, authenticated, writable, patchable, validators, resolvers } = resource
   const before: Record<string, unknown[]> = { all: [schemaHooks.validateQuery(validators.query)] }
   if (resolvers.query) {
     const scope = resolveValidatedQuery(resolvers.query)
-    methods.filter((method) => !anonymous.includes(method)).forEach((method) => (before[method] = [scope]))
+    authenticated.forEach((method) => (before[method] = [scope]))
   }
   const add = (method: Method, ...hooks: unknown[]) => {
     if (methods.includes(method)) before[method] = [...(before[method] ?? []), ...hooks]
@@ -147,7 +140,7 @@ function documentedErrors(resource: AnyResource) {
   const { declaration } = resource
   const errors: Partial<Record<Method, ErrorStatus[]>> = {}
   const add = (methods: Method[], status: ErrorStatus) =>
-    withWrites(resource.methods, methods).forEach(
+    offered(resource.methods, methods).forEach(
       (method) => (errors[method] = [...(errors[method] ?? []), status])
     )
   if ('creator' in declaration.owner && declaration.owner.creator) add(['update', 'patch', 'remove'], 403)
@@ -157,8 +150,7 @@ function documentedErrors(resource: AnyResource) {
 }
 
 function docsOf(resource: AnyResource) {
-  const { declaration, methods, schemas } = resource
-  const anonymous = declaration.anonymous ?? []
+  const { declaration, methods, authenticated, schemas } = resource
   const writes = methods.includes('create') || methods.includes('update')
   return serviceDocs({
     description: declaration.description,
@@ -168,7 +160,7 @@ function docsOf(resource: AnyResource) {
       ...(methods.includes('patch') && { recordPatchSchema: schemas.patch }),
       recordQuerySchema: schemas.query
     },
-    authenticated: anonymous.length === 0 ? 'all' : methods.filter((method) => !anonymous.includes(method)),
+    authenticated: authenticated.length === methods.length ? 'all' : [...authenticated],
     errors: documentedErrors(resource),
     docs: declaration.docs
   })

@@ -145,6 +145,11 @@ export interface Resource<D extends Declaration = Declaration> {
   /** The schemas' `$id` stem, e.g. `Patient`. */
   readonly name: string
   readonly methods: readonly Method[]
+  /** The methods that need a token: all but the declaration's `anonymous` ones. */
+  readonly authenticated: readonly Method[]
+  /** The fields a create (and a full update) takes, and those a patch may change. */
+  readonly writable: readonly string[]
+  readonly patchable: readonly string[]
   /** The field every query is scoped to, if any (`userId`; `id` for users). */
   readonly scopeField?: string
   /** The field that holds the owning user's id, if any: who hears of a change under `publish: 'owner'`. */
@@ -220,6 +225,9 @@ function checkDeclaration(declaration: Declaration) {
   if (unknown.length > 0) {
     throw new Error(`${where} names fields it does not declare: ${[...new Set(unknown)].join(', ')}`)
   }
+  if (declaration.publish === 'owner' && !ownerFieldOf(declaration.owner)) {
+    throw new Error(`${where} publishes to the owner, but its records have none (owner: { none })`)
+  }
   if ('through' in declaration.owner) {
     const through = declaration.owner.through
     const target = declaration.references?.[through]?.to
@@ -288,6 +296,7 @@ function ownerResolvers(declaration: Declaration) {
 export function defineResource<const D extends Declaration>(declaration: D): Resource<D> {
   checkDeclaration(declaration)
   const name = declaration.name ?? singular(declaration.path)
+  const methods = declaration.methods ?? ALL_METHODS
   const properties = recordProperties(declaration)
   const hidden = hiddenFields(declaration)
   const fieldNames = Object.keys(declaration.fields)
@@ -312,7 +321,10 @@ export function defineResource<const D extends Declaration>(declaration: D): Res
     path: declaration.path,
     table: declaration.table ?? declaration.path,
     name,
-    methods: declaration.methods ?? ALL_METHODS,
+    methods,
+    authenticated: methods.filter((method) => !declaration.anonymous?.includes(method)),
+    writable,
+    patchable,
     scopeField,
     ownerField: ownerFieldOf(declaration.owner),
     hidden,
