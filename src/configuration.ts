@@ -7,6 +7,40 @@ const port = Type.Integer({ minimum: 0, maximum: 65535 })
 const milliseconds = Type.Integer({ minimum: 1 })
 const count = Type.Integer({ minimum: 1 })
 
+/**
+ * A lifetime: whole seconds as a number, or a string of digits and a unit, `s`, `m`, `h` or `d`
+ * (`900`, `'15m'`, `'30d'`). jsonwebtoken would read a string without a unit as milliseconds; here
+ * it is refused.
+ */
+const duration = Type.Union([
+  Type.Integer({ minimum: 1 }),
+  Type.String({ pattern: '^[1-9][0-9]{0,8}[smhd]$' })
+])
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 }
+
+/** The seconds of a lifetime setting (see `duration`). */
+export function durationSeconds(value: number | string): number {
+  if (typeof value === 'number') {
+    return value
+  }
+  return Number(value.slice(0, -1)) * UNIT_SECONDS[value.slice(-1)]
+}
+
+/** Feathers' authentication settings, with both lifetimes checked. */
+const authenticationSettings = Type.Object({
+  ...authenticationSettingsSchema.properties,
+  jwtOptions: Type.Object(
+    {
+      /** How long an access token is valid (`JWT_EXPIRES_IN`). */
+      expiresIn: duration
+    },
+    { additionalProperties: true }
+  ),
+  /** The refresh strategy's settings: how long a refresh token is valid (`REFRESH_TOKEN_EXPIRES_IN`). */
+  refresh: Type.Object({ expiresIn: duration }, { additionalProperties: false })
+})
+
 export const configurationSchema = Type.Object(
   {
     host: Type.String({ minLength: 1 }),
@@ -90,7 +124,7 @@ export const configurationSchema = Type.Object(
       },
       { additionalProperties: false }
     ),
-    authentication: authenticationSettingsSchema
+    authentication: authenticationSettings
   },
   { $id: 'Configuration', additionalProperties: false }
 )
