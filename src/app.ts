@@ -23,6 +23,7 @@ import { createRedis, redisNamespace } from './redis'
 import { routesWithoutPrototype } from './routes'
 import { resources as declaredResources } from './resources'
 import { services } from './services'
+import { sessions } from './sessions'
 import type { AnyResource } from './services/resource'
 import { socketSetup } from './socket'
 
@@ -82,6 +83,7 @@ export function createApp(
   app.configure(openApi(apiRoutesOf(resources)))
   app.configure(authentication)
   app.configure(services(resources))
+  app.configure(sessions)
   app.configure(channels)
 
   app.hooks({ around: { all: [publicErrors] } })

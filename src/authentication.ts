@@ -13,12 +13,17 @@ import { NotAuthenticated, NotFound } from '@feathersjs/errors'
 import type { Params } from '@feathersjs/feathers'
 import { Type } from '@feathersjs/typebox'
 import { hash, verify } from '@node-rs/argon2'
+import { durationSeconds } from './configuration'
 import type { Application, HookContext, NextFunction } from './declarations'
-import { auditLogin } from './hooks/audit'
+import { auditLoginFailures, clientAddress } from './hooks/audit'
 import { loginThrottle } from './login-throttle'
 import { serviceDocs } from './docs/service-docs'
 import { users } from './resources/users'
 import { isUuid } from './schemas/common'
+import { RefreshTokenStrategy } from './sessions/refresh-strategy'
+import type { RenewedSession } from './sessions/refresh-strategy'
+import { SessionRegistry } from './sessions/registry'
+import { SessionStore } from './sessions/store'
 
 const VERIFIED_TOKEN_CACHE_SIZE = 10_000
 const ENTITY_CACHE_MS = 10_000
@@ -136,26 +141,109 @@ export class KeyedAuthenticationService extends AuthenticationService {
   }
 }
 
+/** The session an authenticated call's access token belongs to (its `sid` claim). */
+export const sessionIdOf = (params: Params): string | undefined => {
+  const sid: unknown = (params.authentication as { payload?: { sid?: unknown } } | undefined)?.payload?.sid
+  return isUuid(sid) ? sid : undefined
+}
+
+/**
+ * Logging in opens a session and refreshing renews one: each answers an access token naming its
+ * session (`sid`) and a refresh token (src/sessions). Logging out ends the session of the token.
+ */
+export class SessionAuthenticationService extends KeyedAuthenticationService {
+  constructor(
+    app: Application,
+    private readonly registry: SessionRegistry
+  ) {
+    super(app)
+  }
+
+  async create(data: AuthenticationRequest, params: AuthenticationParams = {}) {
+    const strategies = params.authStrategies || this.configuration.authStrategies
+    const { session: renewed, ...authResult } = await this.authenticate(data, params, ...strategies)
+    // A socket logging in with its access token goes on in the session the token names.
+    if (authResult.accessToken) {
+      return authResult
+    }
+    const session: RenewedSession =
+      renewed ??
+      (await this.registry.store.open(authResult.user.id, {
+        ip: clientAddress(params.ip),
+        userAgent: params.headers?.['user-agent']
+      }))
+    const [payload, jwtOptions] = await Promise.all([
+      this.getPayload(authResult, params),
+      this.getTokenOptions(authResult, params)
+    ])
+    const accessToken = await this.createAccessToken(
+      { ...payload, sid: session.id },
+      jwtOptions,
+      params.secret
+    )
+    return {
+      accessToken,
+      refreshToken: session.refreshToken,
+      ...authResult,
+      authentication: { ...authResult.authentication, payload: await this.verifyAccessToken(accessToken) }
+    }
+  }
+
+  /** Logging out ends the session of the access token (on every instance): its tokens are refused. */
+  async remove(id: string | null, params: AuthenticationParams = {}) {
+    const authResult = await super.remove(id, params)
+    const sessionId = authResult.authentication?.payload?.sid as string
+    const { connection } = params
+    // The socket that logs out stays connected, as a guest; the session's other sockets are logged off.
+    if (connection) this.registry.untrack(connection)
+    const ending = { action: 'logout', service: 'authentication', reason: 'logout' } as const
+    const ended = await this.registry
+      .end({ id: sessionId }, { ...ending, ip: clientAddress(params.ip) })
+      .catch((error: unknown) => {
+        if (connection) this.registry.track(connection, sessionId)
+        throw error
+      })
+    if (ended.length === 0) {
+      throw new NotAuthenticated('The session has ended')
+    }
+    return authResult
+  }
+}
+
 /**
  * Keeps the authenticated user (without the password hash) for a few seconds instead of loading
  * it on every request; a patched or removed user is forgotten at once (on every instance when
- * service events are shared), and the short lifetime bounds staleness otherwise.
+ * service events are shared, else by the sessions' poll within a second), and the short lifetime
+ * bounds staleness otherwise. A token of a session that has ended is refused: one lookup in the
+ * ended sessions this instance knows of (src/sessions/registry.ts), no query.
  */
 export class CachedEntityJWTStrategy extends JWTStrategy {
   private entities = new Map<string, { entity: any; expires: number }>()
+
+  constructor(private readonly registry: SessionRegistry) {
+    super()
+  }
 
   async setup() {
     const forget = (user: { id?: string }) => user?.id && this.entities.delete(user.id)
     const users = this.entityService as unknown as EventEmitter
     users.on('patched', forget)
     users.on('removed', forget)
+    this.registry.onUserChanged((id) => this.entities.delete(id))
   }
 
-  /** A token whose `sub` is not a user id, even one signed with our secret, is no credential. */
+  /**
+   * A credential names a user (`sub`) and an open session (`sid`): a token without them, even one
+   * signed with our secret, is none, and neither is one of a session that has ended.
+   */
   async getEntityId(authResult: AuthenticationResult, params: Params) {
     const sub: unknown = await super.getEntityId(authResult, params)
-    if (!isUuid(sub)) {
+    const sid: unknown = authResult.authentication?.payload?.sid
+    if (!isUuid(sub) || !isUuid(sid)) {
       throw new NotAuthenticated('Invalid access token')
+    }
+    if (this.registry.hasEnded(sid)) {
+      throw new NotAuthenticated('The session has ended')
     }
     return sub
   }
@@ -180,7 +268,7 @@ export class CachedEntityJWTStrategy extends JWTStrategy {
 
 declare module './declarations' {
   interface ServiceTypes {
-    authentication: AuthenticationService
+    authentication: SessionAuthenticationService
   }
 }
 
@@ -206,50 +294,115 @@ const requireSession = async (context: HookContext, next: NextFunction) => {
 export const authenticationDataSchema = Type.Object(
   {
     strategy: Type.Optional(
-      Type.Union([Type.Literal('local'), Type.Literal('jwt')], {
+      Type.Union([Type.Literal('local'), Type.Literal('jwt'), Type.Literal('refresh')], {
         description: 'Required at /authentication; POST /api/auth/login defaults it to `local`'
       })
     ),
     email: Type.Optional(Type.String({ format: 'email', description: 'With `local`' })),
     password: Type.Optional(Type.String({ description: 'With `local`' })),
-    accessToken: Type.Optional(Type.String({ description: 'With `jwt`' }))
+    accessToken: Type.Optional(Type.String({ description: 'With `jwt`' })),
+    refreshToken: Type.Optional(Type.String({ description: 'With `refresh`' }))
   },
   { $id: 'AuthenticationData', examples: [{ email: 'ada@example.org', password: 'correct horse battery' }] }
 )
 
+export const refreshDataSchema = Type.Object(
+  { refreshToken: Type.String({ description: 'The refresh token of the last login or refresh' }) },
+  { $id: 'RefreshData', examples: [{ refreshToken: 'Jd0l1m4y3nQp-8y2s9K0c7b5Vx6Wz1Aa3Bb5Cc7Dd9E' }] }
+)
+
 export const authenticationSchema = Type.Object(
   {
-    accessToken: Type.String({ description: 'Send as `Authorization: Bearer <accessToken>`' }),
+    accessToken: Type.String({
+      description: 'Send as `Authorization: Bearer <accessToken>`; valid 15 minutes by default'
+    }),
+    refreshToken: Type.Optional(
+      Type.String({
+        description:
+          'For `POST /api/auth/refresh`, once; valid 30 days by default. Not sent when a socket logs in with its access token'
+      })
+    ),
     authentication: Type.Object({
       strategy: Type.String(),
       accessToken: Type.Optional(Type.String()),
-      payload: Type.Optional(Type.Object({}, { additionalProperties: true }))
+      payload: Type.Optional(
+        Type.Object(
+          { sid: Type.Optional(Type.String({ format: 'uuid', description: 'The session' })) },
+          { additionalProperties: true }
+        )
+      )
     }),
     user: Type.Ref(users.schemas.response)
   },
   { $id: 'Authentication' }
 )
 
-export const authentication = (app: Application) => {
-  const authentication = new KeyedAuthenticationService(app)
+/**
+ * The sessions' registry: which sessions ended (refused by the JWT strategy), which sockets belong
+ * to which session, and the way ends reach the deployment's other instances.
+ */
+function sessionRegistry(app: Application) {
+  const { jwtOptions, refresh } = app.get('authentication')
+  const store = new SessionStore(app.get('postgresqlClient'), durationSeconds(refresh.expiresIn))
+  const eventSync = app.get('eventSync')
+  const registry = new SessionRegistry(app, {
+    store,
+    accessLifetimeMs: durationSeconds(jwtOptions.expiresIn) * 1000,
+    publish: eventSync?.publishEndedSessions
+  })
+  eventSync?.onEndedSessions((ids) => registry.received(ids))
+  // Which session a socket is in: to log it off when the session ends.
+  app.on('login', (authResult: AuthenticationResult, { connection }: Params) => {
+    const sid: unknown = authResult?.authentication?.payload?.sid
+    if (connection && isUuid(sid)) registry.track(connection, sid)
+  })
+  app.on(
+    'logout',
+    (_authResult: unknown, { connection }: Params) => connection && registry.untrack(connection)
+  )
+  app.on('disconnect', (connection: any) => registry.untrack(connection))
+  // Ended sessions are read before the first request and polled from then on.
+  app.hooks({
+    setup: [
+      async (_context: HookContext, next: NextFunction) => {
+        await registry.start()
+        await next()
+      }
+    ],
+    teardown: [
+      async (_context: HookContext, next: NextFunction) => {
+        await registry.stop()
+        await next()
+      }
+    ]
+  })
+  return registry
+}
 
-  authentication.register('jwt', new CachedEntityJWTStrategy())
+export const authentication = (app: Application) => {
+  const registry = sessionRegistry(app)
+  app.set('sessionRegistry', registry)
+  const authentication = new SessionAuthenticationService(app, registry)
+
+  authentication.register('jwt', new CachedEntityJWTStrategy(registry))
   authentication.register('local', new Argon2LocalStrategy())
+  authentication.register('refresh', new RefreshTokenStrategy(registry))
 
   app.use('authentication', authentication, {
     docs: serviceDocs({
-      description: 'Log in for an access token (JWT)',
-      schemas: { authenticationSchema, authenticationDataSchema },
+      description:
+        'Log in for an access token (JWT) and a refresh token; renew them with the refresh token (`strategy: "refresh"`)',
+      schemas: { authenticationSchema, authenticationDataSchema, refreshDataSchema },
       authenticated: [],
       errors: { create: [401, 429] },
-      docs: { operations: { create: { summary: 'Log in' }, remove: false } }
+      docs: { operations: { create: { summary: 'Log in, or renew the tokens' }, remove: false } }
     })
   })
 
   app.service('authentication').hooks({
     // Throttled attempts are failed logins too, so the audit hook sits outside the throttle.
     around: {
-      create: [auditLogin(), loginThrottle(app.get('loginLimiters')), withoutConnectionUser],
+      create: [auditLoginFailures(), loginThrottle(app.get('loginLimiters')), withoutConnectionUser],
       remove: [requireSession]
     }
   })

@@ -9,6 +9,7 @@ import type { Logger } from './logger'
 import type { LoginLimiters } from './login-throttle'
 import type { RedisClient } from './redis'
 import type { User } from './resources/users'
+import type { SessionRegistry } from './sessions/registry'
 import type { AuditStamp } from './services/audit-statement'
 
 export type { NextFunction }
@@ -21,6 +22,8 @@ export interface Configuration extends ApplicationConfiguration {
   redis?: RedisClient
   /** Set when REDIS_URL is: events shared with the deployment's other instances. */
   eventSync?: EventSync
+  /** Which sessions have ended and which sockets are in which session (src/sessions/registry.ts). */
+  sessionRegistry: SessionRegistry
 }
 
 // Each service adds itself here with `declare module '../../declarations'`.

@@ -29,6 +29,13 @@ export interface EventSync {
   ready: Promise<void>
   /** Whether this instance's own heartbeat came back through Redis lately. */
   delivery(): EventDelivery
+  /**
+   * Tells every instance of the deployment, this one included, that these sessions have ended: on
+   * the events channel, so they arrive in order with the events this instance publishes.
+   */
+  publishEndedSessions(ids: string[]): Promise<void>
+  /** `listener` hears of the sessions any instance reported ended. */
+  onEndedSessions(listener: (ids: string[]) => void): void
   close(): Promise<void>
 }
 
@@ -42,6 +49,8 @@ export interface SyncedEvent {
 
 const SERVICE_EVENTS = new Set(['created', 'updated', 'patched', 'removed'])
 const MAX_MESSAGE_BYTES = 1024 * 1024
+/** Ended sessions per message: a user's many sessions go in several. */
+const MAX_ENDED_SESSIONS = 1000
 // A heartbeat is overdue, and delivery down, after this many intervals without one coming back.
 const MISSED_HEARTBEATS = 3
 const DROP_WARNING_INTERVAL_MS = 1000
@@ -103,6 +112,7 @@ function publishingService(app: Application, path: unknown) {
 type Message =
   | { kind: 'event'; event: string; path: string; data: Record<string, unknown>; owner?: string }
   | { kind: 'heartbeat'; from: string }
+  | { kind: 'sessions-ended'; ids: string[] }
 
 /** What a message from the channel is, or why it is dropped. */
 export function parseMessage(
@@ -123,6 +133,18 @@ export function parseMessage(
   }
   if (typeof message.heartbeat === 'string' && Object.keys(message).length === 1) {
     return { kind: 'heartbeat', from: message.heartbeat }
+  }
+  if ('sessionsEnded' in message) {
+    const ids = message.sessionsEnded
+    const valid =
+      Object.keys(message).length === 1 &&
+      Array.isArray(ids) &&
+      ids.length > 0 &&
+      ids.length <= MAX_ENDED_SESSIONS &&
+      ids.every(isUuid)
+    return valid
+      ? { kind: 'sessions-ended', ids: ids.map((id: string) => id.toLowerCase()) }
+      : { kind: 'dropped', reason: 'not a list of session ids' }
   }
   const { event, path, data, owner, ...rest } = message
   if (Object.keys(rest).length > 0 || typeof event !== 'string' || !SERVICE_EVENTS.has(event)) {
@@ -200,7 +222,11 @@ function heartbeats(publisher: RedisClient, channel: string, heartbeatMs: number
 }
 
 /** Replaces feathers-sync's handler of incoming messages, which trusts them (and throws on junk). */
-function receiveMessages(app: Application, onHeartbeat: (from: string) => void) {
+function receiveMessages(
+  app: Application,
+  onHeartbeat: (from: string) => void,
+  onEndedSessions: (ids: string[]) => void
+) {
   const dropped = dropWarnings()
   app.removeAllListeners('sync-in')
   app.on('sync-in', (raw: Buffer | string) => {
@@ -208,6 +234,8 @@ function receiveMessages(app: Application, onHeartbeat: (from: string) => void) 
       const message = parseMessage(app, raw)
       if (message.kind === 'heartbeat') {
         onHeartbeat(message.from)
+      } else if (message.kind === 'sessions-ended') {
+        onEndedSessions(message.ids)
       } else if (message.kind === 'dropped') {
         dropped(message.reason)
       } else {
@@ -245,13 +273,23 @@ export const eventSync =
     const { sub: subscriber, ready } = (app as any).sync as { sub: RedisClient; ready: Promise<unknown> }
     publisher.listeners('ready').forEach((listener) => subscriber.on('ready', listener as () => void))
     const heartbeat = heartbeats(publisher, channel, heartbeatMs)
-    receiveMessages(app, heartbeat.received)
+    const endedSessionListeners: Array<(ids: string[]) => void> = []
+    receiveMessages(app, heartbeat.received, (ids) =>
+      endedSessionListeners.forEach((listener) => listener(ids))
+    )
     const subscribed = ready.then(() => heartbeat.start())
     subscribed.catch(() => undefined) // awaited by startServer; not an unhandled rejection meanwhile
     app.set('eventSync', {
       channel,
       ready: subscribed,
       delivery: () => (publisher.isReady && subscriber.isReady && !heartbeat.overdue() ? 'ok' : 'down'),
+      publishEndedSessions: async (ids) => {
+        for (let start = 0; start < ids.length; start += MAX_ENDED_SESSIONS) {
+          const sessionsEnded = ids.slice(start, start + MAX_ENDED_SESSIONS)
+          await publisher.publish(channel, JSON.stringify({ sessionsEnded }))
+        }
+      },
+      onEndedSessions: (listener) => endedSessionListeners.push(listener),
       close: async () => {
         heartbeat.stop()
         await closeRedis(subscriber)

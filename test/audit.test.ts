@@ -38,7 +38,7 @@ const trailOf = async (user: TestUser) => {
 const sorted = (rows: unknown[][]) => [...rows].map((row) => JSON.stringify(row)).sort()
 
 describe('audit trail', () => {
-  it('records a login, with the user, the client address and the time', async () => {
+  it('records a login, with the user, the session it opened, the client address and the time', async () => {
     const alice = await signUp('Alice')
     const page = await auditOf(alice)
     assert.equal(page.total, 1)
@@ -56,7 +56,7 @@ describe('audit trail', () => {
     assert.equal(record.userId, alice.id)
     assert.equal(record.action, 'login')
     assert.equal(record.service, 'authentication')
-    assert.equal(record.recordId, null)
+    assert.equal(record.recordId, alice.sessionId)
     assert.equal(record.ip, '127.0.0.1')
     assert.match(record.createdAt, ISO_DATE)
   })
@@ -98,7 +98,7 @@ describe('audit trail', () => {
     )
     assert.equal((await http('DELETE', `/api/patients/${patient.id}`, { token: alice.token })).status, 200)
     assert.deepEqual(await trailOf(alice), [
-      ['login', 'authentication', null],
+      ['login', 'authentication', alice.sessionId],
       ['create', 'patients', patient.id],
       ['find', 'patients', null],
       ['get', 'patients', patient.id],
@@ -117,7 +117,7 @@ describe('audit trail', () => {
     assert.equal((await http('GET', `/mappings/${mapping.id}`, { token: alice.token })).status, 200)
     assert.equal((await http('DELETE', `/api/mappings/${mapping.id}`, { token: alice.token })).status, 200)
     assert.deepEqual(await trailOf(alice), [
-      ['login', 'authentication', null],
+      ['login', 'authentication', alice.sessionId],
       ['create', 'patients', patient.id],
       ['create', 'mappings', mapping.id],
       ['find', 'mappings', null],
@@ -140,7 +140,7 @@ describe('audit trail', () => {
       'NotAuthenticated'
     )
     assert.deepEqual(await trailOf(alice), [
-      ['login', 'authentication', null],
+      ['login', 'authentication', alice.sessionId],
       ['login-failed', 'authentication', null]
     ])
     const db = testDatabase()
@@ -165,14 +165,14 @@ describe('audit trail', () => {
     assert.deepEqual(
       sorted(await trailOf(alice)),
       sorted([
-        ['login', 'authentication', null],
+        ['login', 'authentication', alice.sessionId],
         ['get-failed', 'patients', bobs.id],
         ['create-failed', 'patients', null]
       ])
     )
     // Bob's trail shows only what Bob did.
     assert.deepEqual(await trailOf(bob), [
-      ['login', 'authentication', null],
+      ['login', 'authentication', bob.sessionId],
       ['create', 'patients', bobs.id]
     ])
   })

@@ -1,17 +1,24 @@
 import assert from 'node:assert/strict'
 import { concurrencyLimit } from '../src/authentication'
 import { testContext } from './setup'
-import { assertError, assertNoSecret, http, signUp, uniqueEmail } from './helpers'
+import { UUID, assertError, assertNoSecret, http, signUp, uniqueEmail } from './helpers'
 
 describe('authentication', () => {
-  it('POST /api/auth/login without a strategy answers 201 with token, authentication and user', async () => {
+  it('POST /api/auth/login without a strategy answers 201 with tokens, authentication and user', async () => {
     const alice = await signUp('Alice')
     const reply = await http('POST', '/api/auth/login', {
       body: { email: alice.email, password: alice.password }
     })
     assert.equal(reply.status, 201)
-    assert.deepEqual(Object.keys(reply.body).sort(), ['accessToken', 'authentication', 'user'])
+    assert.deepEqual(Object.keys(reply.body).sort(), [
+      'accessToken',
+      'authentication',
+      'refreshToken',
+      'user'
+    ])
     assert.match(reply.body.accessToken, /^[\w-]+\.[\w-]+\.[\w-]+$/)
+    assert.match(reply.body.refreshToken, /^[\w-]{43}$/)
+    assert.match(reply.body.authentication.payload.sid, UUID)
     assert.equal(reply.body.authentication.strategy, 'local')
     assert.equal(reply.body.authentication.payload.sub, alice.id)
     assert.equal(reply.body.authentication.payload.aud, 'healthcare-api')
@@ -81,7 +88,10 @@ describe('authentication', () => {
   it('an expired token is refused, also after it was accepted before', async () => {
     const alice = await signUp('Alice')
     const authentication = testContext().server.app.service('authentication')
-    const token = await authentication.createAccessToken({ sub: alice.id }, { expiresIn: '2s' })
+    const token = await authentication.createAccessToken(
+      { sub: alice.id, sid: alice.sessionId },
+      { expiresIn: '2s' }
+    )
     assert.equal((await http('GET', '/api/patients', { token })).status, 200)
     await new Promise((resolve) => setTimeout(resolve, 2100))
     assertError(await http('GET', '/api/patients', { token }), 401, 'NotAuthenticated')

@@ -62,7 +62,32 @@ export interface TestUser {
   name: string
   email: string
   password: string
+  /** The access token of the login. */
   token: string
+  refreshToken: string
+  /** The session the login opened. */
+  sessionId: string
+}
+
+/** A login's tokens and session. */
+export interface TestLogin {
+  token: string
+  refreshToken: string
+  sessionId: string
+}
+
+/** Logs `user` in again (on `baseUrl`, if given): another session. */
+export async function logIn(user: { email: string; password: string }, baseUrl?: string): Promise<TestLogin> {
+  const login = await http('POST', '/api/auth/login', {
+    body: { email: user.email, password: user.password },
+    baseUrl
+  })
+  assert.equal(login.status, 201, JSON.stringify(login.body))
+  return {
+    token: login.body.accessToken,
+    refreshToken: login.body.refreshToken,
+    sessionId: login.body.authentication.payload.sid
+  }
 }
 
 /** Registers and logs in a fresh user through the documented routes (of `baseUrl`, if given). */
@@ -71,9 +96,8 @@ export async function signUp(name = 'Dr. Test', baseUrl?: string): Promise<TestU
   const password = 'correct horse battery'
   const registered = await http('POST', '/api/auth/register', { body: { name, email, password }, baseUrl })
   assert.equal(registered.status, 201, JSON.stringify(registered.body))
-  const login = await http('POST', '/api/auth/login', { body: { email, password }, baseUrl })
-  assert.equal(login.status, 201, JSON.stringify(login.body))
-  return { id: registered.body.id, name, email, password, token: login.body.accessToken }
+  const login = await logIn({ email, password }, baseUrl)
+  return { id: registered.body.id, name, email, password, ...login }
 }
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/

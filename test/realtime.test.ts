@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { AUTHENTICATED_CHANNEL, userChannel } from '../src/channels'
 import { startServer } from '../src/server'
 import { testContext } from './setup'
-import { assertNoSecret, created, http, signUp, validDoctor, validPatient } from './helpers'
+import { assertNoSecret, created, http, logIn, signUp, validDoctor, validPatient } from './helpers'
 import type { TestUser } from './helpers'
 import { assertSilent, closeSockets, connectSocket } from './sockets'
 
@@ -323,12 +323,16 @@ describe('realtime', () => {
   })
 
   describe('log-off', () => {
-    it('after logout a socket receives nothing of its user', async () => {
+    it('after logout a socket receives nothing of its user; the user’s other sessions go on', async () => {
       const alice = await signUp('Alice')
-      const [loggedOut, witness] = await Promise.all([connectSocket(alice.token), connectSocket(alice.token)])
+      const elsewhere = await logIn(alice)
+      const [loggedOut, witness] = await Promise.all([
+        connectSocket(alice.token),
+        connectSocket(elsewhere.token)
+      ])
       await loggedOut.client.logout()
 
-      await rename(alice, 'Alice O.')
+      await rename({ id: alice.id, token: elsewhere.token }, 'Alice O.')
       await witness.delivered('users patched')
       await assertSilent(loggedOut)
     })
@@ -339,7 +343,7 @@ describe('realtime', () => {
       const alice = await signUp('Alice')
       const shortLived = await app
         .service('authentication')
-        .createAccessToken({ sub: alice.id }, { expiresIn: '3s' })
+        .createAccessToken({ sub: alice.id, sid: alice.sessionId }, { expiresIn: '3s' })
       const expiring = await connectSocket(shortLived)
       const witness = await connectSocket(alice.token)
 

@@ -8,7 +8,7 @@ import { assertError, http, signUp } from './helpers'
 import { connectSocket } from './sockets'
 
 const ROOT = path.join(__dirname, '..')
-const DAY = 24 * 60 * 60
+const MINUTES = 60
 
 const base64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url')
 
@@ -37,13 +37,15 @@ function runEntry(env: Record<string, string | undefined>) {
 }
 
 describe('tokens and secrets', () => {
-  it('tokens carry audience and issuer and expire after a day by default', async () => {
+  it('access tokens carry audience, issuer and session, and expire after 15 minutes by default', async () => {
+    assert.equal(testContext().settings.authentication.jwtOptions.expiresIn, '15m')
     const alice = await signUp('Alice')
     const payload = JSON.parse(Buffer.from(alice.token.split('.')[1], 'base64url').toString())
     assert.equal(payload.aud, 'healthcare-api')
     assert.equal(payload.iss, 'healthcare-api')
     assert.equal(payload.sub, alice.id)
-    assert.equal(payload.exp - payload.iat, DAY)
+    assert.equal(payload.sid, alice.sessionId)
+    assert.equal(payload.exp - payload.iat, 15 * MINUTES)
   })
 
   it('the lifetime is configurable (JWT_EXPIRES_IN)', async () => {
@@ -70,7 +72,14 @@ describe('tokens and secrets', () => {
   it('refuses a token for another audience, from another issuer, expired, or signed with another secret', async () => {
     const alice = await signUp('Alice')
     const now = Math.floor(Date.now() / 1000)
-    const valid = { sub: alice.id, aud: 'healthcare-api', iss: 'healthcare-api', iat: now, exp: now + 60 }
+    const valid = {
+      sub: alice.id,
+      sid: alice.sessionId,
+      aud: 'healthcare-api',
+      iss: 'healthcare-api',
+      iat: now,
+      exp: now + 60
+    }
     // The forged-claims tokens below are checked against this one: same secret, same shape, accepted.
     assert.equal((await http('GET', `/users/${alice.id}`, { token: sign(valid) })).status, 200)
     for (const token of [
@@ -86,7 +95,13 @@ describe('tokens and secrets', () => {
   it('refuses a token signed with our secret that never expires', async () => {
     const alice = await signUp('Alice')
     const now = Math.floor(Date.now() / 1000)
-    const forever = sign({ sub: alice.id, aud: 'healthcare-api', iss: 'healthcare-api', iat: now })
+    const forever = sign({
+      sub: alice.id,
+      sid: alice.sessionId,
+      aud: 'healthcare-api',
+      iss: 'healthcare-api',
+      iat: now
+    })
     assertError(await http('GET', `/users/${alice.id}`, { token: forever }), 401, 'NotAuthenticated')
   })
 

@@ -1,5 +1,6 @@
-import { CREATE_ROUTES } from '../http/api-aliases'
+import { CREATE_ROUTES, LOGOUT_ROUTE, SERVICE_ROUTES } from '../http/api-aliases'
 import type { ApiRoute } from '../http/api-aliases'
+import { errorResponseRef } from './schemas'
 
 type Operation = Record<string, any>
 type PathItem = Record<string, Operation>
@@ -42,6 +43,38 @@ function findByPath(find: Operation, service: string, field: string): Operation 
   return operation
 }
 
+const json = (schema: string) => ({
+  'application/json': { schema: { $ref: `#/components/schemas/${schema}` } }
+})
+
+/** `POST /api/auth/refresh`: the create of `authentication`, whatever `strategy` says, with the refresh strategy. */
+function refreshOperation(create: Operation): Operation {
+  const operation = aliasOf(create, 'post', '/authentication` with `"strategy": "refresh"')
+  operation.summary = 'Renew the tokens'
+  operation.description =
+    'Spends the refresh token for a new access token and a new refresh token of the same session. ' +
+    'A spent refresh token presented again ends the session; an unknown, malformed, expired or spent one is a 401. ' +
+    operation.description
+  operation.requestBody = { required: true, content: json('RefreshData') }
+  delete operation.responses?.['429']
+  return operation
+}
+
+/** `POST /api/auth/logout`: `DELETE /authentication` with the caller's token. */
+const logoutOperation = (): Operation => ({
+  tags: ['authentication'],
+  summary: 'Log out',
+  description:
+    'The same as `DELETE /authentication` with the access token. Ends the session of the token on every instance: its access and refresh tokens are refused from then on, and its sockets are logged off.',
+  responses: {
+    200: { description: 'The ended session’s authentication', content: json('Authentication') },
+    401: errorResponseRef(401),
+    500: errorResponseRef(500),
+    503: errorResponseRef(503)
+  },
+  security: [{ bearerAuth: [] }]
+})
+
 /**
  * The `/api/...` routes of src/http/api-aliases.ts, documented from the operations of the
  * services they rewrite to (read from the same declarations), so they cannot drift apart.
@@ -50,6 +83,15 @@ export function apiAliasPaths(paths: Paths, routes: ApiRoute[]): Paths {
   const result: Paths = {}
   for (const [route, service] of Object.entries(CREATE_ROUTES)) {
     result[route] = aliasPathItem(paths[`/${service}`], `/${service}`, ['post'])
+  }
+  const refresh = paths['/authentication']?.post
+  if (refresh) {
+    result['/api/auth/refresh'] = { post: refreshOperation(refresh) }
+  }
+  result[LOGOUT_ROUTE] = { post: logoutOperation() }
+  for (const [route, service] of Object.entries(SERVICE_ROUTES)) {
+    result[route] = aliasPathItem(paths[`/${service}`], `/${service}`)
+    result[`${route}/{id}`] = aliasPathItem(paths[`/${service}/{id}`], `/${service}/{id}`)
   }
   for (const { service, findBy: field } of routes) {
     const collection = `/${service}`

@@ -88,11 +88,12 @@ async function userIdOfEmail(db: Knex, email: unknown): Promise<string | null> {
 }
 
 /**
- * Around hook for `authentication.create`: a local login is recorded as `login` (with the user)
- * or `login-failed` (with the user the email belongs to, or none). Logins with a JWT, as a
- * socket re-authenticating, are not logins with credentials and are not recorded.
+ * Around hook for `authentication.create`: a local login that fails is recorded as `login-failed`
+ * (with the user the email belongs to, or none). A successful one opens a session, and its `login`
+ * record is written in the same statement (src/sessions/store.ts), as is a refresh's. Logins with
+ * a JWT, as a socket re-authenticating, are not logins with credentials and are not recorded.
  */
-export const auditLogin = () => async (context: HookContext, next: NextFunction) => {
+export const auditLoginFailures = () => async (context: HookContext, next: NextFunction) => {
   const data = context.data as Record<string, unknown> | undefined
   if (data?.strategy !== LOCAL_STRATEGY) {
     return next()
@@ -113,6 +114,4 @@ export const auditLogin = () => async (context: HookContext, next: NextFunction)
     await appendFailure(db, entry, error, loggerOf(context.params))
     throw error
   }
-  const userId = (context.result as { user?: { id?: string } } | undefined)?.user?.id ?? null
-  await appendAudit(db, { userId, action: 'login', service: 'authentication', recordId: null, ip })
 }

@@ -5,7 +5,22 @@ import type { AnyResource } from '../services/resource'
 /** `POST <route>` is `create` on the service. */
 export const CREATE_ROUTES: Readonly<Record<string, string>> = {
   '/api/auth/register': 'users',
-  '/api/auth/login': 'authentication'
+  '/api/auth/login': 'authentication',
+  '/api/auth/refresh': 'authentication'
+}
+
+/** The strategy a route's body gets: by default (login), or always (refresh). */
+const STRATEGIES: Readonly<Record<string, { strategy: string; forced: boolean }>> = {
+  '/api/auth/login': { strategy: 'local', forced: false },
+  '/api/auth/refresh': { strategy: 'refresh', forced: true }
+}
+
+/** `POST /api/auth/logout` is `remove` on `authentication`: the session of the caller's token ends. */
+export const LOGOUT_ROUTE = '/api/auth/logout'
+
+/** `<route>` and `<route>/:id` are the service's collection and records. */
+export const SERVICE_ROUTES: Readonly<Record<string, string>> = {
+  '/api/auth/sessions': 'sessions'
 }
 
 /** A resource served at `/api/<path>` and `/api/<path>/:id`, from its declaration's `api`. */
@@ -28,12 +43,20 @@ function decodedSegment(segment: string) {
   }
 }
 
-function withDefaultStrategy(body: any) {
-  if (body !== null && typeof body === 'object' && !Array.isArray(body) && !('strategy' in body)) {
-    return { ...body, strategy: 'local' }
+function withStrategy(body: any, { strategy, forced }: { strategy: string; forced: boolean }) {
+  if (
+    body !== null &&
+    typeof body === 'object' &&
+    !Array.isArray(body) &&
+    (forced || !('strategy' in body))
+  ) {
+    return { ...body, strategy }
   }
   return body
 }
+
+// The routes are letters and slashes: nothing to escape.
+const serviceRoute = new RegExp(`^(${Object.keys(SERVICE_ROUTES).join('|')})(?:/([^/]+))?$`)
 
 /**
  * The documented `/api/...` routes are rewritten to the Feathers service paths before routing, so
@@ -49,11 +72,18 @@ export const apiAliases = (resources: readonly AnyResource[]): Middleware => {
     }
     const path = ctx.path.length > 5 ? ctx.path.replace(/\/+$/, '') : ctx.path
     const createService = Object.hasOwn(CREATE_ROUTES, path) ? CREATE_ROUTES[path] : undefined
+    const service = serviceRoute.exec(path)
     if (createService && ctx.method === 'POST') {
       ctx.path = `/${createService}`
-      if (createService === 'authentication') {
-        ctx.request.body = withDefaultStrategy(ctx.request.body)
+      if (Object.hasOwn(STRATEGIES, path)) {
+        ctx.request.body = withStrategy(ctx.request.body, STRATEGIES[path])
       }
+    } else if (path === LOGOUT_ROUTE && ctx.method === 'POST') {
+      ctx.path = '/authentication'
+      ctx.method = 'DELETE'
+    } else if (service) {
+      const [, route, id] = service
+      ctx.path = `/${SERVICE_ROUTES[route]}${id === undefined ? '' : `/${id}`}`
     } else {
       const match = resource.exec(path)
       if (match) {

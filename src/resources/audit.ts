@@ -11,11 +11,15 @@ const nullable = <T extends ReturnType<typeof uuid>>(type: T) => Type.Union([typ
  */
 export const audit = defineResource({
   path: 'audit',
-  description: "The caller's own audit trail: every call on patients and mappings, every login; read-only",
+  description:
+    "The caller's own audit trail: every call on patients and mappings, every login, refresh and logout, every other end of a session; read-only",
   fields: {
     // null for a failed login of an unknown email
     userId: nullable(uuid()),
-    /** The method (`find`, `get`, `create`, …), `<method>-failed`, `login` or `login-failed`. */
+    /**
+     * The method (`find`, `get`, `create`, …), `<method>-failed`, `login`, `login-failed`, `refresh`,
+     * `logout` or `session-ended`.
+     */
     action: Type.String({ maxLength: 32 }),
     service: Type.String({ maxLength: 64 }),
     recordId: nullable(uuid()),

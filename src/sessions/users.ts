@@ -1,0 +1,60 @@
+import type { Application, HookContext, NextFunction } from '../declarations'
+import { sessionIdOf } from '../authentication'
+import { clientAddress } from '../hooks/audit'
+
+const ENDED = { action: 'session-ended', service: 'sessions' } as const
+
+/** The user a call on `users` is about, when the caller may act on it: themselves, or any for the server. */
+function userOf(context: HookContext): string | undefined {
+  const id = context.id === undefined || context.id === null ? undefined : String(context.id).toLowerCase()
+  if (!context.params.provider) {
+    return id
+  }
+  const caller = context.params.user?.id
+  return caller !== undefined && id === caller ? id : undefined
+}
+
+/**
+ * A changed password ends every other session of the user: whoever knew the old one is logged out
+ * everywhere, and the session that changed it goes on.
+ */
+const endOtherSessionsOnPasswordChange = async (context: HookContext, next: NextFunction) => {
+  const changesPassword = (context.data as { password?: unknown } | undefined)?.password !== undefined
+  await next()
+  const userId = userOf(context)
+  if (changesPassword && userId) {
+    const current = context.params.provider ? sessionIdOf(context.params) : undefined
+    await context.app
+      .get('sessionRegistry')
+      .end(
+        { userId, except: current },
+        { ...ENDED, reason: 'password-changed', ip: clientAddress(context.params.ip) }
+      )
+  }
+}
+
+/**
+ * Removing a user ends all of their sessions first, so their ids reach every instance's ended
+ * sessions and each gets its `session-ended` record (the rows go with the user). Their sockets are
+ * left to src/channels.ts, which logs them off once they received the `users removed` event.
+ */
+const endSessionsOfRemovedUser = async (context: HookContext, next: NextFunction) => {
+  const userId = userOf(context)
+  if (userId) {
+    await context.app
+      .get('sessionRegistry')
+      .end(
+        { userId },
+        { ...ENDED, reason: 'user-removed', ip: clientAddress(context.params.ip) },
+        { logOff: false }
+      )
+  }
+  await next()
+}
+
+/** Around hooks of `users`, after its own (the caller is authenticated by then). */
+export const userSessions = (app: Application) => {
+  app.service('users').hooks({
+    around: { patch: [endOtherSessionsOnPasswordChange], remove: [endSessionsOfRemovedUser] }
+  })
+}
