@@ -23,8 +23,8 @@ import type { Ending, SessionStore, Which } from './store'
  *   removed users, whose sessions go with them), along a partial index: no rows most of the time.
  *
  * A session's sockets (tracked here from their login) are logged off on each instance as soon as it
- * learns of the end: they leave every channel, lose their authentication and are closed, as on token
- * expiry. The same poll reads the users changed since, and the JWT strategy forgets them: a patched
+ * learns of the end: they leave every channel and lose their authentication, and a second later
+ * they are closed, as on token expiry. The same poll reads the users changed since, and the JWT strategy forgets them: a patched
  * or removed user is no longer served from its 10 s cache on an instance that missed the event.
  */
 
@@ -48,6 +48,12 @@ const SETTLE_MS = 200
 /** Kept beyond the access-token lifetime for clocks that differ between instances. */
 const CLOCK_MARGIN_MS = 60_000
 const PRUNE_EVERY_MS = 60_000
+/**
+ * How long a logged-off socket stays open: long enough for the answers (401) to the calls it sent
+ * before it learnt of the end. A Feathers socket client without `ackTimeout` would wait forever for
+ * the answer to a call that the closing of its socket cut off.
+ */
+const CLOSE_AFTER_MS = 1000
 /** Expired refresh tokens are deleted about this often. */
 const PRUNE_TOKENS_EVERY_MS = 10 * 60_000
 
@@ -232,14 +238,28 @@ export class SessionRegistry {
   }
 
   /**
-   * Logged off as on token expiry (they leave every channel, lose their authentication and their
-   * sockets close), at the end of this turn of the event loop: the caller's own answer goes first.
+   * Logged off at the end of this turn of the event loop (the caller's own answer goes first): they
+   * leave every channel and lose their authentication at once, so they receive nothing more and a
+   * call already on its way is answered 401. `CLOSE_AFTER_MS` later their sockets are closed, as on
+   * token expiry, so that a client notices; not one that logged in again meanwhile.
    */
   private logOff(connections: RealTimeConnection[]) {
     connections.forEach((connection) => this.untrack(connection))
-    if (connections.length > 0) {
-      setImmediate(() => connections.forEach((connection) => this.app.emit('disconnect', connection)))
+    if (connections.length === 0) {
+      return
     }
+    setImmediate(() => {
+      const { app } = this
+      for (const connection of connections) {
+        if (app.channels.length > 0) app.channel(app.channels).leave(connection)
+        void app.service('authentication').handleConnection('disconnect', connection)
+      }
+      setTimeout(() => {
+        connections
+          .filter((connection) => !this.sessionOfConnection.has(connection) && !connection.authentication)
+          .forEach((connection) => app.emit('disconnect', connection))
+      }, CLOSE_AFTER_MS).unref()
+    })
   }
 
   /**
