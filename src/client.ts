@@ -1,11 +1,13 @@
 import { feathers } from '@feathersjs/feathers'
 import type { TransportConnection, Application } from '@feathersjs/feathers'
-import authenticationClient from '@feathersjs/authentication-client'
-import type { AuthenticationClientOptions } from '@feathersjs/authentication-client'
+import authenticationClient, { AuthenticationClient } from '@feathersjs/authentication-client'
 import { resources } from './resources'
 import type { Resources } from './resources'
 import type { ResourceService } from './services/register'
 import type { Method, Resource } from './services/resource'
+import { withSessions } from './session-client'
+import type { SessionClientOptions } from './session-client'
+import type { SessionsService } from './sessions/service'
 
 type OfferedMethods<D> = D extends { methods: readonly Method[] } ? D['methods'][number] : Method
 
@@ -14,7 +16,10 @@ type ClientService<R> = R extends Resource<infer D> ? Pick<ResourceService<D>, O
 
 export type ResourceClientServices = { [R in Resources[number] as R['path']]: ClientService<R> }
 
-export interface ServiceTypes extends ResourceClientServices {}
+export interface ServiceTypes extends ResourceClientServices {
+  /** The caller's open sessions (`find`), and ending one (`remove`). */
+  sessions: Pick<SessionsService, 'find' | 'remove'>
+}
 
 export interface Configuration {
   connection: TransportConnection<ServiceTypes>
@@ -22,22 +27,30 @@ export interface Configuration {
 
 export type ClientApplication = Application<ServiceTypes, Configuration>
 
+/** The authentication client of `createClient`: it keeps its session (src/session-client.ts). */
+export const SessionAuthenticationClient = withSessions(AuthenticationClient)
+
 /**
  * A typed client for the API over REST or Socket.io:
  * `createClient(socketio(io(url)))` or `createClient(rest(url).fetch(fetch))`. Every declared
- * resource is there, with the methods its declaration offers.
+ * resource is there, with the methods its declaration offers, and `sessions`. Once logged in, it
+ * stays logged in: it renews its access token with its refresh token before it expires and when a
+ * call is answered 401, until the session ends (src/session-client.ts).
  */
 export const createClient = (
   connection: TransportConnection<ServiceTypes>,
-  authenticationOptions: Partial<AuthenticationClientOptions> = {}
+  authenticationOptions: Partial<SessionClientOptions> = {}
 ) => {
   const client: ClientApplication = feathers()
 
   client.configure(connection)
-  client.configure(authenticationClient(authenticationOptions))
+  client.configure(
+    authenticationClient({ Authentication: SessionAuthenticationClient, ...authenticationOptions })
+  )
   client.set('connection', connection)
   for (const { path, methods } of resources) {
     client.use(path as any, connection.service(path as any) as any, { methods: [...methods] as any })
   }
+  client.use('sessions', connection.service('sessions') as any, { methods: ['find', 'remove'] })
   return client
 }
