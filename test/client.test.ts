@@ -1,6 +1,8 @@
 // The typed client (src/client.ts) keeps itself logged in: against a server whose access tokens
 // live 3 seconds, over REST and over a socket.
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { MemoryStorage } from '@feathersjs/authentication-client'
 import rest from '@feathersjs/rest-client'
@@ -12,7 +14,7 @@ import type { SessionClientOptions } from '../src/session-client'
 import { startServer } from '../src/server'
 import type { RunningServer } from '../src/server'
 import { testContext } from './setup'
-import { http, signUp, testDatabase, validPatient } from './helpers'
+import { http, logIn as logInOver, signUp, testDatabase, validPatient } from './helpers'
 import type { TestUser } from './helpers'
 import { TestSocket } from './sockets'
 
@@ -188,4 +190,42 @@ describe('the typed client keeps its session', function () {
       })
     })
   }
+
+  it('examples/patients-feed.ts goes on printing new patients past the expiry of its access token', async () => {
+    const alice = await signUp('Alice', server.url)
+    const feed = spawn(process.execPath, ['-r', 'tsx/cjs', path.join('examples', 'patients-feed.ts')], {
+      cwd: path.join(__dirname, '..'),
+      env: { ...process.env, API_URL: server.url, EMAIL: alice.email, PASSWORD: alice.password }
+    })
+    let output = ''
+    feed.stdout.on('data', (chunk) => (output += chunk))
+    feed.stderr.on('data', (chunk) => (output += chunk))
+    const printed = async (text: string) => {
+      const deadline = Date.now() + 10_000
+      while (!output.includes(text)) {
+        assert.ok(Date.now() < deadline, `the example did not print ${JSON.stringify(text)}: ${output}`)
+        await sleep(50)
+      }
+    }
+    try {
+      await printed('waiting for your patients')
+      const create = async (name: string) => {
+        const { token } = await logInOver(alice, server.url)
+        const reply = await http('POST', '/api/patients', {
+          token,
+          body: validPatient({ name, age: 37, disease: 'Asthma' }),
+          baseUrl: server.url
+        })
+        assert.equal(reply.status, 201)
+      }
+      await create('Before Expiry')
+      await printed('New patient Before Expiry (37), Asthma')
+      await sleep(2 * LIFETIME_MS)
+      await create('After Expiry')
+      await printed('New patient After Expiry (37), Asthma')
+      assert.doesNotMatch(output, /error|disconnect/i)
+    } finally {
+      feed.kill()
+    }
+  })
 })

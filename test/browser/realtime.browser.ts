@@ -4,20 +4,34 @@ import { readFile } from 'node:fs/promises'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Browser } from 'playwright-core'
-import { baseUrl, created, signUp, validPatient } from '../helpers'
+import ts from 'typescript'
+import { startServer } from '../../src/server'
+import type { RunningServer } from '../../src/server'
+import { testContext } from '../setup'
+import { baseUrl, created, logIn, signUp, validPatient } from '../helpers'
 import type { TestUser } from '../helpers'
 import { assertNoProblems, checkedPage, HELMET_DEFAULT_CSP, launchChromium } from './browser'
 
 const PAGE_DIR = path.join(__dirname, 'realtime-page')
 const modulePath = (request: string) => require.resolve(request)
 
+/** src/session-client.ts as an ES module without its types: what a bundler would make of it. */
+async function sessionClientModule() {
+  const source = await readFile(path.join(__dirname, '..', '..', 'src', 'session-client.ts'), 'utf8')
+  return ts.transpileModule(source, {
+    compilerOptions: { module: ts.ModuleKind.ES2020, target: ts.ScriptTarget.ES2020 }
+  }).outputText
+}
+
 /** The page's files: a front end of its own, served by the test on another port. */
-const PAGE_FILES: Record<string, string> = {
-  'index.html': path.join(PAGE_DIR, 'index.html'),
-  'app.js': path.join(PAGE_DIR, 'app.js'),
-  'socket.io.js': modulePath('socket.io-client/dist/socket.io.js'),
-  'feathers.js': modulePath('@feathersjs/client/dist/feathers.js')
+const PAGE_FILES: Record<string, () => Promise<string | Buffer>> = {
+  'index.html': () => readFile(path.join(PAGE_DIR, 'index.html')),
+  'app.js': () => readFile(path.join(PAGE_DIR, 'app.js')),
+  'session-client.js': sessionClientModule,
+  'socket.io.js': () => readFile(modulePath('socket.io-client/dist/socket.io.js')),
+  'feathers.js': () => readFile(modulePath('@feathersjs/client/dist/feathers.js'))
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -33,16 +47,17 @@ async function servePage(api: string) {
     `default-src 'self';connect-src 'self' ws://${host} ${api}`
   )
   const server = http.createServer(async (request, response) => {
-    const file = PAGE_FILES[path.basename(new URL(request.url ?? '/', 'http://page').pathname)]
+    const name = path.basename(new URL(request.url ?? '/', 'http://page').pathname)
+    const file = Object.hasOwn(PAGE_FILES, name) ? PAGE_FILES[name] : undefined
     if (!file) {
       response.writeHead(404).end()
       return
     }
     response.writeHead(200, {
-      'content-type': CONTENT_TYPES[path.extname(file)],
+      'content-type': CONTENT_TYPES[path.extname(name)],
       'content-security-policy': csp
     })
-    response.end(await readFile(file))
+    response.end(await file())
   })
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
@@ -92,5 +107,50 @@ describe('the Feathers browser client, in Chromium', () => {
     ])
     assert.deepEqual(await checked.page.evaluate(() => (window as any).receivedPatients), [patient])
     assertNoProblems(checked)
+  })
+
+  it('stays logged in past the expiry of its access token (3 s here) and keeps receiving', async function () {
+    this.timeout(60_000)
+    const { settings } = testContext()
+    const shortLived: RunningServer = await startServer({
+      ...settings,
+      port: 0,
+      authentication: {
+        ...settings.authentication,
+        jwtOptions: { ...settings.authentication.jwtOptions, expiresIn: '3s' }
+      }
+    })
+    const shortPage = await servePage(shortLived.url)
+    try {
+      const carol = await signUp('Carol', shortLived.url)
+      const checked = await checkedPage(browser)
+      await checked.page.goto(shortPage.url)
+      await checked.page.evaluate(
+        ([email, password]) => (window as any).logIn(email, password),
+        [carol.email, carol.password]
+      )
+      const create = async (name: string) => {
+        const { token } = await logIn(carol, shortLived.url)
+        const reply = await fetch(`${shortLived.url}/api/patients`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify(validPatient({ name, age: 37, disease: 'Asthma' }))
+        })
+        assert.equal(reply.status, 201)
+      }
+      await create('Before Expiry')
+      await checked.page.locator('#patients li').first().waitFor({ timeout: 10_000 })
+      await sleep(7000) // two lifetimes of its access token
+      await create('After Expiry')
+      await checked.page.locator('#patients li').nth(1).waitFor({ timeout: 10_000 })
+      assert.deepEqual(await checked.page.locator('#patients li').allTextContents(), [
+        'Before Expiry (37): Asthma',
+        'After Expiry (37): Asthma'
+      ])
+      assertNoProblems(checked)
+    } finally {
+      shortPage.server.close()
+      await shortLived.stop()
+    }
   })
 })
