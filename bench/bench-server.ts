@@ -11,6 +11,8 @@ import packageJson from '../package.json'
 export interface BenchServer {
   url: string
   secret: string
+  /** The server's database, for another instance beside it. */
+  databaseUrl: string
   /** A connection of the bench's own to the server's database (seeding, plans). */
   db: Knex
   process: ChildProcessWithoutNullStreams
@@ -45,6 +47,31 @@ export async function startBenchServer(options: BenchServerOptions = {}): Promis
   const db = createKnex(database.connectionString, { pool: { min: 0, max: options.poolMax ?? 2 }, timeouts })
   await db.raw('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public')
   const secret = randomBytes(32).toString('hex')
+  const instance = await startInstance({
+    ...options,
+    environment: { DATABASE_URL: database.connectionString, JWT_SECRET: secret, ...options.environment }
+  })
+  const stop = async () => {
+    await instance.stop()
+    await db.destroy()
+    await database.stop()
+  }
+  return { ...instance, secret, db, databaseUrl: database.connectionString, stop }
+}
+
+export interface BenchInstance {
+  url: string
+  process: ChildProcessWithoutNullStreams
+  /** Every line the server writes to stdout, as it comes. */
+  onLine(listener: (line: string) => void): void
+  stop(): Promise<void>
+}
+
+/**
+ * The compiled app in a process of its own, in production mode: another instance beside the one
+ * `startBenchServer` started, when `environment` gives it the same DATABASE_URL and JWT_SECRET.
+ */
+export async function startInstance(options: BenchServerOptions = {}): Promise<BenchInstance> {
   const server = spawn(
     process.execPath,
     [...startOptions, ...(options.nodeArguments ?? []), 'lib/src/index.js'],
@@ -54,8 +81,6 @@ export async function startBenchServer(options: BenchServerOptions = {}): Promis
         NODE_ENV: 'production',
         PORT: '0',
         HOST: '127.0.0.1',
-        DATABASE_URL: database.connectionString,
-        JWT_SECRET: secret,
         ...options.environment
       },
       stdio: ['ignore', 'pipe', 'inherit']
@@ -80,8 +105,6 @@ export async function startBenchServer(options: BenchServerOptions = {}): Promis
   const stop = async () => {
     server.kill('SIGTERM')
     await once(server, 'exit')
-    await db.destroy()
-    await database.stop()
   }
-  return { url, secret, db, process: server, onLine: (listener) => listeners.push(listener), stop }
+  return { url, process: server, onLine: (listener) => listeners.push(listener), stop }
 }

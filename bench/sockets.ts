@@ -88,12 +88,28 @@ async function createUsers(db: Knex, count: number) {
   return ids
 }
 
-async function tokensFor(ids: string[], secret: string) {
+/** A session for each user, as a login would open it: an access token names its session. */
+async function openSessions(db: Knex, ids: string[]) {
+  const sessions: string[] = []
+  for (let start = 0; start < ids.length; start += INSERT_BATCH) {
+    const rows = ids
+      .slice(start, start + INSERT_BATCH)
+      .map((userId) => ({ userId, expiresAt: db.raw("now() + interval '1 day'") }))
+    const inserted: Array<{ id: string }> = await db('sessions').insert(rows).returning('id')
+    sessions.push(...inserted.map(({ id }) => id))
+  }
+  return sessions
+}
+
+async function tokensFor(db: Knex, ids: string[], secret: string) {
   const settings = await loadConfiguration()
   const app = feathers()
   app.set('authentication', { ...settings.authentication, secret })
   const authentication = new AuthenticationService(app)
-  return Promise.all(ids.map((id) => authentication.createAccessToken({}, { subject: id })))
+  const sessions = await openSessions(db, ids)
+  return Promise.all(
+    ids.map((id, index) => authentication.createAccessToken({ sid: sessions[index] }, { subject: id }))
+  )
 }
 
 interface Listener {
@@ -227,7 +243,7 @@ async function main() {
   const listeners: Listener[] = []
   try {
     const ids = await createUsers(server.db, SOCKETS)
-    const tokens = await tokensFor(ids, server.secret)
+    const tokens = await tokensFor(server.db, ids, server.secret)
     // Warm-up: one socket and a few creates, so the baseline includes compiled code and pools.
     const warm = await connectOne(server.url, tokens[0])
     for (let index = 0; index < 20; index++) await createPatient(server.url, [tokens[0]], 0)

@@ -84,6 +84,9 @@ export function apiAliasPaths(paths: Paths, routes: ApiRoute[]): Paths {
   for (const [route, service] of Object.entries(CREATE_ROUTES)) {
     result[route] = aliasPathItem(paths[`/${service}`], `/${service}`, ['post'])
   }
+  if (result['/api/auth/login']?.post) {
+    result['/api/auth/login'].post.summary = 'Log in'
+  }
   const refresh = paths['/authentication']?.post
   if (refresh) {
     result['/api/auth/refresh'] = { post: refreshOperation(refresh) }
