@@ -15,7 +15,16 @@ import { gzipSync } from 'node:zlib'
 import { io } from 'socket.io-client'
 import type { Socket } from 'socket.io-client'
 import { testContext } from './setup'
-import { baseUrl, created, signUp, testDatabase, validDoctor, validPatient } from './helpers'
+import {
+  baseUrl,
+  created,
+  http as request,
+  logIn,
+  signUp,
+  testDatabase,
+  validDoctor,
+  validPatient
+} from './helpers'
 import type { TestUser } from './helpers'
 
 // ------------------------------------------------------------------------------------------------
@@ -282,6 +291,12 @@ interface Fixtures {
   invalidTokens: Credential[]
   /** Odd but valid credentials (e.g. the owner's id upper-cased as `sub`): anything but a 5xx. */
   oddTokens: Credential[]
+  /** Refresh tokens that get no new tokens: unknown, malformed, spent (which ends its session). */
+  refreshTokens: Credential[]
+  /** Sessions of the owner beside the one of `owner.token`: a call may end them. */
+  spareSessions: string[]
+  /** Another user's session: ending it is a 404. */
+  otherSessions: string[]
 }
 
 interface Credential {
@@ -314,7 +329,11 @@ function tokensFor(owner: TestUser) {
   const sign = (payload: Record<string, unknown>, alg?: 'HS256' | 'HS512' | 'none') =>
     signJwt(payload, secret, alg)
   const invalid: Record<string, string> = {
-    'JWT without sub': sign(claims),
+    'JWT without sub': sign({ ...claims, sid: owner.sessionId }),
+    'JWT without sid': sign({ ...claims, sub: owner.id }),
+    'JWT with a sid that is no UUID': sign({ ...claims, sub: owner.id, sid: 'not-a-uuid' }),
+    'JWT with an object as sid': sign({ ...claims, sub: owner.id, sid: { id: owner.sessionId } }),
+    'JWT with __proto__ as sid': sign({ ...claims, sub: owner.id, sid: '__proto__' }),
     'JWT with a sub that is no UUID': sign({ ...claims, sub: 'not-a-uuid' }),
     'JWT with a number as sub': sign({ ...claims, sub: 12345 }),
     'JWT with an object as sub': sign({ ...claims, sub: { id: owner.id } }),
@@ -343,8 +362,17 @@ function tokensFor(owner: TestUser) {
     '6000 characters': 'A'.repeat(6000)
   }
   const odd: Record<string, string> = {
-    'JWT with the owner id upper-cased as sub': sign({ ...claims, sub: owner.id.toUpperCase() }),
-    'JWT without exp': sign({ aud: claims.aud, iss: claims.iss, sub: owner.id })
+    'JWT with the owner id upper-cased as sub': sign({
+      ...claims,
+      sub: owner.id.toUpperCase(),
+      sid: owner.sessionId
+    }),
+    'JWT with the session id upper-cased as sid': sign({
+      ...claims,
+      sub: owner.id,
+      sid: owner.sessionId.toUpperCase()
+    }),
+    'JWT without exp': sign({ aud: claims.aud, iss: claims.iss, sub: owner.id, sid: owner.sessionId })
   }
   const credentials = (tokens: Record<string, string>) =>
     Object.entries(tokens).map(([label, token]) => ({ label, token }))
@@ -369,6 +397,27 @@ async function createFixtures(): Promise<Fixtures> {
   const otherMappings = [
     await make('/api/mappings', other, { patientId: otherPatients[0], doctorId: doctors[0] })
   ]
+  // A session of the owner whose first refresh token is spent: presenting it again ends that session.
+  const spent = await logIn(owner)
+  const refreshed = await request('POST', '/api/auth/refresh', { body: { refreshToken: spent.refreshToken } })
+  assert.equal(refreshed.status, 201)
+  const ended = await logIn(owner)
+  assert.equal((await request('POST', '/api/auth/logout', { token: ended.token })).status, 200)
+  const spare = await logIn(owner)
+  const refreshTokens: Record<string, string> = {
+    'a spent refresh token': spent.refreshToken,
+    "an ended session's refresh token": ended.refreshToken,
+    'a refresh token no one was given': Buffer.alloc(32, 1).toString('base64url'),
+    'a refresh token with one more character': `${refreshed.body.refreshToken}x`,
+    'a refresh token without its last character': refreshed.body.refreshToken.slice(0, -1),
+    'a refresh token in base64': Buffer.from(spent.refreshToken, 'base64url').toString('base64'),
+    'a refresh token with a space': ` ${refreshed.body.refreshToken}`,
+    "the owner's access token": owner.token,
+    'an empty string': '',
+    __proto__: '__proto__',
+    '43 characters of punctuation': '!'.repeat(43),
+    '10,000 characters': 'A'.repeat(10_000)
+  }
   return {
     owner,
     other,
@@ -378,14 +427,17 @@ async function createFixtures(): Promise<Fixtures> {
     otherPatients,
     otherDoctors,
     otherMappings,
-    ...tokensFor(owner)
+    ...tokensFor(owner),
+    refreshTokens: Object.entries(refreshTokens).map(([label, token]) => ({ label, token })),
+    spareSessions: [spare.sessionId, spent.sessionId, ended.sessionId],
+    otherSessions: [other.sessionId]
   }
 }
 
 // ------------------------------------------------------------------------------------------------
 // Rows: a refused write changes nothing
 
-const TABLES = ['users', 'patients', 'doctors', 'mappings'] as const
+const TABLES = ['users', 'patients', 'doctors', 'mappings', 'sessions'] as const
 type Snapshot = Map<string, { table: string; row: Record<string, unknown>; json: string }>
 
 async function snapshot(): Promise<Snapshot> {
@@ -409,6 +461,9 @@ function acceptedIds(result: unknown, into: Set<string>) {
 
 // The app's Knex converts column names to camelCase: so do the rows read through it.
 const FOREIGN_KEYS = ['userId', 'patientId', 'doctorId', 'createdBy']
+
+/** What a call may change without answering it: the session of a spent refresh token presented again ends. */
+const mayChange = (f: Fixtures) => new Set(f.spareSessions)
 
 /**
  * Every difference between the two snapshots must come from a call that succeeded (its answer
@@ -439,7 +494,7 @@ function unexplainedChanges(before: Snapshot, after: Snapshot, accepted: Set<str
 // ------------------------------------------------------------------------------------------------
 // Hostile pieces
 
-const SERVICE_PATHS = ['users', 'authentication', 'patients', 'doctors', 'mappings', 'audit']
+const SERVICE_PATHS = ['users', 'authentication', 'patients', 'doctors', 'mappings', 'audit', 'sessions']
 
 const REST_BASES = [
   ...SERVICE_PATHS.map((path) => `/${path}`),
@@ -784,9 +839,11 @@ function validBodyFor(service: string, f: Fixtures, random: Random): Record<stri
       // Never a valid password: a fuzzed patch must not change the owner's password.
       return { name: 'Fuzzed User', email: `fuzz-${random.int(1e9)}@example.org`, password: 'short' }
     case 'authentication':
-      return random.chance(0.5)
-        ? { strategy: 'local', email: f.owner.email, password: 'not the password' }
-        : { strategy: 'jwt', accessToken: random.pick(f.invalidTokens).token }
+      return random.pick([
+        { strategy: 'local', email: f.owner.email, password: 'not the password' },
+        { strategy: 'jwt', accessToken: random.pick(f.invalidTokens).token },
+        { strategy: 'refresh', refreshToken: random.pick(f.refreshTokens).token }
+      ])
     default:
       return { name: 'x' }
   }
@@ -1080,10 +1137,12 @@ function extraHeaders(random: Random): Record<string, string> {
 const serviceOf = (path: string) =>
   /^\/api\/auth\/register/.test(path)
     ? 'users'
-    : /^\/api\/auth\//.test(path)
-      ? 'authentication'
-      : (/^\/(?:api\/)?(users|authentication|patients|doctors|mappings|audit)\b/.exec(path)?.[1] ??
-        'patients')
+    : /^\/api\/auth\/sessions/.test(path)
+      ? 'sessions'
+      : /^\/api\/auth\//.test(path)
+        ? 'authentication'
+        : (/^\/(?:api\/)?(users|authentication|patients|doctors|mappings|audit|sessions)\b/.exec(path)?.[1] ??
+          'patients')
 
 function idsFor(service: string, f: Fixtures, method: string) {
   switch (service) {
@@ -1096,6 +1155,9 @@ function idsFor(service: string, f: Fixtures, method: string) {
     case 'users':
       // The owner must stay: the rest of the run uses the owner's token.
       return method === 'DELETE' ? [f.other.id] : [f.owner.id, f.other.id]
+    case 'sessions':
+      // Never the session of the owner's token: the rest of the run uses it.
+      return [...f.spareSessions, ...f.otherSessions]
     default:
       return [f.owner.id]
   }
@@ -1293,6 +1355,71 @@ function corpusRestCases(random: Random, f: Fixtures): RestCase[] {
     path: '/api/auth/logout',
     headers: { accept: 'application/json' }
   })
+  // Refresh tokens that get nothing: every one a 401, at the alias and at the service path.
+  const anonymousJson = { accept: 'application/json', 'content-type': 'application/json' }
+  for (const { label, token } of f.refreshTokens) {
+    cases.push({
+      who: 'anonymous',
+      method: 'POST',
+      path: '/api/auth/refresh',
+      headers: anonymousJson,
+      body: text(JSON.stringify({ refreshToken: token }), label),
+      expectUnauthenticated: true
+    })
+    cases.push({
+      who: 'anonymous',
+      method: 'POST',
+      path: '/authentication',
+      headers: anonymousJson,
+      body: text(JSON.stringify({ strategy: 'refresh', refreshToken: token }), label),
+      expectUnauthenticated: true
+    })
+  }
+  for (const value of HOSTILE_VALUES) {
+    cases.push({
+      who: 'anonymous',
+      method: 'POST',
+      path: '/api/auth/refresh',
+      headers: anonymousJson,
+      // A number past what JSON allows is a 400 before it reaches a strategy.
+      body: text(withRawLiterals(JSON.stringify({ refreshToken: value })), 'a refresh token of another type')
+    })
+  }
+  for (const shape of ['[]', '[valid]', 'a scalar', '__proto__ key', 'deep objects', 'malformed JSON']) {
+    cases.push({
+      who: 'anonymous',
+      method: 'POST',
+      path: '/api/auth/refresh',
+      headers: anonymousJson,
+      body: hostileBody('authentication', f, random, shape)
+    })
+  }
+  // Logouts and the sessions of anyone with an invalid token: 401.
+  for (const { label, token } of f.invalidTokens) {
+    const headers = { accept: 'application/json', authorization: `Bearer ${token}` }
+    cases.push({ who: label, method: 'POST', path: '/api/auth/logout', headers, expectUnauthenticated: true })
+    cases.push({
+      who: label,
+      method: 'GET',
+      path: '/api/auth/sessions',
+      headers,
+      expectUnauthenticated: true
+    })
+    cases.push({
+      who: label,
+      method: 'DELETE',
+      path: `/api/auth/sessions/${f.spareSessions[0]}`,
+      headers,
+      expectUnauthenticated: true
+    })
+  }
+  // The owner's sessions, with hostile ids and queries.
+  for (const id of [...HOSTILE_ID_SEGMENTS, ...uuidLike(f.otherSessions[0]), f.otherSessions[0]]) {
+    cases.push({ who: 'owner', method: 'DELETE', path: `/api/auth/sessions/${id}`, headers: owner })
+  }
+  for (const piece of [...queryPieces(f), ...WHOLE_QUERIES.map((query) => query.slice(1))]) {
+    cases.push({ who: 'owner', method: 'GET', path: `/api/auth/sessions?${piece}`, headers: owner })
+  }
   return cases
 }
 
@@ -1736,6 +1863,17 @@ function corpusSocketCalls(random: Random, f: Fixtures): SocketCall[] {
       `emit('create', 'authentication', { strategy: 'jwt', accessToken: <${label}> })`
     )
   }
+  for (const refreshToken of [...f.refreshTokens.map(({ token }) => token), ...HOSTILE_VALUES]) {
+    call(
+      'create',
+      ['authentication', { strategy: 'refresh', refreshToken }, {}],
+      false,
+      `emit('create', 'authentication', { strategy: 'refresh', refreshToken: ${excerptOf(JSON.stringify(refreshToken) ?? 'undefined').slice(0, 40)} })`
+    )
+  }
+  for (const id of [...HOSTILE_SOCKET_IDS(f), f.otherSessions[0]]) {
+    call('remove', ['sessions', id, {}], true, `emit('remove', 'sessions', ${describePath(id)}, {})`)
+  }
   const authentications: unknown[] = [
     { strategy: 'jwt' },
     { strategy: 'jwt', accessToken: {} },
@@ -1895,7 +2033,7 @@ describe('fuzz: hostile input over REST and sockets', function () {
       ...range(REST_RANDOM_CASES).map(() => randomRestCase(random, f))
     ]
     const failures = new Failures()
-    const accepted = new Set<string>()
+    const accepted = mayChange(f)
     const before = await snapshot()
     // One at a time: the answers (and what each write leaves for the next) depend on the seed alone.
     for (const request of cases) {
@@ -1927,7 +2065,7 @@ describe('fuzz: hostile input over REST and sockets', function () {
     ]
     const sockets = { anonymous: new RawSocket(), owner: new RawSocket(f.owner.token) }
     const failures = new Failures()
-    const accepted = new Set<string>()
+    const accepted = mayChange(f)
     const before = await snapshot()
     try {
       for (const call of calls) {
