@@ -146,6 +146,13 @@ describe('OpenAPI document and /docs', () => {
     )
     assert.deepEqual(document.paths['/api/auth/register'].post.security, [])
     assert.deepEqual(document.paths['/api/auth/login'].post.security, [])
+    assert.deepEqual(document.paths['/api/auth/refresh'].post.security, [])
+    assert.equal(
+      document.paths['/api/auth/refresh'].post.requestBody.content['application/json'].schema.$ref,
+      '#/components/schemas/RefreshData'
+    )
+    assert.deepEqual(document.paths['/api/auth/logout'].post.security, [{ bearerAuth: [] }])
+    assert.deepEqual(document.paths['/api/auth/sessions'].get.security, [{ bearerAuth: [] }])
     assert.deepEqual(document.paths['/api/doctors/{id}'].patch.responses['403'], {
       $ref: '#/components/responses/Forbidden'
     })
@@ -215,6 +222,40 @@ describe('OpenAPI document and /docs', () => {
         'post',
         await http('POST', '/api/auth/login', { body: { email, password: 'wrong password' } })
       )
+    })
+
+    it('for refresh, logout and sessions', async () => {
+      const login = await http('POST', '/api/auth/login', {
+        body: { email: alice.email, password: alice.password }
+      })
+      const refreshed = await http('POST', '/api/auth/refresh', {
+        body: { refreshToken: login.body.refreshToken }
+      })
+      assertDocumented('/api/auth/refresh', 'post', refreshed)
+      assertDocumented(
+        '/api/auth/refresh',
+        'post',
+        await http('POST', '/api/auth/refresh', { body: { refreshToken: 'not a refresh token' } })
+      )
+      const token = refreshed.body.accessToken
+      assertDocumented('/api/auth/sessions', 'get', await http('GET', '/api/auth/sessions', { token }))
+      assertDocumented('/api/auth/sessions', 'get', await http('GET', '/api/auth/sessions?nope=1', { token }))
+      const other = await http('POST', '/api/auth/login', {
+        body: { email: alice.email, password: alice.password }
+      })
+      const sid = other.body.authentication.payload.sid
+      assertDocumented(
+        '/api/auth/sessions/{id}',
+        'delete',
+        await http('DELETE', `/api/auth/sessions/${sid}`, { token })
+      )
+      assertDocumented(
+        '/api/auth/sessions/{id}',
+        'delete',
+        await http('DELETE', `/api/auth/sessions/${sid}`, { token })
+      )
+      assertDocumented('/api/auth/logout', 'post', await http('POST', '/api/auth/logout', { token }))
+      assertDocumented('/api/auth/logout', 'post', await http('POST', '/api/auth/logout', { token }))
     })
 
     it('for patients, doctors and mappings', async () => {
