@@ -227,10 +227,24 @@ describe('sessions', function () {
           assert.notEqual(payload.sid, alice.sessionId)
           assert.equal(payload.exp - payload.iat, 15 * 60)
           assert.equal(await api.whoAmI(alice, reply.body.accessToken, b), 200)
+          assert.deepEqual(await auditOfSession(payload.sid), [['login', 'authentication']])
+
+          const failed = await api.login({ ...alice, password: 'not the password' }, a)
+          assert.equal(failed.status, 401)
+          const [latest] = await testDatabase()('audit')
+            .where({ userId: alice.id })
+            .orderBy('createdAt', 'desc')
+            .orderBy('id', 'desc')
+            .limit(1)
+          assert.deepEqual(
+            [latest.action, latest.service, latest.recordId],
+            ['login-failed', 'authentication', null]
+          )
         })
 
         it('a refresh answers 201 with new tokens of the same session and spends the refresh token', async () => {
           const alice = await signUp('Alice', a)
+          await sleep(5) // so that the refresh's time differs from the login's
           const reply = await api.refresh(alice.refreshToken, a)
           assert.equal(reply.status, 201, JSON.stringify(reply.body))
           assert.deepEqual(Object.keys(reply.body).sort(), [
@@ -243,6 +257,10 @@ describe('sessions', function () {
           assert.equal(reply.body.authentication.strategy, 'refresh')
           const renewed = tokensOf(reply)
           assert.equal(renewed.sessionId, alice.sessionId)
+          // The session's lastUsedAt is its last login or refresh.
+          const [session] = (await api.sessions(renewed.token, b)).body.data
+          assert.equal(session.id, alice.sessionId)
+          assert.ok(session.lastUsedAt > session.createdAt, JSON.stringify(session))
           assert.notEqual(renewed.token, alice.token)
           assert.notEqual(renewed.refreshToken, alice.refreshToken)
           assert.match(renewed.refreshToken, REFRESH_TOKEN)
@@ -318,7 +336,7 @@ describe('sessions', function () {
 
         it("lists the caller's open sessions, newest first, with `current` for the token's", async () => {
           const alice = await signUp('Alice', a)
-          const second = await logIn(alice, a)
+          const second = tokensOf(await api.login(alice, a))
           const ended = await logIn(alice, a)
           assert.equal((await rest.logout(ended.token, a)).status, 200)
           await signUp('Bob', a)
@@ -344,10 +362,14 @@ describe('sessions', function () {
               'userAgent'
             ])
             assert.match(session.createdAt, ISO_DATE)
-            assert.match(session.lastUsedAt, ISO_DATE)
+            assert.equal(session.lastUsedAt, session.createdAt)
             assert.equal(session.ip, '127.0.0.1')
-            assert.equal(session.userAgent, 'node') // what fetch sends
           }
+          // The User-Agent of each login: fetch sends `node`, Node's WebSocket none.
+          assert.deepEqual(
+            reply.body.data.map((session: any) => session.userAgent),
+            [api === rest ? 'node' : null, 'node']
+          )
           const page = await api.sessions(second.token, b, '?$limit=1&$skip=1')
           assert.deepEqual(
             [page.body.total, page.body.limit, page.body.skip, page.body.data.map((s: any) => s.id)],
