@@ -151,6 +151,8 @@ export function withSessions<B extends ClientClass>(Base: B) {
     }
 
     async logout(): Promise<AuthenticationResult | null> {
+      // A renewal under way would store new tokens after they were forgotten: let it finish first.
+      await this.renewal?.catch(() => undefined)
       try {
         return await super.logout()
       } finally {

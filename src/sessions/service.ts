@@ -1,5 +1,5 @@
 import { authenticate } from '@feathersjs/authentication'
-import { BadRequest, NotFound } from '@feathersjs/errors'
+import { BadRequest, NotAuthenticated, NotFound } from '@feathersjs/errors'
 import type { Paginated, Params } from '@feathersjs/feathers'
 import { hooks as schemaHooks } from '@feathersjs/schema'
 import { Type } from '@feathersjs/typebox'
@@ -60,11 +60,20 @@ export class SessionsService {
     return { ...record, current: record.id === sessionIdOf(params) }
   }
 
+  /** Whose sessions: the caller's, always (an internal call names no one). */
+  private callerOf(params: Params): string {
+    const userId = params.user?.id
+    if (!userId) {
+      throw new NotAuthenticated('Not authenticated')
+    }
+    return userId
+  }
+
   async find(params: Params<SessionQuery>): Promise<Paginated<Session>> {
     const { paginate } = this.options
     const limit = Math.min(params.query?.$limit ?? paginate.default, paginate.max)
     const skip = params.query?.$skip ?? 0
-    const { total, data } = await this.registry.store.page(params.user!.id, limit, skip)
+    const { total, data } = await this.registry.store.page(this.callerOf(params), limit, skip)
     return { total, limit, skip, data: data.map((record) => this.present(record, params)) }
   }
 
@@ -73,7 +82,7 @@ export class SessionsService {
       throw new BadRequest('The id must be a UUID')
     }
     const [ended] = await this.registry.end(
-      { id: id.toLowerCase(), userId: params.user!.id, open: true },
+      { id: id.toLowerCase(), userId: this.callerOf(params), open: true },
       { ...ENDED_BY_OWNER, ip: clientAddress(params.ip) }
     )
     if (!ended) {
