@@ -7,6 +7,7 @@
 //
 // Scenarios: a GET /api/patients/:id, b GET /api/patients, c POST /api/patients,
 // d GET /api/mappings/:patientId, e POST /api/auth/login (8 connections),
+// p PATCH /api/patients/:id (one of the 200 seeded patients, a new age each time),
 // flood: the p99 of (a) while 8 connections flood the login, against its idle p99,
 // scale (--scale, needs the app started here): p50 of GET /api/patients for a caller with
 // 10,000 patients in a table of 1,000,000 rows, against the same with 1,000 rows, with plans.
@@ -158,6 +159,15 @@ function requests(seedData: Seed): Record<string, autocannon.Request> {
       setupRequest: (request) => ({
         ...request,
         path: `/api/mappings/${pick(seedData.patientIds.slice(0, 50))}`
+      })
+    },
+    p: {
+      method: 'PATCH',
+      headers: auth,
+      setupRequest: (request) => ({
+        ...request,
+        path: `/api/patients/${pick(seedData.patientIds)}`,
+        body: JSON.stringify({ age: Math.floor(Math.random() * 100) })
       })
     },
     e: {
