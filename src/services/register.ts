@@ -47,7 +47,8 @@ function serviceOptions(app: Application, resource: AnyResource) {
     operators: ['$ilike'],
     relations,
     ownerCounts:
-      ownerCounts && resource.scopeField ? { table: ownerCounts, owner: resource.scopeField } : undefined
+      ownerCounts && resource.scopeField ? { table: ownerCounts, owner: resource.scopeField } : undefined,
+    versioned: Boolean(resource.history)
   }
 }
 
