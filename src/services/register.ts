@@ -11,6 +11,7 @@ import { creatorOnly } from '../hooks/creator-only'
 import { referencesNotFound, requireOwnReference } from '../hooks/references'
 import { resolveValidatedQuery } from '../hooks/resolve-query'
 import { validateRecord } from '../hooks/validate-record'
+import { registerHistory } from './history'
 import { RecordService } from './knex-service'
 import { foreignKeyName, referencesOf } from './references'
 import type { Relation } from './relations'
@@ -247,4 +248,5 @@ export function registerResource<D extends Declaration>(app: Application, resour
   if (publisher) registered.publish(publisher)
   if (resource.declaration.hooks) registered.hooks(resource.declaration.hooks)
   registered.hooks(hooksOf(resource))
+  if (resource.history) registerHistory(app, resource)
 }
