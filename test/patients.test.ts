@@ -364,6 +364,20 @@ describe('patients', () => {
       assert.doesNotMatch(filtered, /patient_counts/)
     })
 
+    it('follow a patient moved to another owner by hand, and patches do not touch them', async () => {
+      const [ida, jon] = [await signUp('Ida'), await signUp('Jon')]
+      const patient = await created('/api/patients', ida, validPatient())
+      const db = testDatabase()
+      const countsOf = () =>
+        db('patient_counts').whereIn('userId', [ida.id, jon.id]).orderBy(['userId', 'slot'])
+      const before = await countsOf()
+      await http('PATCH', `/api/patients/${patient.id}`, { token: ida.token, body: { age: 50 } })
+      assert.deepEqual(await countsOf(), before)
+      await db('patients').where({ id: patient.id }).update({ userId: jon.id })
+      assert.deepEqual([await keptTotalOf(ida), await keptTotalOf(jon)], [0, 1])
+      assert.deepEqual([await totalOf(ida), await totalOf(jon)], [0, 1])
+    })
+
     it('are not changed by patches or refused removes, and follow a removed user', async () => {
       const [fay, gus] = [await signUp('Fay'), await signUp('Gus')]
       const faysPatient = await created('/api/patients', fay, validPatient())
