@@ -4,9 +4,12 @@
 //   npm run bench -- --url http://host:port   measures a running server instead
 //   options: --duration 10 --connections 32 --scenarios a,b,c,d,e,flood --scale
 //            --pid <server pid> (with --url: also report the server's CPU per request)
+// With the app started here (on a PostgreSQL of this host), the database's CPU per request too: the
+// backends of the bench's database (not the WAL writer or the checkpointer).
 //
 // Scenarios: a GET /api/patients/:id, b GET /api/patients, c POST /api/patients,
 // d GET /api/mappings/:patientId, e POST /api/auth/login (8 connections),
+// p PATCH /api/patients/:id (one of the 200 seeded patients, a new age each time),
 // flood: the p99 of (a) while 8 connections flood the login, against its idle p99,
 // scale (--scale, needs the app started here): p50 of GET /api/patients for a caller with
 // 10,000 patients in a table of 1,000,000 rows, against the same with 1,000 rows, with plans.
@@ -41,6 +44,8 @@ interface Result {
   errors: number
   /** The server process's CPU time per request (µs), where it can be read. */
   cpu?: number
+  /** The database backends' CPU time per request (µs), where they can be read. */
+  databaseCpu?: number
 }
 
 interface Seed {
@@ -110,29 +115,59 @@ async function seed(base: string, patients = 200): Promise<Seed> {
 /** The measured server's pid: the one started here, or `--pid`. */
 let serverPid: number | undefined = options.pid ? Number(options.pid) : undefined
 
-function load(
+/** The bench's own connection to the database of the server started here, if any. */
+let benchDatabase: BenchServer['db'] | undefined
+
+/** CPU time used so far by each backend of the server's database (µs), when PostgreSQL runs on this host. */
+async function databaseCpuMicros(): Promise<Map<number, number> | undefined> {
+  if (!benchDatabase) return undefined
+  const { rows } = await benchDatabase.raw(
+    'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()'
+  )
+  const times = new Map<number, number>()
+  for (const { pid } of rows as Array<{ pid: number }>) {
+    const micros = processCpuMicros(pid)
+    if (micros === undefined) return undefined
+    times.set(pid, micros)
+  }
+  return times
+}
+
+/**
+ * The CPU the backends used between two readings: all of it for a backend that started meanwhile
+ * (the pool grows under load); a backend that ended meanwhile is not counted.
+ */
+const databaseCpuBetween = (before?: Map<number, number>, after?: Map<number, number>) =>
+  before && after
+    ? [...after].reduce((sum, [pid, micros]) => sum + micros - (before.get(pid) ?? 0), 0)
+    : undefined
+
+async function load(
   base: string,
   scenario: string,
   request: autocannon.Request,
   connections = CONNECTIONS
 ): Promise<Result> {
   const cpuBefore = serverPid && processCpuMicros(serverPid)
-  return new Promise((resolve, reject) => {
-    autocannon({ url: base, connections, duration: DURATION, requests: [request] }, (error, result) => {
-      if (error) return reject(error)
-      const cpuAfter = serverPid && processCpuMicros(serverPid)
-      const requests = result.requests.total
-      resolve({
-        scenario,
-        rps: Math.round(result.requests.average),
-        p50: result.latency.p50,
-        p99: result.latency.p99,
-        non2xx: result.non2xx,
-        errors: result.errors,
-        cpu: cpuBefore && cpuAfter && requests ? Math.round((cpuAfter - cpuBefore) / requests) : undefined
-      })
-    })
+  const databaseBefore = await databaseCpuMicros()
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    autocannon({ url: base, connections, duration: DURATION, requests: [request] }, (error, done) =>
+      error ? reject(error) : resolve(done)
+    )
   })
+  const cpuAfter = serverPid && processCpuMicros(serverPid)
+  const databaseCpu = databaseCpuBetween(databaseBefore, await databaseCpuMicros())
+  const requests = result.requests.total
+  return {
+    scenario,
+    rps: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    cpu: cpuBefore && cpuAfter && requests ? Math.round((cpuAfter - cpuBefore) / requests) : undefined,
+    databaseCpu: databaseCpu !== undefined && requests ? Math.round(databaseCpu / requests) : undefined
+  }
 }
 
 const pick = <T>(list: T[]) => list[Math.floor(Math.random() * list.length)]
@@ -160,6 +195,15 @@ function requests(seedData: Seed): Record<string, autocannon.Request> {
         path: `/api/mappings/${pick(seedData.patientIds.slice(0, 50))}`
       })
     },
+    p: {
+      method: 'PATCH',
+      headers: auth,
+      setupRequest: (request) => ({
+        ...request,
+        path: `/api/patients/${pick(seedData.patientIds)}`,
+        body: JSON.stringify({ age: Math.floor(Math.random() * 100) })
+      })
+    },
     e: {
       method: 'POST',
       path: '/api/auth/login',
@@ -178,7 +222,12 @@ async function loginFlood(base: string, scenarios: Record<string, autocannon.Req
   // Both loads share the server's CPU: its time per request of either would be meaningless.
   return [
     idle,
-    { ...busy, cpu: undefined, scenario: `${busy.scenario} (p99 ${(busy.p99 / idle.p99).toFixed(2)}x idle)` }
+    {
+      ...busy,
+      cpu: undefined,
+      databaseCpu: undefined,
+      scenario: `${busy.scenario} (p99 ${(busy.p99 / idle.p99).toFixed(2)}x idle)`
+    }
   ]
 }
 
@@ -232,6 +281,7 @@ async function main() {
   const started = options.url ? undefined : await startBenchServer()
   const base = options.url ?? started!.url
   serverPid ??= started?.process.pid
+  benchDatabase = started?.db
   try {
     const seedData = await seed(base)
     const scenarios = requests(seedData)
@@ -244,12 +294,12 @@ async function main() {
     }
     if (options.scale && started) results.push(...(await scaleScenario(started)))
     console.log(
-      '| scenario | rps | p50 ms | p99 ms | non-2xx | errors | server CPU µs/request |\n|---|---|---|---|---|---|---|'
+      '| scenario | rps | p50 ms | p99 ms | non-2xx | errors | server CPU µs/request | database CPU µs/request |\n|---|---|---|---|---|---|---|---|'
     )
     for (const result of results) {
-      const cpu = result.cpu ?? '-'
+      const [cpu, databaseCpu] = [result.cpu ?? '-', result.databaseCpu ?? '-']
       console.log(
-        `| ${result.scenario} | ${result.rps} | ${result.p50} | ${result.p99} | ${result.non2xx} | ${result.errors} | ${cpu} |`
+        `| ${result.scenario} | ${result.rps} | ${result.p50} | ${result.p99} | ${result.non2xx} | ${result.errors} | ${cpu} | ${databaseCpu} |`
       )
     }
   } finally {

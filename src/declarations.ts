@@ -43,6 +43,11 @@ declare module '@feathersjs/feathers' {
     logger?: Logger
     /** Set by the audit hook: a RecordService write then writes its audit record in the same statement. */
     audit?: AuditStamp
+    /**
+     * The versions a write may change the record at (`If-Match` over REST, `$ifMatch` in the query
+     * on any transport; src/hooks/if-match.ts): any other is a 412, checked in the write statement.
+     */
+    ifMatch?: readonly number[]
   }
 
   // Each service documents itself in its registration: `app.use(path, service, { docs })`.

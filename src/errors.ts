@@ -18,6 +18,13 @@ export class PayloadTooLarge extends FeathersError {
   }
 }
 
+/** A conditional write (`If-Match`, `$ifMatch`) whose record is at another version: nothing changed. */
+export class PreconditionFailed extends FeathersError {
+  constructor(message = 'The record is not at the version the request names', data?: unknown) {
+    super(message, 'PreconditionFailed', 412, 'precondition-failed', data)
+  }
+}
+
 export class UnsupportedMediaType extends FeathersError {
   constructor(message = 'Unsupported media type') {
     super(message, 'UnsupportedMediaType', 415, 'unsupported-media-type', undefined)

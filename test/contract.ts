@@ -227,6 +227,10 @@ export function contractTests(resource: AnyResource, target: () => ContractTarge
       })
     }
 
+    if (resource.history) {
+      historyContract(client, resource, () => ({ owner, other }))
+    }
+
     it(declaration.audit ? 'writes an audit record of every call' : 'writes no audit record', async () => {
       const count = async () => Number((await audited().count({ count: '*' }))[0].count)
       const before = await count()
@@ -239,5 +243,138 @@ export function contractTests(resource: AnyResource, target: () => ContractTarge
         assert.equal(await count(), before)
       }
     })
+  })
+}
+
+const etagOf = (reply: { headers: Headers }) => reply.headers.get('etag')
+
+/**
+ * What a declaration with `history` promises: records carry `version` and their ETag, a write at
+ * another version (If-Match, or $ifMatch over any transport) is a 412 that changes nothing, and
+ * every version is kept and read by whoever may read the record, audited, also after a remove.
+ */
+function historyContract(
+  client: ContractClient,
+  resource: AnyResource,
+  users: () => { owner: TestUser; other: TestUser }
+) {
+  const path = `/${resource.path}`
+  const canPatch = resource.methods.includes('patch') && plainPatchable(resource).length > 0
+  const history = (id: unknown, user: TestUser, suffix = '') =>
+    client.send('GET', `${path}/${id}/history${suffix}`, user)
+
+  it('a record carries version 1 and its ETag; each change counts it up, and its history keeps every version, newest first', async () => {
+    const { owner } = users()
+    const record = await client.record(resource, owner)
+    assert.equal(record.version, 1)
+    const read = await client.send('GET', `${path}/${record.id}`, owner)
+    assert.equal(etagOf(read), '"1"')
+    const versions = [read.body]
+    if (canPatch) {
+      const patched = await client.send('PATCH', `${path}/${record.id}`, owner, patchOf(resource))
+      assert.deepEqual([patched.status, patched.body.version, etagOf(patched)], [200, 2, '"2"'])
+      versions.unshift(patched.body)
+    }
+    if (resource.methods.includes('remove')) {
+      const removed = await client.send('DELETE', `${path}/${record.id}`, owner)
+      const last = versions[0].version as number
+      assert.deepEqual(
+        [removed.status, removed.body.version, etagOf(removed)],
+        [200, last + 1, `"${last + 1}"`]
+      )
+      versions.unshift(removed.body)
+    }
+    const page = await history(record.id, owner)
+    assert.equal(page.status, 200, JSON.stringify(page.body))
+    assert.deepEqual(
+      {
+        ...page.body,
+        data: page.body.data.map(({ version, action, userId, data }: Json) => ({
+          version,
+          action,
+          userId,
+          data
+        }))
+      },
+      {
+        total: versions.length,
+        limit: 10,
+        skip: 0,
+        data: versions.map((data, index) => ({
+          version: versions.length - index,
+          action:
+            index === versions.length - 1
+              ? 'create'
+              : index === 0 && resource.methods.includes('remove')
+                ? 'remove'
+                : 'patch',
+          userId: owner.id,
+          data
+        }))
+      }
+    )
+    const one = await history(record.id, owner, '/1')
+    assert.deepEqual([one.status, one.body.version, one.body.data], [200, 1, versions.at(-1)])
+  })
+
+  if (canPatch) {
+    it('a write at another version than If-Match names answers 412 and changes nothing; a malformed If-Match is a 400; without one the write goes through', async () => {
+      const { owner } = users()
+      const record = await client.record(resource, owner)
+      const patch = (headers: Record<string, string>) =>
+        http('PATCH', `${path}/${record.id}`, {
+          token: owner.token,
+          body: patchOf(resource),
+          headers,
+          baseUrl: client.baseUrl()
+        })
+      assertError(await patch({ 'if-match': '"2"' }), 412, 'PreconditionFailed')
+      assertError(await patch({ 'if-match': 'version one' }), 400, 'BadRequest')
+      assert.deepEqual((await client.send('GET', `${path}/${record.id}`, owner)).body, record)
+      assert.equal((await history(record.id, owner)).body.total, 1)
+      const matching = await patch({ 'if-match': '"1"' })
+      assert.deepEqual([matching.status, matching.body.version], [200, 2])
+      const unconditional = await patch({})
+      assert.deepEqual([unconditional.status, unconditional.body.version], [200, 3])
+    })
+
+    it('over a socket, $ifMatch makes the same check, and the patched event carries the new version', async () => {
+      const { owner } = users()
+      const record = await client.record(resource, owner)
+      const socket = await connectSocket(owner.token, client.baseUrl())
+      const service = socket.client.service(resource.path as any) as any
+      await assert.rejects(service.patch(record.id, patchOf(resource), { query: { $ifMatch: 2 } }), {
+        code: 412,
+        name: 'PreconditionFailed'
+      })
+      const patched = await service.patch(record.id, patchOf(resource), { query: { $ifMatch: 1 } })
+      assert.equal(patched.version, 2)
+      if (resource.declaration.publish === 'owner' || resource.declaration.publish === 'authenticated') {
+        assert.equal((await socket.delivered(`${resource.path} patched`)).version, 2)
+      }
+    })
+  }
+
+  it(`its history is read by ${'none' in resource.declaration.owner ? 'every user' : 'its owner only (404 for anyone else)'}, also after a remove, and every read is audited`, async () => {
+    const { owner, other } = users()
+    const record = await client.record(resource, owner)
+    if (resource.methods.includes('remove')) {
+      assert.equal((await client.send('DELETE', `${path}/${record.id}`, owner)).status, 200)
+    }
+    assert.equal((await history(record.id, owner)).status, 200)
+    assert.equal((await history(record.id, owner, '/1')).status, 200)
+    if ('none' in resource.declaration.owner) {
+      assert.equal((await history(record.id, other)).status, 200)
+    } else {
+      assertError(await history(record.id, other), 404, 'NotFound')
+      assertError(await history(record.id, other, '/1'), 404, 'NotFound')
+    }
+    const [latest] = await client
+      .target()
+      .db('audit')
+      .where({ service: resource.path, userId: owner.id })
+      .orderBy('createdAt', 'desc')
+      .limit(1)
+    assert.deepEqual([latest?.action, latest?.recordId], ['history', record.id])
   })
 }

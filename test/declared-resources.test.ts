@@ -44,6 +44,7 @@ const visits = defineResource({
   patchable: ['seenAt', 'notes', 'status'],
   publish: 'owner',
   audit: true,
+  history: true,
   api: {}
 })
 
@@ -210,6 +211,30 @@ describe('the drift check: the server does not start on a table that disagrees w
   it('refuses a missing foreign key of a reference', async () => {
     const message = await startAfter('ALTER TABLE visits DROP CONSTRAINT visits_doctor_id_foreign')
     assert.match(message, /visits: no foreign key visits_doctor_id_foreign/)
+  })
+
+  it('checks the history too: its table, its columns, no foreign key to what it outlives, and its triggers', async () => {
+    const message = await startAfter(`
+      ALTER TABLE visits DROP COLUMN version CASCADE;
+      ALTER TABLE visits_history ALTER COLUMN data TYPE text;
+      ALTER TABLE visits_history ADD CONSTRAINT visits_history_record_foreign
+        FOREIGN KEY (record_id) REFERENCES visits (id);
+      DROP TRIGGER visits_versioned ON visits;
+      DROP TRIGGER visits_history_append_only ON visits_history`)
+    for (const problem of [
+      /visits\.version: no such column for the declared field 'version'/,
+      /visits_history\.data: the column is text, the declaration says jsonb/,
+      /visits_history: the foreign key visits_history_record_foreign would tie the versions to what they outlive/,
+      /visits: no trigger visits_versioned, which keeps the history of 'visits'/,
+      /visits: no trigger visits_next_version/,
+      /visits_history: no trigger visits_history_append_only/
+    ]) {
+      assert.match(message, problem)
+    }
+    assert.match(
+      await startAfter('DROP TABLE visits_history'),
+      /visits_history: no such table for the history of 'visits'/
+    )
   })
 
   it('checks the real tables too: they match every declaration', async () => {

@@ -21,7 +21,8 @@ describe('doctors', () => {
       'id',
       'name',
       'specialty',
-      'updatedAt'
+      'updatedAt',
+      'version'
     ])
     assert.match(reply.body.id, UUID)
     assert.equal(reply.body.createdBy, alice.id)
@@ -78,7 +79,14 @@ describe('doctors', () => {
     assert.equal(updated.status, 200)
     assert.deepEqual(
       { ...updated.body, updatedAt: undefined },
-      { ...doctor, name: 'Dr. Lisa Cuddy', age: 45, specialty: 'Endocrinology', updatedAt: undefined }
+      {
+        ...doctor,
+        name: 'Dr. Lisa Cuddy',
+        age: 45,
+        specialty: 'Endocrinology',
+        version: 2,
+        updatedAt: undefined
+      }
     )
     const patched = await http('PATCH', path, { token: alice.token, body: { age: 46 } })
     assert.equal(patched.status, 200)

@@ -117,9 +117,11 @@ describe('OpenAPI document and /docs', () => {
     for (const [servicePath, service] of Object.entries(app.services)) {
       const { methods, docs } = getServiceOptions(service) as any
       assert.ok(docs, `the ${servicePath} service declares no docs`)
+      // A service path may hold route parameters (`patients/:id/history`), and name its id otherwise.
+      const base = `/${servicePath}`.replace(/:([A-Za-z]+)/g, '{$1}')
       for (const method of methods) {
         if (docs.operations?.[method] === false) continue
-        const route = `/${servicePath}${WITH_ID.has(method) ? '/{id}' : ''}`
+        const route = `${base}${WITH_ID.has(method) ? `/{${docs.idNames?.[method] ?? 'id'}}` : ''}`
         if (!document.paths[route]?.[HTTP_METHODS[method]]) missing.push(`${servicePath}.${method}`)
       }
     }

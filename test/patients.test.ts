@@ -13,7 +13,7 @@ import {
 } from './helpers'
 import type { TestUser } from './helpers'
 
-const PATIENT_KEYS = ['age', 'createdAt', 'disease', 'id', 'name', 'updatedAt', 'userId']
+const PATIENT_KEYS = ['age', 'createdAt', 'disease', 'id', 'name', 'updatedAt', 'userId', 'version']
 
 describe('patients', () => {
   let alice: TestUser
@@ -131,7 +131,7 @@ describe('patients', () => {
       assert.equal(reply.status, 200)
       assert.deepEqual(
         { ...reply.body, updatedAt: undefined },
-        { ...patient, name: 'John Doe', age: 7, disease: 'Asthma', updatedAt: undefined }
+        { ...patient, name: 'John Doe', age: 7, disease: 'Asthma', version: 2, updatedAt: undefined }
       )
       assert.ok(reply.body.updatedAt > patient.updatedAt)
     })
@@ -157,7 +157,10 @@ describe('patients', () => {
         body: { age: 43 }
       })
       assert.equal(reply.status, 200)
-      assert.deepEqual({ ...reply.body, updatedAt: undefined }, { ...patient, age: 43, updatedAt: undefined })
+      assert.deepEqual(
+        { ...reply.body, updatedAt: undefined },
+        { ...patient, age: 43, version: 2, updatedAt: undefined }
+      )
     })
 
     for (const field of ['userId', 'id', 'createdAt', 'updatedAt']) {
@@ -189,11 +192,11 @@ describe('patients', () => {
       assert.deepEqual((await http('GET', path, { token: alice.token })).body, patient)
     })
 
-    it('remove answers 200 with the removed record; it is gone after', async () => {
+    it('remove answers 200 with the removed record (at its remove version); it is gone after', async () => {
       const patient = await created('/api/patients', alice, validPatient())
       const reply = await http('DELETE', `/api/patients/${patient.id}`, { token: alice.token })
       assert.equal(reply.status, 200)
-      assert.deepEqual(reply.body, patient)
+      assert.deepEqual(reply.body, { ...patient, version: 2 })
       assertError(await http('GET', `/api/patients/${patient.id}`, { token: alice.token }), 404, 'NotFound')
     })
   })
@@ -359,6 +362,20 @@ describe('patients', () => {
       const filtered = await statementsOf('?age=42')
       assert.match(filtered, /count\(\*\)/)
       assert.doesNotMatch(filtered, /patient_counts/)
+    })
+
+    it('follow a patient moved to another owner by hand, and patches do not touch them', async () => {
+      const [ida, jon] = [await signUp('Ida'), await signUp('Jon')]
+      const patient = await created('/api/patients', ida, validPatient())
+      const db = testDatabase()
+      const countsOf = () =>
+        db('patient_counts').whereIn('userId', [ida.id, jon.id]).orderBy(['userId', 'slot'])
+      const before = await countsOf()
+      await http('PATCH', `/api/patients/${patient.id}`, { token: ida.token, body: { age: 50 } })
+      assert.deepEqual(await countsOf(), before)
+      await db('patients').where({ id: patient.id }).update({ userId: jon.id })
+      assert.deepEqual([await keptTotalOf(ida), await keptTotalOf(jon)], [0, 1])
+      assert.deepEqual([await totalOf(ida), await totalOf(jon)], [0, 1])
     })
 
     it('are not changed by patches or refused removes, and follow a removed user', async () => {

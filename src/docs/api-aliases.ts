@@ -96,11 +96,16 @@ export function apiAliasPaths(paths: Paths, routes: ApiRoute[]): Paths {
     result[route] = aliasPathItem(paths[`/${service}`], `/${service}`)
     result[`${route}/{id}`] = aliasPathItem(paths[`/${service}/{id}`], `/${service}/{id}`)
   }
-  for (const { service, findBy: field } of routes) {
+  for (const { service, findBy: field, history } of routes) {
     const collection = `/${service}`
     const record = `/${service}/{id}`
     result[`/api${collection}`] = aliasPathItem(paths[collection], collection)
     result[`/api${record}`] = aliasPathItem(paths[record], record)
+    if (history) {
+      for (const versions of [`${record}/history`, `${record}/history/{version}`]) {
+        result[`/api${versions}`] = aliasPathItem(paths[versions], versions)
+      }
+    }
     const find = paths[collection]?.get
     if (field && find) {
       result[`/api${record}`].get = findByPath(find, service, field)

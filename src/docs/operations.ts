@@ -31,13 +31,23 @@ function errorResponses(method: Method, args: OperationArgs) {
   return Object.fromEntries(statuses.sort().map((status) => [status, errorResponseRef(status)]))
 }
 
-const idParameter = (modelName: string) => ({
-  in: 'path',
-  name: 'id',
-  required: true,
-  description: `The ${modelName}'s id`,
-  schema: { type: 'string', format: 'uuid' }
-})
+/** The id in the path: a record's UUID, or a number (`idType: 'integer'`, a version) under its own name. */
+const idParameter = ({ modelName, idName, idType }: OperationArgs) =>
+  idType === 'integer'
+    ? {
+        in: 'path',
+        name: idName,
+        required: true,
+        description: `The ${idName}: an integer from 1`,
+        schema: { type: 'integer', minimum: 1 }
+      }
+    : {
+        in: 'path',
+        name: 'id',
+        required: true,
+        description: `The ${modelName}'s id`,
+        schema: { type: 'string', format: 'uuid' }
+      }
 
 const FIELD_OPERATORS = '`[$ne]`, `[$in][]`, `[$nin][]`, `[$lt]`, `[$lte]`, `[$gt]`, `[$gte]`'
 
@@ -114,7 +124,7 @@ export const operationGenerators: Generators = {
     return {
       tags: args.tags,
       summary: `Get a ${args.modelName} by id`,
-      parameters: [idParameter(args.modelName)],
+      parameters: [idParameter(args)],
       responses: {
         200: { description: 'The record', content: json(args.refs.getResponse) },
         ...errorResponses('get', args)
@@ -138,7 +148,7 @@ export const operationGenerators: Generators = {
     return {
       tags: args.tags,
       summary: `Replace a ${args.modelName} (every writable field)`,
-      parameters: [idParameter(args.modelName)],
+      parameters: [idParameter(args)],
       requestBody: { required: true, content: json(args.refs.updateRequest) },
       responses: {
         200: { description: 'The updated record', content: json(args.refs.updateResponse) },
@@ -151,7 +161,7 @@ export const operationGenerators: Generators = {
     return {
       tags: args.tags,
       summary: `Change some fields of a ${args.modelName}`,
-      parameters: [idParameter(args.modelName)],
+      parameters: [idParameter(args)],
       requestBody: { required: true, content: json(args.refs.patchRequest) },
       responses: {
         200: { description: 'The patched record', content: json(args.refs.patchResponse) },
@@ -164,7 +174,7 @@ export const operationGenerators: Generators = {
     return {
       tags: args.tags,
       summary: `Remove a ${args.modelName}`,
-      parameters: [idParameter(args.modelName)],
+      parameters: [idParameter(args)],
       responses: {
         200: { description: 'The removed record', content: json(args.refs.removeResponse) },
         ...errorResponses('remove', args)

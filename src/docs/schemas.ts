@@ -40,6 +40,11 @@ export const ERRORS = {
     description: 'A record with these values already exists',
     message: 'email already exists'
   },
+  412: {
+    name: 'PreconditionFailed',
+    description: 'The record is at another version than `If-Match` (or `$ifMatch`) names: nothing changed',
+    message: 'The record is at version 4, not 3'
+  },
   413: {
     name: 'PayloadTooLarge',
     description: 'The body is over 100 kB',

@@ -21,12 +21,22 @@ function recordIdOf(context: HookContext) {
   return asUuid(context.id)
 }
 
-function entryFor(context: HookContext, action: string): AuditEntry {
+/** What an audit record says of a call, when it is not the method on the service's own record. */
+export interface AuditOptions {
+  /** The action (default: the method); a failed call is `<action>-failed`. */
+  action?: string
+  /** The service named (default: the call's path). */
+  service?: string
+  /** The record the call was about (default: its id, or the new record's). */
+  recordId?: (context: HookContext) => unknown
+}
+
+function entryFor(context: HookContext, action: string, options: AuditOptions = {}): AuditEntry {
   return {
     userId: context.params.user?.id ?? null,
     action,
-    service: context.path,
-    recordId: recordIdOf(context),
+    service: options.service ?? context.path,
+    recordId: options.recordId ? asUuid(options.recordId(context)) : recordIdOf(context),
     ip: clientAddress(context.params.ip)
   }
 }
@@ -54,28 +64,36 @@ async function appendFailure(db: Knex, entry: AuditEntry, failure: unknown, log:
  * recorded too, as `<method>-failed`. Place it after `authenticate('jwt')`: anonymous calls never
  * get this far.
  */
-export const audit = () => async (context: HookContext, next: NextFunction) => {
-  if (!context.params.provider) {
-    return next()
-  }
-  const db: Knex = context.app.get('postgresqlClient')
-  const { userId, action, service, ip } = entryFor(context, context.method)
-  const stamp: AuditStamp = { userId, action, service, ip, written: false }
-  context.params.audit = stamp
-  try {
-    await next()
-    if (!stamp.written) {
-      await appendAudit(db, entryFor(context, context.method))
+export const audit =
+  (options: AuditOptions = {}) =>
+  async (context: HookContext, next: NextFunction) => {
+    if (!context.params.provider) {
+      return next()
     }
-  } catch (error) {
-    if (context.params.user) {
-      await appendFailure(db, entryFor(context, `${context.method}-failed`), error, loggerOf(context.params))
+    const db: Knex = context.app.get('postgresqlClient')
+    const called = options.action ?? context.method
+    const { userId, action, service, ip } = entryFor(context, called, options)
+    const stamp: AuditStamp = { userId, action, service, ip, written: false }
+    context.params.audit = stamp
+    try {
+      await next()
+      if (!stamp.written) {
+        await appendAudit(db, entryFor(context, called, options))
+      }
+    } catch (error) {
+      if (context.params.user) {
+        await appendFailure(
+          db,
+          entryFor(context, `${called}-failed`, options),
+          error,
+          loggerOf(context.params)
+        )
+      }
+      throw error
+    } finally {
+      delete context.params.audit
     }
-    throw error
-  } finally {
-    delete context.params.audit
   }
-}
 
 const LOCAL_STRATEGY = 'local'
 

@@ -28,11 +28,13 @@ export interface ApiRoute {
   service: string
   /** `GET /api/<path>/:value` is `find` with this field equal to the value, instead of `get`. */
   findBy?: string
+  /** `GET /api/<path>/:id/history` and `…/history/:version`: the service `<path>/:id/history`. */
+  history?: boolean
 }
 
 export const apiRoutesOf = (resources: readonly AnyResource[]): ApiRoute[] =>
-  resources.flatMap(({ path, declaration }) =>
-    declaration.api ? [{ service: path, findBy: declaration.api.findBy }] : []
+  resources.flatMap(({ path, declaration, history }) =>
+    declaration.api ? [{ service: path, findBy: declaration.api.findBy, history: Boolean(history) }] : []
   )
 
 function decodedSegment(segment: string) {
@@ -65,7 +67,7 @@ const serviceRoute = new RegExp(`^(${Object.keys(SERVICE_ROUTES).join('|')})(?:/
  */
 export const apiAliases = (resources: readonly AnyResource[]): Middleware => {
   const routes = new Map(apiRoutesOf(resources).map((route) => [route.service, route]))
-  const resource = new RegExp(`^/api/(${[...routes.keys()].join('|')})(?:/([^/]+))?$`)
+  const resource = new RegExp(`^/api/(${[...routes.keys()].join('|')})(?:/([^/]+)(/history(?:/([^/]+))?)?)?$`)
   return async (ctx, next) => {
     if (!ctx.path.startsWith('/api/')) {
       return next()
@@ -87,9 +89,14 @@ export const apiAliases = (resources: readonly AnyResource[]): Middleware => {
     } else {
       const match = resource.exec(path)
       if (match) {
-        const [, service, id] = match
+        const [, service, id, history, version] = match
         const findBy = routes.get(service)?.findBy
-        if (findBy && id !== undefined && ctx.method === 'GET') {
+        if (history !== undefined) {
+          // A resource without a history has no such route: the path stays unknown (a 404).
+          if (routes.get(service)?.history) {
+            ctx.path = `/${service}/${id}/history${version === undefined ? '' : `/${version}`}`
+          }
+        } else if (findBy && id !== undefined && ctx.method === 'GET') {
           ctx.path = `/${service}`
           ctx.query = { ...ctx.query, [findBy]: decodedSegment(id) }
         } else {

@@ -11,6 +11,8 @@ export const doctors = defineResource({
   owner: { none: 'a shared directory', creator: 'createdBy' },
   search: ['name'],
   publish: 'authenticated',
+  // Every version kept (migrations/…_patients_doctors_history.ts); writes take If-Match.
+  history: true,
   api: {}
 })
 

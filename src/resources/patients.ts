@@ -11,6 +11,8 @@ export const patients = defineResource({
   search: ['name'],
   publish: 'owner',
   audit: true,
+  // Every version kept (migrations/…_patients_doctors_history.ts); writes take If-Match.
+  history: true,
   api: {},
   // A caller's total is read from the counts the database keeps (migrations/…_patient_counts.ts).
   ownerCounts: 'patient_counts'

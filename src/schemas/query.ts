@@ -2,7 +2,7 @@ import { Type, sortDefinition } from '@feathersjs/typebox'
 import type { TObject, TSchema, queryProperties } from '@feathersjs/typebox'
 
 // PostgreSQL's LIMIT and OFFSET are bigints; anything past this is a 400, never a database error.
-const MAX_OFFSET = 2 ** 31 - 1
+export const MAX_OFFSET = 2 ** 31 - 1
 const MAX_CLAUSES = 20
 /** Items of one `$in` or `$nin`; src/validators.ts also bounds the values of a whole query. */
 export const MAX_LIST_ITEMS = 100

@@ -1,5 +1,6 @@
 import type { TSchema } from '@feathersjs/typebox'
 import { foreignKeyName, referencesOf } from './references'
+import { MAX_VERSION } from './resource'
 import type { AnyResource, OwnerRule } from './resource'
 
 /**
@@ -17,6 +18,7 @@ export type ColumnType =
   | 'double precision'
   | 'boolean'
   | 'timestamptz'
+  | 'jsonb'
 
 export interface Column {
   /** The API's field name (`userId`). */
@@ -31,7 +33,7 @@ export interface Column {
   values?: readonly string[]
   /** The range of an integer column (a CHECK constraint). */
   range?: { minimum?: number; maximum?: number }
-  default?: 'gen_random_uuid()' | 'now()'
+  default?: 'gen_random_uuid()' | 'now()' | 1
 }
 
 export interface ForeignKey {
@@ -121,6 +123,16 @@ const ownerColumns = (
   return columns
 }
 
+/** A record's version, kept by the history triggers: 1 on insert, one more on every update. */
+const versionColumn: Column = {
+  field: 'version',
+  name: 'version',
+  type: 'integer',
+  nullable: false,
+  range: { minimum: 1, maximum: MAX_VERSION },
+  default: 1
+}
+
 /** Every column of the resource's table, in the order a migration creates them. */
 export function columnsOf(resource: AnyResource): Column[] {
   const { declaration } = resource
@@ -139,6 +151,7 @@ export function columnsOf(resource: AnyResource): Column[] {
       columnOf(resource, field, schema, writeOnly.includes(field))
     ),
     ...ownerColumns(declaration.owner, resource.ownerField, declaration.fields),
+    ...(resource.history ? [versionColumn] : []),
     timestamp('createdAt'),
     ...(declaration.updatedAt === false ? [] : [timestamp('updatedAt')])
   ]

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex'
 import { columnsOf, foreignKeysOf } from './columns'
 import type { Column, ColumnType } from './columns'
+import { historyColumnsOf, historyTableOf, historyTriggersOf } from './history-table'
 import type { AnyResource } from './resource'
 
 /**
@@ -29,7 +30,8 @@ const STORED_AS: Record<ColumnType, readonly string[]> = {
   bigint: ['bigint'],
   'double precision': ['double precision', 'real', 'numeric'],
   boolean: ['boolean'],
-  timestamptz: ['timestamp with time zone']
+  timestamptz: ['timestamp with time zone'],
+  jsonb: ['jsonb']
 }
 
 const describe = (column: Pick<Column, 'type' | 'length'>) =>
@@ -80,10 +82,42 @@ function tableProblems(resource: AnyResource, rows: ColumnRow[], foreignKeys: Se
   ]
 }
 
+/**
+ * With `history`: the history table with its columns, no foreign key (the versions outlive their
+ * records), and the triggers that write it and keep it append-only (history-table.ts).
+ */
+function historyProblems(
+  resource: AnyResource,
+  rows: ColumnRow[],
+  foreignKeys: string[],
+  triggers: Set<string>
+): string[] {
+  const history = historyTableOf(resource)
+  if (rows.length === 0) {
+    return [`${history}: no such table for the history of '${resource.path}'`]
+  }
+  const actual = new Map(rows.map((row) => [row.columnName, row]))
+  const expected = historyColumnsOf(resource)
+  const known = new Set(expected.map(({ name }) => name))
+  return [
+    ...expected.flatMap((column) => columnProblems(history, column, actual.get(column.name))),
+    ...rows
+      .filter(({ columnName }) => !known.has(columnName))
+      .map(({ columnName }) => `${history}.${columnName}: a column the history does not have`),
+    ...foreignKeys.map(
+      (name) => `${history}: the foreign key ${name} would tie the versions to what they outlive`
+    ),
+    ...historyTriggersOf(resource)
+      .filter(({ table, name }) => !triggers.has(`${table}.${name}`))
+      .map(({ table, name }) => `${table}: no trigger ${name}, which keeps the history of '${resource.path}'`)
+  ]
+}
+
 /** Every way the tables disagree with the declarations; none when they agree. */
 export async function driftOf(db: Knex, resources: readonly AnyResource[]): Promise<string[]> {
-  const tables = resources.map(({ table }) => table)
-  const [columns, constraints] = await Promise.all([
+  const histories = resources.filter(({ history }) => history).map(historyTableOf)
+  const tables = [...resources.map(({ table }) => table), ...histories]
+  const [columns, constraints, triggerRows] = await Promise.all([
     db('information_schema.columns')
       .whereRaw('table_schema = current_schema()')
       .whereIn('table_name', tables)
@@ -96,18 +130,33 @@ export async function driftOf(db: Knex, resources: readonly AnyResource[]): Prom
       .whereIn('table_name', tables)
       .select('table_name', 'constraint_name') as Promise<
       Array<{ tableName: string; constraintName: string }>
-    >
+    >,
+    histories.length === 0
+      ? Promise.resolve({ rows: [] })
+      : (db.raw(
+          `SELECT c.relname AS table_name, t.tgname AS trigger_name
+           FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = current_schema() AND NOT t.tgisinternal`
+        ) as Promise<{ rows: Array<{ table_name: string; trigger_name: string }> }>)
   ])
   const foreignKeys = new Set(
     constraints.map(({ tableName, constraintName }) => `${tableName}.${constraintName}`)
   )
-  return resources.flatMap((resource) =>
-    tableProblems(
-      resource,
-      columns.filter(({ tableName }) => tableName === resource.table),
-      foreignKeys
-    )
-  )
+  const triggers = new Set(triggerRows.rows.map((row) => `${row.table_name}.${row.trigger_name}`))
+  const columnsOfTable = (table: string) => columns.filter(({ tableName }) => tableName === table)
+  return resources.flatMap((resource) => [
+    ...tableProblems(resource, columnsOfTable(resource.table), foreignKeys),
+    ...(resource.history
+      ? historyProblems(
+          resource,
+          columnsOfTable(historyTableOf(resource)),
+          constraints
+            .filter(({ tableName }) => tableName === historyTableOf(resource))
+            .map(({ constraintName }) => constraintName),
+          triggers
+        )
+      : [])
+  ])
 }
 
 /** Refuses to go on (the server does not start) while a table disagrees with its declaration. */

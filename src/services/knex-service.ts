@@ -1,4 +1,5 @@
 import { BadRequest, NotFound } from '@feathersjs/errors'
+import { PreconditionFailed } from '../errors'
 import type { Id, NullableId, Paginated, Params } from '@feathersjs/feathers'
 import { KnexService, errorHandler } from '@feathersjs/knex'
 import type { KnexAdapterOptions, KnexAdapterParams } from '@feathersjs/knex'
@@ -7,8 +8,10 @@ import type { Application } from '../declarations'
 import { withAuditRecord } from './audit-statement'
 import type { AuditStamp } from './audit-statement'
 import { appendAuditOfRead } from './audit-batch'
+import { ACTION_SETTING, ACTOR_SETTING } from './history-table'
 import { relationColumn } from './relations'
 import type { Relation, RelationColumn } from './relations'
+import type { Method } from './resource'
 import { isUuid } from '../schemas/common'
 
 /** A table of per-owner counts kept by the database (slots whose `total`s add up to the owner's). */
@@ -25,9 +28,17 @@ export interface RecordServiceOptions extends KnexAdapterOptions {
   relations?: Record<string, Relation>
   /** Where the total of a query that asks for nothing but one owner's records can be read. */
   ownerCounts?: OwnerCounts
+  /**
+   * Records carry a `version`, kept with their history by the database (history-table.ts): writes
+   * count it up, a remove answers the removed record at its last version plus one (its `remove`
+   * version), and `params.ifMatch` makes a write conditional on it.
+   */
+  versioned?: boolean
 }
 
 type Row = Record<string, any>
+
+const VERSION = 'version'
 
 /** The page's rows carry the query's total in this column (`total_of_query` in SQL). */
 const TOTAL_COLUMN = 'totalOfQuery'
@@ -39,6 +50,15 @@ function recordId(id: unknown): string {
   }
   return id
 }
+
+/**
+ * Who makes a change and with which method, for the history triggers (history-table.ts): two
+ * transaction-local settings, set by the write statement itself. The triggers of the statement's
+ * rows, and of the rows its foreign keys cascade to, run at its end, after every row of its final
+ * SELECT was read, and the settings end with the statement's own transaction. Set by every write,
+ * with a history or not: removing a user removes their patients.
+ */
+const CHANGE_SETTINGS = `set_config('${ACTOR_SETTING}', ?, true) IS NOT NULL AND set_config('${ACTION_SETTING}', ?, true) IS NOT NULL`
 
 /** The adapter's error conversion, typed as what it is: it always throws. */
 function databaseError(error: Error): never {
@@ -62,10 +82,12 @@ export class RecordService<
   private readonly ownerCounts?: OwnerCounts
   private readonly columns: string[]
   private readonly qualifiedColumns: string[]
+  private readonly versioned: boolean
 
   constructor(options: RecordServiceOptions) {
     super(options)
     this.ownerCounts = options.ownerCounts
+    this.versioned = options.versioned ?? false
     this.columns = [...(options.columns ?? ['*'])]
     this.qualifiedColumns = this.columns.map((column) => `${options.name}.${column}`)
     this.relations = Object.entries(options.relations ?? {}).map(([property, relation]) =>
@@ -78,9 +100,14 @@ export class RecordService<
     return this.relations.map(({ sql, bindings }) => Model.raw(sql, bindings))
   }
 
+  /** A record's own fields with `$select`: the chosen ones and the id, and the version (its ETag). */
+  private selected($select: string[]) {
+    return [...new Set([...$select, this.id, ...(this.versioned ? [VERSION] : [])])]
+  }
+
   private returningColumns(params?: ServiceParams): Array<string | Knex.Raw> {
     const $select: string[] | undefined = params?.query?.$select
-    const columns = $select ? [...new Set([...$select, this.id])] : this.columns
+    const columns = $select ? this.selected($select) : this.columns
     return [...columns, ...this.relationColumns(params)]
   }
 
@@ -113,18 +140,49 @@ export class RecordService<
   }
 
   /**
-   * With `params.audit` (set by the audit hook) the statement also writes the call's audit record:
-   * the change (or the read) and its record happen together or not at all, in one round trip.
+   * Every write is one statement: the change, its audit record where the call is audited, and the
+   * settings that tell the history triggers who made it (CHANGE_SETTINGS).
    */
-  private audited(statement: Knex.QueryBuilder, params?: ServiceParams): Knex.QueryBuilder {
+  private written(statement: Knex.QueryBuilder, params: ServiceParams | undefined, action: Method) {
+    const db = this.connection(params)
     const stamp: AuditStamp | undefined = params?.audit
-    return stamp ? withAuditRecord(this.connection(params), statement, stamp) : statement
+    const change: Knex.QueryBuilder = stamp
+      ? withAuditRecord(db, statement, stamp)
+      : db.with('touched', statement).select('*').from('touched')
+    return change.whereRaw(CHANGE_SETTINGS, [params?.user?.id ?? '', action]).catch(databaseError)
   }
 
   /** The caller's scope (the hooks' query, minus paging) applied to a write statement. */
   private scopedTo(id: Id, params?: ServiceParams) {
     const { query } = this.filterQuery((params ?? {}) as ServiceParams)
     return this.knexify(this.db(params).where(this.id, recordId(id)), query)
+  }
+
+  /** The scope, and with `params.ifMatch` the versions the record may be at: one condition of the write. */
+  private writableAt(id: Id, params?: ServiceParams) {
+    const builder = this.scopedTo(id, params)
+    const versions = this.versioned ? params?.ifMatch : undefined
+    if (versions) {
+      builder.whereIn(VERSION, [...versions])
+    }
+    return builder
+  }
+
+  /**
+   * A write of one record that wrote nothing: a 404, unless it named versions and the caller's
+   * scope holds the record, which is then at another version (a 412). Decided after the fact: the
+   * write itself left no moment between its check and its change.
+   */
+  private async notWritten(id: Id, params?: ServiceParams): Promise<never> {
+    if (this.versioned && params?.ifMatch) {
+      const current: Row | undefined = await this.scopedTo(id, params).first(VERSION).catch(databaseError)
+      if (current) {
+        throw new PreconditionFailed(
+          `The record is at version ${current[VERSION]}, not ${params.ifMatch.join(' or ')}`
+        )
+      }
+    }
+    throw new NotFound(`No record found for id '${id}'`)
   }
 
   async _find(params?: ServiceParams & { paginate?: false }): Promise<Result[]>
@@ -191,9 +249,12 @@ export class RecordService<
 
   async _get(id: Id, params: ServiceParams = {} as ServiceParams): Promise<Result> {
     const { name } = this.getOptions(params)
-    const rows: Result[] = await this.recordQuery(params)
-      .andWhere(`${name}.${this.id}`, recordId(id))
-      .catch(databaseError)
+    const builder = this.recordQuery(params).andWhere(`${name}.${this.id}`, recordId(id))
+    const $select: string[] | undefined = params.query?.$select
+    if (this.versioned && $select && !$select.includes(VERSION)) {
+      builder.select(`${name}.${VERSION}`)
+    }
+    const rows: Result[] = await builder.catch(databaseError)
     const record = this.onlyRow(rows, id)
     await this.recordRead(params, String(record[this.id]))
     return record
@@ -217,12 +278,10 @@ export class RecordService<
   async _create(data: Data[], params?: ServiceParams): Promise<Result[]>
   async _create(data: Data | Data[], params?: ServiceParams): Promise<Result | Result[]>
   async _create(data: Data | Data[], params?: ServiceParams): Promise<Result | Result[]> {
-    const rows = await this.audited(
-      this.db(params)
-        .insert(data)
-        .returning(this.returningColumns(params) as string[]),
-      params
-    ).catch(databaseError)
+    const insert = this.db(params)
+      .insert(data)
+      .returning(this.returningColumns(params) as string[])
+    const rows: Result[] = await this.written(insert, params, 'create')
     return Array.isArray(data) ? rows : rows[0]
   }
 
@@ -241,17 +300,25 @@ export class RecordService<
     if (id === null) {
       return super._patch(id, data, params)
     }
-    const { [this.id]: _ignored, ...changes } = data as Row
-    const write = this.scopedTo(id, params)
-      .update(changes)
-      .returning(this.returningColumns(params) as string[])
-    const rows = await this.audited(write, params).catch(databaseError)
-    return this.onlyRow(rows, id)
+    return this.change(id, data as Row, params, 'patch')
   }
 
   /** A full replacement: the update schema requires every writable field, the rest is the server's. */
   async _update(id: Id, data: Data, params?: ServiceParams): Promise<Result> {
-    return this._patch(id, data as unknown as PatchData, params)
+    return this.change(id, data, params, 'update')
+  }
+
+  /** An update or a patch of one record, which counts its version up. */
+  private async change(id: Id, data: Row, params: ServiceParams | undefined, action: 'update' | 'patch') {
+    const { [this.id]: _ignored, ...changes } = data
+    if (this.versioned) {
+      changes[VERSION] = this.connection(params).raw('?? + 1', [VERSION])
+    }
+    const write = this.writableAt(id, params)
+      .update(changes)
+      .returning(this.returningColumns(params) as string[])
+    const rows: Result[] = await this.written(write, params, action)
+    return rows.length === 1 ? rows[0] : this.notWritten(id, params)
   }
 
   async _remove(id: null, params?: ServiceParams): Promise<Result[]>
@@ -261,11 +328,16 @@ export class RecordService<
     if (id === null) {
       return super._remove(id, params)
     }
-    const write = this.scopedTo(id, params)
+    // The removed record as its `remove` version holds it: at its last version plus one.
+    const db = this.connection(params)
+    const columns = this.returningColumns(params).map((column) =>
+      this.versioned && column === VERSION ? db.raw('?? + 1 AS ??', [VERSION, VERSION]) : column
+    )
+    const write = this.writableAt(id, params)
       .delete()
-      .returning(this.returningColumns(params) as string[])
-    const rows = await this.audited(write, params).catch(databaseError)
-    return this.onlyRow(rows, id)
+      .returning(columns as string[])
+    const rows: Result[] = await this.written(write, params, 'remove')
+    return rows.length === 1 ? rows[0] : this.notWritten(id, params)
   }
 
   private onlyRow(rows: Result[], id: Id): Result {

@@ -1,5 +1,6 @@
 import { columnsOf, foreignKeysOf, snakeCase } from './columns'
 import type { Column, ForeignKey } from './columns'
+import { historySql } from './history-table'
 import type { AnyResource } from './resource'
 
 /**
@@ -23,14 +24,16 @@ function columnLine(column: Column) {
     bigint: `table.bigInteger(${name})`,
     'double precision': `table.double(${name})`,
     boolean: `table.boolean(${name})`,
-    timestamptz: `table.timestamp(${name}, { useTz: true })`
+    timestamptz: `table.timestamp(${name}, { useTz: true })`,
+    jsonb: `table.jsonb(${name})`
   }[column.type]
   const nullability = column.name === 'id' ? '.primary()' : column.nullable ? '.nullable()' : '.notNullable()'
   const defaults = {
     'gen_random_uuid()': ".defaultTo(knex.raw('gen_random_uuid()'))",
-    'now()': '.defaultTo(knex.fn.now())'
+    'now()': '.defaultTo(knex.fn.now())',
+    1: '.defaultTo(1)'
   }
-  return `${definition}${nullability}${column.default ? defaults[column.default] : ''}`
+  return `${definition}${nullability}${column.default !== undefined ? defaults[column.default] : ''}`
 }
 
 function rangeChecks(table: string, columns: Column[]) {
@@ -62,6 +65,19 @@ function ownedTargets(resource: AnyResource) {
     }))
 }
 
+/** SQL as a template literal of the migration's source. */
+const sqlSource = (sql: string) => `\`${sql.replace(/[\\`]|\$\{/g, (match) => `\\${match}`)}\``
+
+/** With `history`, the history table, its triggers and their functions (history-table.ts). */
+function historyLines(resource: AnyResource) {
+  if (!resource.history) return { up: '', down: '' }
+  const { up, down } = historySql(resource)
+  return {
+    up: `  // The history: every version of every record, written by the database (src/services/history-table.ts).\n  await knex.raw(${sqlSource(up)})\n`,
+    down: `  await knex.raw(${sqlSource(down)})\n`
+  }
+}
+
 /** The source of the migration file for `resource`; `command` is named in it as its author. */
 export function migrationSource(resource: AnyResource, command: string): string {
   const { table, declaration } = resource
@@ -85,6 +101,7 @@ export function migrationSource(resource: AnyResource, command: string): string 
         ]
       : [`table.index(['created_at', 'id'], ${quote(`${table}_created_at_id_index`)})`])
   ]
+  const history = historyLines(resource)
   const prerequisites = ownedTargets(resource).map(
     ({ index, table: target, columns: targetColumns }) =>
       `  await knex.raw(${quote(`CREATE UNIQUE INDEX IF NOT EXISTS ${index} ON ${target} (${targetColumns.join(', ')})`)})\n`
@@ -96,10 +113,10 @@ export async function up(knex: Knex): Promise<void> {
 ${prerequisites.join('')}  await knex.schema.createTable(${quote(table)}, (table) => {
 ${body.map((line) => `    ${line}`).join('\n')}
   })
-}
+${history.up}}
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.schema.dropTable(${quote(table)})
+${history.down}  await knex.schema.dropTable(${quote(table)})
 }
 `
 }

@@ -6,10 +6,12 @@ import type { Application, HookContext } from '../declarations'
 import { serviceDocs } from '../docs/service-docs'
 import type { ErrorStatus } from '../docs/schemas'
 import { audit } from '../hooks/audit'
+import { etag, ifMatch } from '../hooks/if-match'
 import { creatorOnly } from '../hooks/creator-only'
 import { referencesNotFound, requireOwnReference } from '../hooks/references'
 import { resolveValidatedQuery } from '../hooks/resolve-query'
 import { validateRecord } from '../hooks/validate-record'
+import { registerHistory } from './history'
 import { RecordService } from './knex-service'
 import { foreignKeyName, referencesOf } from './references'
 import type { Relation } from './relations'
@@ -47,7 +49,8 @@ function serviceOptions(app: Application, resource: AnyResource) {
     operators: ['$ilike'],
     relations,
     ownerCounts:
-      ownerCounts && resource.scopeField ? { table: ownerCounts, owner: resource.scopeField } : undefined
+      ownerCounts && resource.scopeField ? { table: ownerCounts, owner: resource.scopeField } : undefined,
+    versioned: Boolean(resource.history)
   }
 }
 
@@ -72,6 +75,9 @@ function aroundHooks(resource: AnyResource) {
   }
   add('all', schemaHooks.resolveExternal(resource.resolvers.external))
   if (declaration.audit) add('all', audit())
+  if (resource.history) {
+    offered(methods, ['update', 'patch', 'remove']).forEach((method) => add(method, ifMatch()))
+  }
   const owner = declaration.owner
   if ('creator' in owner && owner.creator) {
     offered(methods, ['update', 'patch', 'remove']).forEach((method) =>
@@ -130,9 +136,16 @@ function beforeHooks(resource: AnyResource) {
   return before
 }
 
+/** With a history, a REST response holding one record carries its version as its ETag. */
+function afterHooks(resource: AnyResource) {
+  if (!resource.history) return {}
+  const one = offered(resource.methods, ['get', 'create', 'update', 'patch', 'remove'])
+  return Object.fromEntries(one.map((method) => [method, [etag()]]))
+}
+
 /** The Feathers hooks table a declaration makes: authentication, access, validation, resolvers, audit. */
 export function hooksOf(resource: AnyResource) {
-  return { around: aroundHooks(resource), before: beforeHooks(resource) }
+  return { around: aroundHooks(resource), before: beforeHooks(resource), after: afterHooks(resource) }
 }
 
 /** Errors each method answers beyond the usual ones, from the owner rule, references and unique fields. */
@@ -146,12 +159,59 @@ function documentedErrors(resource: AnyResource) {
   if ('creator' in declaration.owner && declaration.owner.creator) add(['update', 'patch', 'remove'], 403)
   if (referencesOf(resource).length > 0) add(['create'], 404)
   if ((declaration.unique ?? []).length > 0) add(['create'], 409)
+  if (resource.history) add(['update', 'patch', 'remove'], 412)
   return errors
+}
+
+/** The conditional writes of a resource with history: `If-Match` and `$ifMatch`, and the ETag. */
+function historyOperations(resource: AnyResource) {
+  if (!resource.history) return {}
+  // feathers-swagger appends a value whose key ends in `[+<n>]` to that list.
+  const condition = {
+    'parameters[+1]': {
+      in: 'header',
+      name: 'If-Match',
+      description:
+        'Write only if the record is at this version: its ETag, such as `"3"` (or a list of them); `*` for any. Another version is a 412, a value that names none a 400',
+      schema: { type: 'string' }
+    }
+  }
+  const query = {
+    in: 'query',
+    name: '$ifMatch',
+    description: 'The same condition as `If-Match`, as a number: for the Feathers client over any transport',
+    schema: { type: 'integer', minimum: 1 }
+  }
+  const etagHeader = {
+    ETag: { description: 'The version of the record, in quotes: `"3"`', schema: { type: 'string' } }
+  }
+  const success = { get: 200, create: 201, update: 200, patch: 200, remove: 200 } as const
+  return Object.fromEntries(
+    offered(resource.methods, ['get', 'create', 'update', 'patch', 'remove']).map((method) => [
+      method,
+      {
+        [`responses.${success[method as keyof typeof success]}.headers`]: etagHeader,
+        ...(method === 'get' || method === 'create' ? {} : { ...condition, 'parameters[+2]': query })
+      }
+    ])
+  )
+}
+
+/** Per method, what the declaration says of its operation after what the declaration makes. */
+function mergedOperations(made: Record<string, object>, declared: Record<string, unknown> = {}) {
+  const methods = new Set([...Object.keys(made), ...Object.keys(declared)])
+  return Object.fromEntries(
+    [...methods].map((method) => {
+      const own = declared[method]
+      return [method, own === false ? false : { ...made[method], ...(own as object | undefined) }]
+    })
+  )
 }
 
 function docsOf(resource: AnyResource) {
   const { declaration, methods, authenticated, schemas } = resource
   const writes = methods.includes('create') || methods.includes('update')
+  const operations = mergedOperations(historyOperations(resource), declaration.docs?.operations)
   return serviceDocs({
     description: declaration.description,
     schemas: {
@@ -162,7 +222,7 @@ function docsOf(resource: AnyResource) {
     },
     authenticated: authenticated.length === methods.length ? 'all' : [...authenticated],
     errors: documentedErrors(resource),
-    docs: declaration.docs
+    docs: { ...declaration.docs, operations }
   })
 }
 
@@ -188,4 +248,5 @@ export function registerResource<D extends Declaration>(app: Application, resour
   if (publisher) registered.publish(publisher)
   if (resource.declaration.hooks) registered.hooks(resource.declaration.hooks)
   registered.hooks(hooksOf(resource))
+  if (resource.history) registerHistory(app, resource)
 }

@@ -1,7 +1,16 @@
 import { resolve } from '@feathersjs/schema'
 import type { Resolver } from '@feathersjs/schema'
 import { Type } from '@feathersjs/typebox'
-import type { Static, TNull, TObject, TProperties, TSchema, TString, TUnion } from '@feathersjs/typebox'
+import type {
+  Static,
+  TInteger,
+  TNull,
+  TObject,
+  TProperties,
+  TSchema,
+  TString,
+  TUnion
+} from '@feathersjs/typebox'
 import type { HookContext } from '../declarations'
 import { currentUserId, ownerOnly } from '../hooks/owner-scope'
 import { ilike, now, timestamp, uuid } from '../schemas/common'
@@ -43,6 +52,15 @@ export type OwnerRule =
 
 /** Who hears of a change: the owner's connections, every authenticated connection, or nobody. */
 export type PublishRule = 'owner' | 'authenticated' | 'none'
+
+/** A resource's history: every version of every record kept, in a table of its own. */
+export interface HistorySettings {
+  /** The history table (default `<table>_history`). */
+  readonly table?: string
+}
+
+/** The highest version a record can reach (the column is a PostgreSQL integer). */
+export const MAX_VERSION = 2 ** 31 - 1
 
 export interface Reference {
   /** The resource the field names a record of. */
@@ -94,6 +112,13 @@ export interface Declaration<
   readonly publish?: PublishRule
   /** Whether every outside call writes an audit record. */
   readonly audit?: boolean
+  /**
+   * Every version of every record kept: records carry `version` (1 on create, one more on every
+   * update, patch or remove), writes take `If-Match`, and `<path>/:id/history` pages through the
+   * versions (src/services/history.ts). The versions are written by the database, in the same
+   * statement as the change, into `<table>_history`.
+   */
+  readonly history?: boolean | HistorySettings
   /** The REST alias: `/api/<path>`, and a field that `GET /api/<path>/:value` finds by instead of a get. */
   readonly api?: { readonly findBy?: FieldName<F> | 'id' }
   /** Columns of the table that the declaration does not describe, e.g. kept for the database's own use. */
@@ -125,13 +150,17 @@ type OwnerFieldOf<O> = O extends { through: string }
     : never
 type CreatorFieldOf<O> = O extends { creator: infer C extends string } ? C : never
 type UpdatedAtOf<D> = D extends { updatedAt: false } ? Record<never, never> : { updatedAt: TString }
+type VersionOf<D> = D extends { history: true | HistorySettings }
+  ? { version: TInteger }
+  : Record<never, never>
 
 /** The record's properties: what a row holds, before anything is hidden. */
 export type RecordProperties<D extends Declaration> = { id: TString } & {
   [K in OwnerFieldOf<D['owner']>]: TString
 } & {
   [K in CreatorFieldOf<D['owner']>]: TUnion<[TString, TNull]>
-} & Omit<D['fields'], OwnerFieldOf<D['owner']>> & { createdAt: TString } & UpdatedAtOf<D>
+} & Omit<D['fields'], OwnerFieldOf<D['owner']>> &
+  VersionOf<D> & { createdAt: TString } & UpdatedAtOf<D>
 
 export type RecordOf<D extends Declaration> = Static<TObject<RecordProperties<D>>>
 export type DataOf<D extends Declaration> = Static<TObject<D['fields']>>
@@ -156,6 +185,8 @@ export interface Resource<D extends Declaration = Declaration> {
   readonly ownerField?: string
   /** Fields that stay on the server: the owner kept through a reference, write-only fields. */
   readonly hidden: readonly string[]
+  /** Where the versions of its records are kept, when the declaration asks for a history. */
+  readonly history?: { readonly table: string }
   /** Every field a row has (the columns selected and returned). */
   readonly columns: readonly string[]
   /** The fields a response carries, embedded references aside. */
@@ -200,6 +231,15 @@ function ownerFieldOf(owner: OwnerRule): string | undefined {
 
 const nullableUuid = () => Type.Union([uuid(), Type.Null()])
 
+/** A record's version: 1 when created, one more on every change (kept by the database). */
+export const versionSchema = () => Type.Integer({ minimum: 1, maximum: MAX_VERSION })
+
+function historyOf(declaration: Declaration, table: string) {
+  const { history } = declaration
+  if (!history) return undefined
+  return { table: (typeof history === 'object' && history.table) || `${table}_history` }
+}
+
 /** A declaration that cannot be made into a safe service stops the server here, naming what is wrong. */
 function checkDeclaration(declaration: Declaration) {
   const where = `The declaration of '${declaration.path}'`
@@ -225,6 +265,11 @@ function checkDeclaration(declaration: Declaration) {
   if (unknown.length > 0) {
     throw new Error(`${where} names fields it does not declare: ${[...new Set(unknown)].join(', ')}`)
   }
+  if (declaration.history && 'version' in declaration.fields) {
+    throw new Error(
+      `${where} keeps a history, whose records carry the server's 'version': no field may be named so`
+    )
+  }
   if (declaration.publish === 'owner' && !ownerFieldOf(declaration.owner)) {
     throw new Error(`${where} publishes to the owner, but its records have none (owner: { none })`)
   }
@@ -249,6 +294,7 @@ function recordProperties(declaration: Declaration): TProperties {
   }
   if (ownerField && ownerField !== 'id') properties[ownerField] = fields[ownerField] ?? uuid()
   if ('creator' in owner && owner.creator) properties[owner.creator] = nullableUuid()
+  if (declaration.history) properties.version = versionSchema()
   properties.createdAt = timestamp()
   if (declaration.updatedAt !== false) properties.updatedAt = timestamp()
   return properties
@@ -316,10 +362,11 @@ export function defineResource<const D extends Declaration>(declaration: D): Res
   const query = querySyntaxFor(Type.Object(queryable), search)
   const { data: ownerData, scopeField } = ownerResolvers(declaration)
   const stamped = declaration.updatedAt === false ? {} : { updatedAt: now }
+  const table = declaration.table ?? declaration.path
   return {
     declaration,
     path: declaration.path,
-    table: declaration.table ?? declaration.path,
+    table,
     name,
     methods,
     authenticated: methods.filter((method) => !declaration.anonymous?.includes(method)),
@@ -328,6 +375,7 @@ export function defineResource<const D extends Declaration>(declaration: D): Res
     scopeField,
     ownerField: ownerFieldOf(declaration.owner),
     hidden,
+    history: historyOf(declaration, table),
     columns: Object.keys(properties),
     visible: Type.Object(visible),
     schemas: { record, response: responseSchema(declaration, name, properties, hidden), data, patch, query },

@@ -40,8 +40,12 @@ describe('Swagger UI at /docs, in Chromium', () => {
     assert.deepEqual([...new Set(patientPaths)].sort(), [
       '/api/patients',
       '/api/patients/{id}',
+      '/api/patients/{id}/history',
+      '/api/patients/{id}/history/{version}',
       '/patients',
-      '/patients/{id}'
+      '/patients/{id}',
+      '/patients/{id}/history',
+      '/patients/{id}/history/{version}'
     ])
 
     await page.locator('.auth-wrapper .authorize').click()
