@@ -199,3 +199,25 @@ export function redirectLogs(stream: DestinationStream): () => void {
     output.stream = previous
   }
 }
+
+/**
+ * One line when something goes away and one when it is back, not one per failed attempt:
+ * `failed(error)` logs `down` (at `level`) the first time, `recovered()` logs `up` once after that.
+ */
+export function outageLog(down: string, up: string, level: 'warn' | 'error' = 'error') {
+  let failing = false
+  return {
+    failed(error: unknown) {
+      if (!failing) {
+        failing = true
+        logger[level]({ err: error }, down)
+      }
+    },
+    recovered() {
+      if (failing) {
+        failing = false
+        logger.info(up)
+      }
+    }
+  }
+}

@@ -1,5 +1,5 @@
 import { createClient } from 'redis'
-import { logger } from './logger'
+import { outageLog } from './logger'
 
 export type RedisClient = ReturnType<typeof createClient>
 
@@ -11,25 +11,6 @@ export interface SharedRedis {
 
 export const redisNamespace = (deploymentId: string) => `healthcare-api:${deploymentId}`
 
-/** One line when Redis goes away and one when it is back, not one per reconnection attempt. */
-function outageLog() {
-  let down = false
-  return {
-    onError(error: unknown) {
-      if (!down) {
-        down = true
-        logger.error({ err: error }, 'Redis unreachable: events wait and logins are refused until it is back')
-      }
-    },
-    onReady() {
-      if (down) {
-        down = false
-        logger.info('Redis connected again')
-      }
-    }
-  }
-}
-
 /**
  * The app's one Redis client (node-redis): the login throttle's counts and the events' publisher.
  * It connects when the event sync starts (feathers-sync connects the client it is given and gives
@@ -37,9 +18,12 @@ function outageLog() {
  */
 export function createRedis(url: string): RedisClient {
   const client = createClient({ url })
-  const outages = outageLog()
-  client.on('error', outages.onError)
-  client.on('ready', outages.onReady)
+  const outages = outageLog(
+    'Redis unreachable: events wait and logins are refused until it is back',
+    'Redis connected again'
+  )
+  client.on('error', outages.failed)
+  client.on('ready', outages.recovered)
   return client
 }
 

@@ -1,6 +1,6 @@
 import type { RealTimeConnection } from '@feathersjs/feathers'
 import type { Application } from '../declarations'
-import { logger } from '../logger'
+import { logger, outageLog } from '../logger'
 import type { Ending, SessionStore, Which } from './store'
 
 /**
@@ -66,25 +66,6 @@ export interface SessionRegistryOptions {
   pollMs?: number
 }
 
-/** One warning per outage of the poll, and one line when it works again. */
-function pollOutage() {
-  let failing = false
-  return {
-    failed(error: unknown) {
-      if (!failing) {
-        failing = true
-        logger.warn({ err: error }, 'Could not read ended sessions; trying again')
-      }
-    },
-    succeeded() {
-      if (failing) {
-        failing = false
-        logger.info('Reading ended sessions again')
-      }
-    }
-  }
-}
-
 export class SessionRegistry {
   readonly store: SessionStore
   /** Ended session id → when it may be forgotten (ms): in the order they were learnt. */
@@ -92,7 +73,11 @@ export class SessionRegistry {
   private readonly connections = new Map<string, Set<RealTimeConnection>>()
   private readonly sessionOfConnection = new WeakMap<RealTimeConnection, string>()
   private readonly userListeners: Array<(userId: string) => void> = []
-  private readonly outage = pollOutage()
+  private readonly outage = outageLog(
+    'Could not read ended sessions; trying again',
+    'Reading ended sessions again',
+    'warn'
+  )
   private timer?: NodeJS.Timeout
   private polling?: Promise<void>
   private stopped = false
@@ -192,7 +177,7 @@ export class SessionRegistry {
 
   private async pollOnce() {
     this.polling = this.poll()
-      .then(() => this.outage.succeeded())
+      .then(() => this.outage.recovered())
       .catch((error: unknown) => this.outage.failed(error))
     await this.polling
     this.polling = undefined
