@@ -120,6 +120,20 @@ describe('doctors', () => {
     assert.deepEqual((await http('GET', path, { token: bob.token })).body, doctor)
   })
 
+  it("the creator's own doctor that the write's query leaves out is a 404, as for get, and nothing changes", async () => {
+    const doctor = await created('/api/doctors', alice, validDoctor({ name: 'Dr. Kept' }))
+    const path = `/api/doctors/${doctor.id}?name=Nope`
+    assertError(await http('GET', path, { token: alice.token }), 404, 'NotFound')
+    assertError(
+      await http('PUT', path, { token: alice.token, body: validDoctor({ name: 'Dr. Other' }) }),
+      404,
+      'NotFound'
+    )
+    assertError(await http('PATCH', path, { token: alice.token, body: { age: 41 } }), 404, 'NotFound')
+    assertError(await http('DELETE', path, { token: alice.token }), 404, 'NotFound')
+    assert.deepEqual((await http('GET', `/api/doctors/${doctor.id}`, { token: alice.token })).body, doctor)
+  })
+
   it('a missing doctor is 404 for get, patch and remove', async () => {
     const path = '/api/doctors/0b7a4f8e-5a3c-4d8e-9f1a-3c2b1a0f9e8d'
     assertError(await http('GET', path, { token: bob.token }), 404, 'NotFound')

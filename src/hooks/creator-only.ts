@@ -1,10 +1,11 @@
 import { Forbidden, NotAuthenticated, NotFound } from '@feathersjs/errors'
 import type { HookContext, NextFunction } from '../declarations'
 
-async function recordExists(context: HookContext) {
+/** Whether the record exists and someone other than `userId` created it (its creator may be gone: null). */
+async function createdBySomeoneElse(context: HookContext, field: string, userId: string) {
   try {
-    await context.service._get(context.id)
-    return true
+    const record = await context.service._get(context.id)
+    return record[field] !== userId
   } catch {
     return false
   }
@@ -12,7 +13,8 @@ async function recordExists(context: HookContext) {
 
 /**
  * Writes (update, patch, remove) reach only records whose `field` is the caller; a record that
- * exists but belongs to someone else is a 403, a missing one stays a 404.
+ * exists but was created by someone else is a 403. A missing one stays a 404, and so does the
+ * caller's own record when the query of the write leaves it out.
  */
 export const creatorOnly = (field: string) => async (context: HookContext, next: NextFunction) => {
   const { user, provider } = context.params
@@ -30,7 +32,7 @@ export const creatorOnly = (field: string) => async (context: HookContext, next:
       error instanceof NotFound &&
       context.id !== null &&
       context.id !== undefined &&
-      (await recordExists(context))
+      (await createdBySomeoneElse(context, field, user.id))
     ) {
       throw new Forbidden(`Only the creator may ${context.method} this record`)
     }
