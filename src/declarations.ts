@@ -48,6 +48,11 @@ declare module '@feathersjs/feathers' {
      * on any transport; src/hooks/if-match.ts): any other is a 412, checked in the write statement.
      */
     ifMatch?: readonly number[]
+    /**
+     * The versions a write may not change the record at, or `*` for any (`If-None-Match` over
+     * REST): a 412 as well. On a get, a 304 when it names the record's version.
+     */
+    ifNoneMatch?: readonly number[] | '*'
   }
 
   // Each service documents itself in its registration: `app.use(path, service, { docs })`.

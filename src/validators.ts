@@ -14,21 +14,33 @@ export const queryValidator: Ajv = addFormats(new Ajv({ allErrors: true, coerceT
 // answered with 8,000 of them.
 const MAX_REPORTED_ERRORS = 20
 
-/** Whether every number in `value` is finite: JSON's `1e999` and a query's `1e309` are Infinity. */
-function allFinite(value: unknown): boolean {
+// Half of a UTF-16 surrogate pair (JSON's "\ud800" alone) has no UTF-8 form: PostgreSQL would
+// store U+FFFD in its place, changing the text without a word.
+const LONE_SURROGATE = /\p{Cs}/u
+
+/**
+ * What in a valid `value` could not be stored as sent: a number that JSON's `1e999` or a query's
+ * `1e309` made Infinity, or text holding a lone surrogate.
+ */
+function unstorable(value: unknown): string | undefined {
   if (typeof value === 'number') {
-    return Number.isFinite(value)
+    return Number.isFinite(value) ? undefined : 'numbers must be finite'
+  }
+  if (typeof value === 'string') {
+    return LONE_SURROGATE.test(value) ? 'text must be well-formed Unicode' : undefined
   }
   if (value === null || typeof value !== 'object') {
-    return true
+    return undefined
   }
-  return Object.values(value).every(allFinite)
+  for (const item of Object.values(value)) {
+    const problem = unstorable(item)
+    if (problem) return problem
+  }
+  return undefined
 }
 
-const notFinite = () =>
-  new Ajv.ValidationError([
-    { instancePath: '', schemaPath: '', keyword: 'finite', params: {}, message: 'numbers must be finite' }
-  ])
+const invalid = (keyword: string, message: string) =>
+  new Ajv.ValidationError([{ instancePath: '', schemaPath: '', keyword, params: {}, message }])
 
 /**
  * `getValidator`, compiled as a plain function. Feathers compiles validators with `$async`, and an
@@ -43,8 +55,9 @@ export function compileValidator<T = any, R = T>(schema: TSchema, ajv: Ajv): Val
     if (!validate(data)) {
       throw new Ajv.ValidationError((validate.errors ?? []).slice(0, MAX_REPORTED_ERRORS))
     }
-    if (!allFinite(data)) {
-      throw notFinite()
+    const problem = unstorable(data)
+    if (problem) {
+      throw invalid('storable', problem)
     }
     return data as unknown as R
   }
@@ -66,13 +79,35 @@ function valuesIn(query: unknown, limit: number): number {
   return count
 }
 
+// Deeper than any clause a query schema allows: what lies below is refused by the schema anyway.
+const MAX_QUERY_DEPTH = 16
+
 /**
- * A query's validator: the schema (which bounds each list and the number of clauses), then the
- * number of values in the whole query, which nested `$and` / `$or` clauses could multiply.
+ * Whether a query holds `null` or a boolean. A query string says neither, and coercion would turn
+ * a socket's `{ $limit: null }` into 0 and `{ age: true }` into 1: refused instead, so that a
+ * query means the same on every transport.
+ */
+function holdsNullOrBoolean(value: unknown, depth = 0): boolean {
+  if (value === null || typeof value === 'boolean') {
+    return true
+  }
+  if (typeof value !== 'object' || depth > MAX_QUERY_DEPTH) {
+    return false
+  }
+  return Object.values(value).some((item) => holdsNullOrBoolean(item, depth + 1))
+}
+
+/**
+ * A query's validator: no null or boolean, the schema (which bounds each list and the number of
+ * clauses), then the number of values in the whole query, which nested `$and` / `$or` clauses
+ * could multiply.
  */
 export function compileQueryValidator<T = any>(schema: TSchema): Validator<T, T> {
   const validate = compileValidator<T>(schema, queryValidator)
   return async (query: T) => {
+    if (holdsNullOrBoolean(query)) {
+      throw invalid('type', 'a query holds text and numbers only, never null or a boolean')
+    }
     const valid = await validate(query)
     if (valuesIn(valid, MAX_QUERY_VALUES) > MAX_QUERY_VALUES) {
       throw new BadRequest(`A query may hold at most ${MAX_QUERY_VALUES} values`)

@@ -223,6 +223,45 @@ describe('history and concurrent edits', () => {
         assert.equal((await send('DELETE', url, alice)).status, 200)
       })
 
+      it('a write whose If-None-Match names the current version, or is *, answers 412 and changes nothing; another version goes through', async () => {
+        const record = await created(api, alice, body())
+        const url = `${api}/${record.id}`
+        for (const ifNoneMatch of ['*', '"1"', 'W/"1"', '"4", "1"']) {
+          const headers = { 'if-none-match': ifNoneMatch }
+          assertError(await send('PUT', url, alice, replacement, headers), 412, 'PreconditionFailed')
+          assertError(await send('PATCH', url, alice, change, headers), 412, 'PreconditionFailed')
+          assertError(await send('DELETE', url, alice, undefined, headers), 412, 'PreconditionFailed')
+        }
+        assertError(
+          await send('PATCH', url, alice, change, { 'if-match': '"1"', 'if-none-match': '"1"' }),
+          412,
+          'PreconditionFailed'
+        )
+        assertError(await send('PATCH', url, alice, change, { 'if-none-match': '"1' }), 400, 'BadRequest')
+        assert.deepEqual((await send('GET', url, alice)).body, record)
+        assert.equal((await storedVersions(path, record.id)).length, 1)
+        // Someone else's record stays a 404 (a doctor the caller may not change a 403), whatever it names.
+        const expected = path === 'doctors' ? 403 : 404
+        assert.equal((await send('PATCH', url, bob, change, { 'if-none-match': '*' })).status, expected)
+        const patched = await send('PATCH', url, alice, change, { 'if-none-match': '"2"' })
+        assert.deepEqual([patched.status, patched.body.version], [200, 2])
+      })
+
+      it('a GET whose If-None-Match names the current version answers 304 with its ETag and no body', async () => {
+        const record = await created(api, alice, body())
+        const url = `${api}/${record.id}`
+        for (const ifNoneMatch of ['"1"', 'W/"1"', '"3", "1"', '*']) {
+          const reply = await send('GET', url, alice, undefined, { 'if-none-match': ifNoneMatch })
+          assert.deepEqual([reply.status, reply.body, etagOf(reply)], [304, undefined, '"1"'], ifNoneMatch)
+        }
+        const changed = await send('GET', url, alice, undefined, { 'if-none-match': '"2"' })
+        assert.deepEqual([changed.status, changed.body, etagOf(changed)], [200, record, '"1"'])
+        assertError(await send('GET', url, alice, undefined, { 'if-none-match': 'x' }), 400, 'BadRequest')
+        // Someone else's record stays a 404 (doctors are a directory every user reads).
+        const others = await send('GET', url, bob, undefined, { 'if-none-match': '*' })
+        assert.equal(others.status, path === 'doctors' ? 304 : 404)
+      })
+
       it('two concurrent PATCHes carrying the same If-Match: exactly one succeeds (REST)', async () => {
         const record = await created(api, alice, body())
         const replies = await Promise.all(

@@ -284,6 +284,56 @@ describe('hostile input found by the fuzz test', () => {
   })
 })
 
+describe('hostile input found by the second attack round', () => {
+  let alice: TestUser
+  let patient: any
+  let socket: Socket
+
+  before(async () => {
+    alice = await signUp('Alice')
+    patient = await created('/api/patients', alice, validPatient())
+    socket = await authenticatedSocket(alice)
+  })
+
+  after(() => socket.close())
+
+  it('null or a boolean in a query is a 400 over a socket, as a query string cannot say either', async () => {
+    const queries = [
+      { $limit: null },
+      { age: null },
+      { age: true },
+      { age: { $in: [false] } },
+      { $skip: false }
+    ]
+    for (const query of queries) {
+      assertSocketError(await call(socket, 'find', 'patients', query), 400)
+    }
+    assertSocketError(await call(socket, 'find', `patients/${patient.id}/history`, { $limit: null }), 400)
+    const { error, result } = await call(socket, 'find', 'patients', { age: patient.age, $limit: 5 })
+    assert.equal(error, null)
+    assert.deepEqual([result.limit, result.data.map(({ id }: { id: string }) => id)], [5, [patient.id]])
+  })
+
+  it('text with half a surrogate pair is a 400 over REST and sockets, and changes nothing', async () => {
+    const before = await countRows('patients')
+    const rawBody = '{"name":"a\\ud800b","age":40,"disease":"Flu"}'
+    assertError(await http('POST', '/api/patients', { token: alice.token, rawBody }), 400, 'BadRequest')
+    const patch = '{"name":"a\\udc00"}'
+    const url = `/api/patients/${patient.id}`
+    assertError(await http('PATCH', url, { token: alice.token, rawBody: patch }), 400, 'BadRequest')
+    assertSocketError(
+      await call(socket, 'create', 'patients', { ...validPatient(), name: 'a\ud800' }, {}),
+      400
+    )
+    assertSocketError(await call(socket, 'find', 'patients', { name: '\udfff' }), 400)
+    assert.equal(await countRows('patients'), before)
+    assert.deepEqual((await http('GET', url, { token: alice.token })).body, patient)
+    // A whole pair is one character like any other.
+    const emoji = await http('PATCH', url, { token: alice.token, body: { name: 'Jane \ud83d\ude00' } })
+    assert.deepEqual([emoji.status, emoji.body.name], [200, 'Jane 😀'])
+  })
+})
+
 describe('database errors that are not mapped on purpose', function () {
   this.timeout(60_000)
 

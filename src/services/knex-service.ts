@@ -31,7 +31,7 @@ export interface RecordServiceOptions extends KnexAdapterOptions {
   /**
    * Records carry a `version`, kept with their history by the database (history-table.ts): writes
    * count it up, a remove answers the removed record at its last version plus one (its `remove`
-   * version), and `params.ifMatch` makes a write conditional on it.
+   * version), and `params.ifMatch` and `params.ifNoneMatch` make a write conditional on it.
    */
   versioned?: boolean
 }
@@ -59,6 +59,16 @@ function recordId(id: unknown): string {
  * with a history or not: removing a user removes their patients.
  */
 const CHANGE_SETTINGS = `set_config('${ACTOR_SETTING}', ?, true) IS NOT NULL AND set_config('${ACTION_SETTING}', ?, true) IS NOT NULL`
+
+/** Why a conditional write of a record at `version` wrote nothing. */
+function preconditionFailure(version: number, { ifMatch, ifNoneMatch }: Params) {
+  if (ifMatch && !ifMatch.includes(version)) {
+    return `The record is at version ${version}, not ${ifMatch.join(' or ')}`
+  }
+  return ifNoneMatch === '*'
+    ? `The record exists, at version ${version}; If-None-Match: * writes only where there is none`
+    : `The record is at version ${version}, which If-None-Match rules out`
+}
 
 /** The adapter's error conversion, typed as what it is: it always throws. */
 function databaseError(error: Error): never {
@@ -158,12 +168,20 @@ export class RecordService<
     return this.knexify(this.db(params).where(this.id, recordId(id)), query)
   }
 
-  /** The scope, and with `params.ifMatch` the versions the record may be at: one condition of the write. */
+  /**
+   * The scope, and with `params.ifMatch` the versions the record may be at, with
+   * `params.ifNoneMatch` those it may not: one condition of the write.
+   */
   private writableAt(id: Id, params?: ServiceParams) {
     const builder = this.scopedTo(id, params)
-    const versions = this.versioned ? params?.ifMatch : undefined
-    if (versions) {
-      builder.whereIn(VERSION, [...versions])
+    const { ifMatch, ifNoneMatch } = (this.versioned && params) || {}
+    if (ifMatch) {
+      builder.whereIn(VERSION, [...ifMatch])
+    }
+    if (ifNoneMatch === '*') {
+      builder.whereRaw('false')
+    } else if (ifNoneMatch) {
+      builder.whereNotIn(VERSION, [...ifNoneMatch])
     }
     return builder
   }
@@ -174,12 +192,10 @@ export class RecordService<
    * write itself left no moment between its check and its change.
    */
   private async notWritten(id: Id, params?: ServiceParams): Promise<never> {
-    if (this.versioned && params?.ifMatch) {
+    if (this.versioned && (params?.ifMatch || params?.ifNoneMatch)) {
       const current: Row | undefined = await this.scopedTo(id, params).first(VERSION).catch(databaseError)
       if (current) {
-        throw new PreconditionFailed(
-          `The record is at version ${current[VERSION]}, not ${params.ifMatch.join(' or ')}`
-        )
+        throw new PreconditionFailed(preconditionFailure(current[VERSION], params))
       }
     }
     throw new NotFound(`No record found for id '${id}'`)

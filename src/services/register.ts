@@ -6,7 +6,7 @@ import type { Application, HookContext } from '../declarations'
 import { serviceDocs } from '../docs/service-docs'
 import type { ErrorStatus } from '../docs/schemas'
 import { audit } from '../hooks/audit'
-import { etag, ifMatch } from '../hooks/if-match'
+import { etag, ifMatch, ifNoneMatchOfGet } from '../hooks/if-match'
 import { creatorOnly } from '../hooks/creator-only'
 import { referencesNotFound, requireOwnReference } from '../hooks/references'
 import { resolveValidatedQuery } from '../hooks/resolve-query'
@@ -77,6 +77,7 @@ function aroundHooks(resource: AnyResource) {
   if (declaration.audit) add('all', audit())
   if (resource.history) {
     offered(methods, ['update', 'patch', 'remove']).forEach((method) => add(method, ifMatch()))
+    offered(methods, ['get']).forEach((method) => add(method, ifNoneMatchOfGet()))
   }
   const owner = declaration.owner
   if ('creator' in owner && owner.creator) {
@@ -163,19 +164,27 @@ function documentedErrors(resource: AnyResource) {
   return errors
 }
 
-/** The conditional writes of a resource with history: `If-Match` and `$ifMatch`, and the ETag. */
+/** The conditional requests of a resource with history: `If-Match`, `$ifMatch`, `If-None-Match`, and the ETag. */
 function historyOperations(resource: AnyResource) {
   if (!resource.history) return {}
-  // feathers-swagger appends a value whose key ends in `[+<n>]` to that list.
-  const condition = {
-    'parameters[+1]': {
-      in: 'header',
-      name: 'If-Match',
-      description:
-        'Write only if the record is at this version: its ETag, such as `"3"` (or a list of them); `*` for any. Another version is a 412, a value that names none a 400',
-      schema: { type: 'string' }
-    }
-  }
+  const header = (name: string, description: string) => ({
+    in: 'header',
+    name,
+    description,
+    schema: { type: 'string' }
+  })
+  const ifMatch = header(
+    'If-Match',
+    'Write only if the record is at this version: its ETag, such as `"3"` (or a list of them); `*` for any. Another version is a 412, a value that names none a 400'
+  )
+  const ifNoneMatchOfWrite = header(
+    'If-None-Match',
+    'Write only if the record is at none of these versions (`"3"`, `W/"3"` or a list); `*` for none at all, so a 412 whenever the record exists'
+  )
+  const ifNoneMatchOfGet = header(
+    'If-None-Match',
+    'The ETag you hold (or a list, or `*`): a 304 without a body when the record is still at that version'
+  )
   const query = {
     in: 'query',
     name: '$ifMatch',
@@ -186,13 +195,23 @@ function historyOperations(resource: AnyResource) {
     ETag: { description: 'The version of the record, in quotes: `"3"`', schema: { type: 'string' } }
   }
   const success = { get: 200, create: 201, update: 200, patch: 200, remove: 200 } as const
+  // feathers-swagger appends a value whose key ends in `[+<n>]` to that list.
+  const conditions = (method: Method) =>
+    method === 'create'
+      ? {}
+      : method === 'get'
+        ? {
+            'parameters[+1]': ifNoneMatchOfGet,
+            'responses.304': {
+              description: 'Not modified: the record is at a version you named',
+              headers: etagHeader
+            }
+          }
+        : { 'parameters[+1]': ifMatch, 'parameters[+2]': query, 'parameters[+3]': ifNoneMatchOfWrite }
   return Object.fromEntries(
     offered(resource.methods, ['get', 'create', 'update', 'patch', 'remove']).map((method) => [
       method,
-      {
-        [`responses.${success[method as keyof typeof success]}.headers`]: etagHeader,
-        ...(method === 'get' || method === 'create' ? {} : { ...condition, 'parameters[+2]': query })
-      }
+      { [`responses.${success[method as keyof typeof success]}.headers`]: etagHeader, ...conditions(method) }
     ])
   )
 }
