@@ -11,6 +11,7 @@ import { openApi } from './docs/openapi'
 import { toPublicError } from './errors'
 import { apiAliases, apiRoutesOf } from './http/api-aliases'
 import { jsonBody } from './http/body'
+import { queryString } from './http/query-string'
 import { corsFor } from './http/cors'
 import { Drain } from './http/drain'
 import { eventSync } from './event-sync'
@@ -66,6 +67,7 @@ export function createApp(
   app.use(drain.middleware())
   app.use(health(db, settings.database.timeouts.healthMs, () => app.get('eventSync')?.delivery()))
   app.use(jsonBody())
+  app.use(queryString())
   app.use(apiAliases(resources))
   app.configure(rest())
   app.configure(socketio({ cors: { origin: settings.origins } }, socketSetup))

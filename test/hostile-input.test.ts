@@ -314,6 +314,34 @@ describe('hostile input found by the second attack round', () => {
     assert.deepEqual([result.limit, result.data.map(({ id }: { id: string }) => id)], [5, [patient.id]])
   })
 
+  it('a query string that the parser would read as less than it says is a 400, and changes nothing', async () => {
+    const url = `/api/patients/${patient.id}`
+    const dropped = [
+      '$ifMatch[__proto__]=1',
+      '__proto__[age]=1',
+      'toString=1',
+      'age[hasOwnProperty]=1',
+      '%5F_proto__=1'
+    ]
+    for (const query of dropped) {
+      assertError(
+        await http('PATCH', `${url}?${query}`, { token: alice.token, body: { age: 77 } }),
+        400,
+        'BadRequest'
+      )
+      assertError(await http('GET', `/api/patients?${query}`, { token: alice.token }), 400, 'BadRequest')
+    }
+    // Past the parser's 1,000 parameters (empty ones count), a condition would be dropped unseen.
+    const farAway = `${'&'.repeat(1000)}$ifMatch=9`
+    assertError(
+      await http('PATCH', `${url}?${farAway}`, { token: alice.token, body: { age: 77 } }),
+      400,
+      'BadRequest'
+    )
+    assert.deepEqual((await http('GET', url, { token: alice.token })).body, patient)
+    assert.equal((await http('GET', '/api/patients?name=constructor', { token: alice.token })).status, 200)
+  })
+
   it('text with half a surrogate pair is a 400 over REST and sockets, and changes nothing', async () => {
     const before = await countRows('patients')
     const rawBody = '{"name":"a\\ud800b","age":40,"disease":"Flu"}'
