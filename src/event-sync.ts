@@ -175,20 +175,32 @@ const keepUnpublishedEventsLocal = (app: Application) => async (context: HookCon
   await next()
 }
 
-/** One warning a second at most, counting what was dropped meanwhile: junk cannot flood the log. */
+/**
+ * One warning a second at most: the first drop at once, the ones after it counted and warned of
+ * together when the second is over, so junk cannot flood the log and none goes uncounted.
+ */
 function dropWarnings() {
   let lastWarning = 0
   let dropped = 0
+  let lastReason = ''
+  let pending: NodeJS.Timeout | undefined
+  const warn = () => {
+    logger.warn(
+      { reason: lastReason, dropped },
+      'Dropped a message on the events channel that is not an event of this app'
+    )
+    lastWarning = Date.now()
+    dropped = 0
+    pending = undefined
+  }
   return (reason: string) => {
     dropped++
-    const now = Date.now()
-    if (now - lastWarning >= DROP_WARNING_INTERVAL_MS) {
-      logger.warn(
-        { reason, dropped },
-        'Dropped a message on the events channel that is not an event of this app'
-      )
-      lastWarning = now
-      dropped = 0
+    lastReason = reason
+    const wait = lastWarning + DROP_WARNING_INTERVAL_MS - Date.now()
+    if (wait <= 0) {
+      warn()
+    } else {
+      pending ??= setTimeout(warn, wait).unref()
     }
   }
 }

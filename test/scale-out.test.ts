@@ -252,10 +252,16 @@ describe('scale-out: two instances, one database, events through Redis', functio
 
     const lines = await captureLogs(async () => {
       await publishOn(channel, stray)
-      await sleep(200)
+      await sleep(1200) // one warning a second at most: the count of the rest comes after it
     })
     const warnings = lines.filter((line) => /Dropped a message/.test(line.msg))
     assert.ok(warnings.length >= 2, JSON.stringify(lines)) // at least one from each instance
+    // Every message was counted, by each instance.
+    assert.equal(
+      warnings.reduce((sum, line) => sum + line.dropped, 0),
+      2 * stray.length,
+      JSON.stringify(warnings)
+    )
     assert.equal(({} as any).polluted, undefined)
 
     const reply = await http('POST', '/api/patients', {
