@@ -19,7 +19,7 @@ import { auditLoginFailures, clientAddress } from './hooks/audit'
 import { loginThrottle } from './login-throttle'
 import { serviceDocs } from './docs/service-docs'
 import { users } from './resources/users'
-import { isUuid } from './schemas/common'
+import { isUuid, MAX_EMAIL_LENGTH, normalisedEmail } from './schemas/common'
 import { RefreshTokenStrategy } from './sessions/refresh-strategy'
 import type { RenewedSession } from './sessions/refresh-strategy'
 import { SessionRegistry } from './sessions/registry'
@@ -79,8 +79,12 @@ export class Argon2LocalStrategy extends LocalStrategy {
   }
 
   async findEntity(username: unknown, params: Params) {
-    const email = typeof username === 'string' ? username.trim().toLowerCase() : username
+    const email = typeof username === 'string' ? normalisedEmail(username) : username
     try {
+      // No user has an address this long: a failed login (counted by the throttle), not a 400.
+      if (typeof email === 'string' && email.length > MAX_EMAIL_LENGTH) {
+        throw new NotAuthenticated(this.configuration.errorMessage)
+      }
       return await super.findEntity(email as string, params)
     } catch (error) {
       await verifyPassword(await dummyHash, 'x').catch(() => false)
