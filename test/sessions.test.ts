@@ -579,6 +579,65 @@ describe('sessions', function () {
     })
   })
 
+  describe('a login with the old password racing a password change', () => {
+    /** Waits until a statement opening a session waits for a lock (at most `ms`). */
+    async function sessionInsertWaiting(ms: number) {
+      const deadline = performance.now() + ms
+      while (performance.now() < deadline) {
+        const { rows } = await testDatabase().raw(
+          `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO sessions%'`
+        )
+        if (rows.length > 0) return true
+        await sleep(5)
+      }
+      return false
+    }
+
+    it('a login whose password changes before its session opens answers 401 and opens none', async () => {
+      const alice = await signUp('Alice')
+      const db = testDatabase()
+      const change = await db.transaction()
+      try {
+        await change.raw('UPDATE users SET password = ? WHERE id = ?', ['changed meanwhile', alice.id])
+        const login = rest.login(alice, pair[0].url)
+        await sessionInsertWaiting(3000)
+        await change.commit()
+        const reply = await login
+        assert.equal(reply.status, 401, JSON.stringify(reply.body))
+        assert.equal(reply.body.name, 'NotAuthenticated')
+      } finally {
+        if (!change.isCompleted()) await change.rollback()
+      }
+      const open = await db('sessions').where({ userId: alice.id }).whereNull('endedAt').pluck('id')
+      assert.deepEqual(open, [alice.sessionId])
+    })
+
+    it('a login whose session opened first: the change ends it', async () => {
+      const alice = await signUp('Alice')
+      for (let round = 0; round < 12; round++) {
+        const password = `new passphrase ${round}`
+        const login = rest.login(alice, pair[0].url)
+        await sleep((round * 40) / 11)
+        const changed = await rest.changePassword(alice, alice.token, password, pair[1].url)
+        assert.equal(changed.status, 200, JSON.stringify(changed.body))
+        const reply = await login
+        alice.password = password
+        if (reply.status !== 201) {
+          assert.equal(reply.status, 401, JSON.stringify(reply.body))
+          continue
+        }
+        const { token, refreshToken } = tokensOf(reply)
+        await refusedWithin(rest, alice, token, pair[1].url, performance.now())
+        assert.equal((await rest.refresh(refreshToken, pair[0].url)).status, 401)
+      }
+      const open = await testDatabase()('sessions')
+        .where({ userId: alice.id })
+        .whereNull('endedAt')
+        .pluck('id')
+      assert.deepEqual(open, [alice.sessionId])
+    })
+  })
+
   describe('how an end reaches the other instances', () => {
     it('the check costs no query: an authenticated request runs only its own statement', async () => {
       const alice = await signUp('Alice')

@@ -69,10 +69,23 @@ const RECORD_COLUMNS = `id, created_at AS "createdAt", last_used_at AS "lastUsed
 
 const AUDIT_INSERT = 'INSERT INTO audit (user_id, action, service, record_id, ip)'
 
+/**
+ * A session opens only while the user's row still holds the password hash the login verified.
+ * FOR SHARE conflicts with the UPDATE that changes the password (FOR KEY SHARE, which the foreign
+ * key takes, does not), so under READ COMMITTED either
+ *
+ * - this statement locks the row first: the UPDATE waits until this session has committed, and the
+ *   password change's end of the user's other sessions, a later statement with a later snapshot
+ *   (src/sessions/users.ts), sees the session and ends it; or
+ * - the UPDATE locks it first: this statement waits for its commit, then checks the row's new
+ *   version again, finds another hash and opens nothing (a rolled-back change leaves the old one);
+ * - an UPDATE committed before this statement began is in its snapshot: nothing opens either.
+ */
 const OPEN = `
   WITH opened AS (
     INSERT INTO sessions (user_id, ip, user_agent, expires_at)
-    VALUES (?, ?, ?, now() + make_interval(secs => ?))
+    SELECT ?, ?, ?, now() + make_interval(secs => ?)
+    WHERE EXISTS (SELECT 1 FROM users WHERE id = ? AND password = ? FOR SHARE)
     RETURNING id, user_id, expires_at
   ), token AS (
     INSERT INTO refresh_tokens (hash, session_id, expires_at) SELECT ?, id, expires_at FROM opened
@@ -165,18 +178,27 @@ export class SessionStore {
     private readonly refreshSeconds: number
   ) {}
 
-  /** A new session of `userId` and its first refresh token; its login is recorded with it. */
-  async open(userId: string, { ip, userAgent }: Origin): Promise<{ id: string; refreshToken: string }> {
+  /**
+   * A new session of `userId` and its first refresh token, its login recorded with it; none (and
+   * `undefined`) when the user's password hash is no longer `verifiedHash`.
+   */
+  async open(
+    userId: string,
+    verifiedHash: string,
+    { ip, userAgent }: Origin
+  ): Promise<{ id: string; refreshToken: string } | undefined> {
     const refreshToken = newRefreshToken()
     const { rows } = await this.db.raw(OPEN, [
       userId,
       bounded(ip, MAX_IP),
       bounded(userAgent, MAX_USER_AGENT),
       this.refreshSeconds,
+      userId,
+      verifiedHash,
       digestOf(refreshToken),
       bounded(ip, MAX_IP)
     ])
-    return { id: rows[0].id, refreshToken }
+    return rows.length === 1 ? { id: rows[0].id, refreshToken } : undefined
   }
 
   /** Spends `presented` for a new refresh token of the same session, or says why not. */

@@ -20,6 +20,8 @@ function userOf(context: HookContext): string | undefined {
  */
 const endOtherSessionsOnPasswordChange = async (context: HookContext, next: NextFunction) => {
   const changesPassword = (context.data as { password?: unknown } | undefined)?.password !== undefined
+  // After the UPDATE, in a statement of its own: it sees a login's session that committed while the
+  // UPDATE waited for the login's lock (src/sessions/store.ts, OPEN).
   await next()
   const userId = userOf(context)
   if (changesPassword && userId) {
