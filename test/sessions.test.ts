@@ -579,6 +579,40 @@ describe('sessions', function () {
     })
   })
 
+  describe('a rejected removal of a user', () => {
+    it('ends no session: tokens, sockets and the audit trail are untouched on every instance', async () => {
+      const alice = await signUp('Alice', pair[0].url)
+      const other = await logIn(alice, pair[1].url)
+      const socket = await connectSocket(other.token, pair[1].url)
+      const rejected: Array<[string, number]> = [
+        ['?bogus=1', 400],
+        ['?$limit=abc', 400],
+        ['?name=nomatch', 404]
+      ]
+      for (const [query, status] of rejected) {
+        const reply = await http('DELETE', `/users/${alice.id}${query}`, {
+          token: alice.token,
+          baseUrl: pair[0].url
+        })
+        assert.equal(reply.status, status, `${query}: ${JSON.stringify(reply.body)}`)
+      }
+      // Longer than the other instance's poll: an end it found would have been acted on by now.
+      await sleep(1000)
+      for (const { token } of [alice, other]) {
+        for (const url of [pair[0].url, pair[1].url]) {
+          assert.equal(await rest.whoAmI(alice, token, url), 200)
+        }
+      }
+      assert.equal((await socket.client.service('users').get(alice.id)).id, alice.id)
+      for (const session of [alice.sessionId, other.sessionId]) {
+        assert.deepEqual(await auditOfSession(session), [['login', 'authentication']])
+      }
+      const open = await testDatabase()('sessions').where({ userId: alice.id }).whereNull('endedAt')
+      assert.equal(open.length, 2)
+      assert.equal((await rest.refresh(other.refreshToken, pair[0].url)).status, 201)
+    })
+  })
+
   describe('a login with the old password racing a password change', () => {
     /** Waits until a statement opening a session waits for a lock (at most `ms`). */
     async function sessionInsertWaiting(ms: number) {

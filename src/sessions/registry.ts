@@ -110,12 +110,19 @@ export class SessionRegistry {
    */
   async end(which: Which, ending: Ending, { logOff = true } = {}) {
     const ended = await this.store.end(which, ending)
-    const ids = ended.map(({ id }) => id)
+    this.haveEnded(
+      ended.map(({ id }) => id),
+      { logOff }
+    )
+    return ended
+  }
+
+  /** Sessions ended by `store.end` in a transaction, once it has committed: as `end` goes on. */
+  haveEnded(ids: string[], { logOff = true } = {}) {
     if (ids.length > 0) {
       this.learn(ids, Date.now(), logOff)
       if (logOff) this.announce(ids)
     }
-    return ended
   }
 
   /** Ended sessions reported on the events channel (by any instance, this one included). */

@@ -222,10 +222,17 @@ export class SessionStore {
     return { kind: 'refused' }
   }
 
-  /** Ends the open sessions `which` names, each with its audit record; answers those it ended. */
-  async end(which: Which, { action, service, reason, ip }: Ending): Promise<EndedSession[]> {
+  /**
+   * Ends the open sessions `which` names, each with its audit record; answers those it ended. In
+   * `db` when given: a transaction of the caller's, whose fate the ends share.
+   */
+  async end(
+    which: Which,
+    { action, service, reason, ip }: Ending,
+    db: Knex | Knex.Transaction = this.db
+  ): Promise<EndedSession[]> {
     const { sql, bindings } = whereOf(which)
-    const { rows } = await this.db.raw(END(sql), [reason, ...bindings, action, service, bounded(ip, MAX_IP)])
+    const { rows } = await db.raw(END(sql), [reason, ...bindings, action, service, bounded(ip, MAX_IP)])
     return rows
   }
 
