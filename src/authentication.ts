@@ -25,6 +25,9 @@ import type { RenewedSession } from './sessions/refresh-strategy'
 import { SessionRegistry } from './sessions/registry'
 import { SessionStore } from './sessions/store'
 
+/** The form our sessions' ids take: another spelling of one would miss the ended sessions. */
+const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
 const VERIFIED_TOKEN_CACHE_SIZE = 10_000
 const ENTITY_CACHE_MS = 10_000
 const ENTITY_CACHE_SIZE = 10_000
@@ -274,10 +277,10 @@ export class CachedEntityJWTStrategy extends JWTStrategy {
   async getEntityId(authResult: AuthenticationResult, params: Params) {
     const sub: unknown = await super.getEntityId(authResult, params)
     const sid: unknown = authResult.authentication?.payload?.sid
-    if (!isUuid(sub) || !isUuid(sid)) {
+    if (!isUuid(sub) || typeof sid !== 'string' || !CANONICAL_UUID.test(sid)) {
       throw new NotAuthenticated('Invalid access token')
     }
-    if (this.registry.hasEnded(sid)) {
+    if (this.registry.hasEnded(sid) || !(await this.registry.isOpenSessionOf(sid, sub))) {
       throw new NotAuthenticated('The session has ended')
     }
     return sub

@@ -2,7 +2,7 @@
 // two sharing Redis: every sentence is exercised through each transport, acting on instance A and
 // checking on instance B (A and B are the same server on one instance).
 import assert from 'node:assert/strict'
-import { createHash } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { io } from 'socket.io-client'
 import type { Socket } from 'socket.io-client'
@@ -669,6 +669,24 @@ describe('sessions', function () {
         .whereNull('endedAt')
         .pluck('id')
       assert.deepEqual(open, [alice.sessionId])
+    })
+  })
+
+  describe('forged access tokens, signed with our secret', () => {
+    it('a random, another user’s, or an uppercased ended session is a 401 over REST and sockets', async () => {
+      const alice = await signUp('Alice')
+      const bob = await signUp('Bob')
+      const ended = await logIn(alice)
+      assert.equal((await rest.logout(ended.token, baseUrl())).status, 200)
+      const authentication = testContext().server.app.service('authentication')
+      for (const sid of [randomUUID(), bob.sessionId, ended.sessionId.toUpperCase()]) {
+        const token = await authentication.createAccessToken({ sub: alice.id, sid })
+        for (const url of [baseUrl(), pair[1].url]) {
+          assert.equal(await rest.whoAmI(alice, token, url), 401, sid)
+          assert.equal(await sockets.whoAmI(alice, token, url), 401, sid)
+        }
+      }
+      assert.equal(await rest.whoAmI(alice, alice.token, pair[1].url), 200)
     })
   })
 

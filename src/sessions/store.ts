@@ -157,6 +157,9 @@ const CHANGES = `
       WHERE action IN ('logout', 'session-ended') AND created_at > ? AND record_id IS NOT NULL) AS sessions,
     (SELECT coalesce(json_agg(id), '[]') FROM users WHERE updated_at > ?) AS users`
 
+// Not ended: a session past its refresh lifetime still serves the access tokens it issued until they expire.
+const IS_OPEN = `SELECT 1 FROM sessions WHERE id = ? AND user_id = ? AND ended_at IS NULL`
+
 const PRUNE = 'DELETE FROM refresh_tokens WHERE expires_at < now()'
 
 const bounded = (value: unknown, length: number) =>
@@ -234,6 +237,12 @@ export class SessionStore {
     const { sql, bindings } = whereOf(which)
     const { rows } = await db.raw(END(sql), [reason, ...bindings, action, service, bounded(ip, MAX_IP)])
     return rows
+  }
+
+  /** Whether `id` is an open session of `userId`. */
+  async isOpen(id: string, userId: string): Promise<boolean> {
+    const { rows } = await this.db.raw(IS_OPEN, [id, userId])
+    return rows.length === 1
   }
 
   /** A page of `userId`'s open sessions, newest first. */
