@@ -19,11 +19,14 @@ import { auditLoginFailures, clientAddress } from './hooks/audit'
 import { loginThrottle } from './login-throttle'
 import { serviceDocs } from './docs/service-docs'
 import { users } from './resources/users'
-import { isUuid } from './schemas/common'
+import { isUuid, MAX_EMAIL_LENGTH, normalisedEmail } from './schemas/common'
 import { RefreshTokenStrategy } from './sessions/refresh-strategy'
 import type { RenewedSession } from './sessions/refresh-strategy'
 import { SessionRegistry } from './sessions/registry'
 import { SessionStore } from './sessions/store'
+
+/** The form our sessions' ids take: another spelling of one would miss the ended sessions. */
+const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 const VERIFIED_TOKEN_CACHE_SIZE = 10_000
 const ENTITY_CACHE_MS = 10_000
@@ -63,6 +66,12 @@ const verifyPassword = (stored: string, password: string) => passwordWork(() => 
 // Verified when the email is unknown, so both failures cost the same time.
 const dummyHash = hashPassword('not-a-real-password-only-for-equal-timing')
 
+/**
+ * The password hash a local login verified, on its result (a symbol: never serialised, never sent),
+ * so that its session opens only while the hash is unchanged (src/sessions/store.ts).
+ */
+export const VERIFIED_HASH = Symbol('verifiedHash')
+
 export class Argon2LocalStrategy extends LocalStrategy {
   async hashPassword(password: string, _params: Params) {
     return hashPassword(password)
@@ -79,8 +88,12 @@ export class Argon2LocalStrategy extends LocalStrategy {
   }
 
   async findEntity(username: unknown, params: Params) {
-    const email = typeof username === 'string' ? username.trim().toLowerCase() : username
+    const email = typeof username === 'string' ? normalisedEmail(username) : username
     try {
+      // No user has an address this long: a failed login (counted by the throttle), not a 400.
+      if (typeof email === 'string' && email.length > MAX_EMAIL_LENGTH) {
+        throw new NotAuthenticated(this.configuration.errorMessage)
+      }
       return await super.findEntity(email as string, params)
     } catch (error) {
       await verifyPassword(await dummyHash, 'x').catch(() => false)
@@ -88,13 +101,23 @@ export class Argon2LocalStrategy extends LocalStrategy {
     }
   }
 
+  /** LocalStrategy's, keeping the hash it verified on the result. */
   async authenticate(data: AuthenticationRequest, params: Params) {
-    const { usernameField, passwordField, errorMessage } = this.configuration
+    const { usernameField, passwordField, entityPasswordField, entity, errorMessage } = this.configuration
+    const username: unknown = data[usernameField]
+    const password: unknown = data[passwordField]
     // Anything but two strings is an invalid login, not a database error.
-    if (typeof data[usernameField] !== 'string' || typeof data[passwordField] !== 'string') {
+    if (typeof username !== 'string' || typeof password !== 'string' || password === '') {
       throw new NotAuthenticated(errorMessage)
     }
-    return super.authenticate(data, params)
+    const { provider: _provider, ...paramsWithoutProvider } = params
+    const found = await this.findEntity(username, paramsWithoutProvider)
+    await this.comparePassword(found, password)
+    return {
+      authentication: { strategy: this.name as string },
+      [entity]: await this.getEntity(found, params),
+      [VERIFIED_HASH]: found[entityPasswordField] as string
+    }
   }
 }
 
@@ -161,17 +184,19 @@ export class SessionAuthenticationService extends KeyedAuthenticationService {
 
   async create(data: AuthenticationRequest, params: AuthenticationParams = {}) {
     const strategies = params.authStrategies || this.configuration.authStrategies
-    const { session: renewed, ...authResult } = await this.authenticate(data, params, ...strategies)
+    const {
+      session: renewed,
+      [VERIFIED_HASH]: verifiedHash,
+      ...authResult
+    } = (await this.authenticate(data, params, ...strategies)) as AuthenticationResult & {
+      [VERIFIED_HASH]?: string
+    }
     // A socket logging in with its access token goes on in the session the token names.
     if (authResult.accessToken) {
       return authResult
     }
     const session: RenewedSession =
-      renewed ??
-      (await this.registry.store.open(authResult.user.id, {
-        ip: clientAddress(params.ip),
-        userAgent: params.headers?.['user-agent']
-      }))
+      renewed ?? (await this.openSession(authResult.user.id, verifiedHash, params))
     const [payload, jwtOptions] = await Promise.all([
       this.getPayload(authResult, params),
       this.getTokenOptions(authResult, params)
@@ -187,6 +212,19 @@ export class SessionAuthenticationService extends KeyedAuthenticationService {
       ...authResult,
       authentication: { ...authResult.authentication, payload: await this.verifyAccessToken(accessToken) }
     }
+  }
+
+  /** A login's session; a 401 like a wrong password if the password changed since it was verified. */
+  private async openSession(userId: string, verifiedHash: unknown, params: AuthenticationParams) {
+    const origin = { ip: clientAddress(params.ip), userAgent: params.headers?.['user-agent'] }
+    const session =
+      typeof verifiedHash === 'string'
+        ? await this.registry.store.open(userId, verifiedHash, origin)
+        : undefined
+    if (!session) {
+      throw new NotAuthenticated((this.getStrategy('local') as LocalStrategy).configuration.errorMessage)
+    }
+    return session
   }
 
   /** Logging out ends the session of the access token (on every instance): its tokens are refused. */
@@ -239,10 +277,10 @@ export class CachedEntityJWTStrategy extends JWTStrategy {
   async getEntityId(authResult: AuthenticationResult, params: Params) {
     const sub: unknown = await super.getEntityId(authResult, params)
     const sid: unknown = authResult.authentication?.payload?.sid
-    if (!isUuid(sub) || !isUuid(sid)) {
+    if (!isUuid(sub) || typeof sid !== 'string' || !CANONICAL_UUID.test(sid)) {
       throw new NotAuthenticated('Invalid access token')
     }
-    if (this.registry.hasEnded(sid)) {
+    if (this.registry.hasEnded(sid) || !(await this.registry.isOpenSessionOf(sid, sub))) {
       throw new NotAuthenticated('The session has ended')
     }
     return sub

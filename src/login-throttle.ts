@@ -6,6 +6,7 @@ import type { ApplicationConfiguration } from './configuration'
 import type { HookContext, NextFunction } from './declarations'
 import { clientAddress } from './hooks/audit'
 import { logger } from './logger'
+import { normalisedEmail } from './schemas/common'
 import type { RedisClient } from './redis'
 
 export type ThrottleSettings = ApplicationConfiguration['loginThrottle']
@@ -53,9 +54,11 @@ export function loginLimiters(
   }
 }
 
-/** Emails are personal data: the keys hold a digest of the normalised address. */
-const emailKey = (email: string) =>
-  createHash('sha256').update(email.trim().toLowerCase()).digest('base64url')
+/**
+ * Emails are personal data: the keys hold a digest of the address as the login looks it up. Any
+ * length is counted: an address too long to exist is still a guess at the one it contains.
+ */
+const emailKey = (email: string) => createHash('sha256').update(normalisedEmail(email)).digest('base64url')
 
 /** The throttle is a guard: when its counts cannot be kept, logins wait (503). */
 function unavailable(error: unknown): never {
@@ -104,8 +107,7 @@ export const loginThrottle =
     if (data?.strategy !== 'local') {
       return next()
     }
-    const email =
-      typeof data.email === 'string' && data.email.length <= 320 ? emailKey(data.email) : undefined
+    const email = typeof data.email === 'string' ? emailKey(data.email) : undefined
     const ip = clientAddress(context.params.ip)
     const reservations: Reservation[] = [
       ...(email ? [{ limiter: limiters.email, key: email }] : []),

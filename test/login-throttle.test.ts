@@ -7,6 +7,7 @@ import type { RunningServer } from '../src/server'
 import { testContext } from './setup'
 import { assertError, http, signUp, startOtherDeployment, testDatabase, uniqueEmail } from './helpers'
 import type { Reply, TestUser } from './helpers'
+import { closeSockets, connectSocket } from './sockets'
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0'
 const LIMITS = { maxFailuresPerEmail: 3, maxFailuresPerIp: 5, windowSeconds: 60 }
@@ -101,6 +102,7 @@ describe('login throttling', () => {
     after(async () => {
       await server?.stop()
     })
+    afterEach(closeSockets)
 
     it('answers 429 with Retry-After once an email has too many failures, even with the right password', async () => {
       const alice = await signUp('Alice')
@@ -124,6 +126,38 @@ describe('login throttling', () => {
       const alice = await signUp('Alice')
       await failLogins(server, alice.email.toUpperCase(), LIMITS.maxFailuresPerEmail, '198.51.100.30')
       assertThrottled(await login(server, ` ${alice.email} `, alice.password, '198.51.100.30'))
+    })
+
+    it('counts an email padded with any amount of whitespace as the email the login looks up', async () => {
+      const alice = await signUp('Alice')
+      await failLogins(server, alice.email, LIMITS.maxFailuresPerEmail, '198.51.100.31')
+      const padding = ' '.repeat(400)
+      assertThrottled(await login(server, `${padding}${alice.email}`, alice.password, '198.51.100.32'))
+      assertThrottled(await login(server, `${alice.email}${padding}`, alice.password, '198.51.100.33'))
+      assertThrottled(await login(server, `\t\n${padding}${alice.email}`, alice.password, '198.51.100.34'))
+    })
+
+    it('counts failures with a padded email against the email, and over a socket too', async () => {
+      const alice = await signUp('Alice')
+      await failLogins(
+        server,
+        `${' '.repeat(400)}${alice.email}`,
+        LIMITS.maxFailuresPerEmail,
+        '198.51.100.35'
+      )
+      assertThrottled(await login(server, alice.email, alice.password, '198.51.100.36'))
+      const socket = await connectSocket(undefined, server.url)
+      const padded = `${' '.repeat(400)}${alice.email.toUpperCase()}`
+      await assert.rejects(
+        socket.client.authenticate({ strategy: 'local', email: padded, password: alice.password }),
+        (error: any) => error.code === 429 && error.name === 'TooManyRequests'
+      )
+    })
+
+    it('counts an email still too long after trimming: it is a guess too', async () => {
+      const email = `${'x'.repeat(400)}@example.org`
+      await failLogins(server, email, LIMITS.maxFailuresPerEmail, '198.51.100.37')
+      assertThrottled(await login(server, email, 'not the password', '198.51.100.38'))
     })
 
     it('a successful login starts the email’s count over', async () => {

@@ -2,7 +2,7 @@
 // two sharing Redis: every sentence is exercised through each transport, acting on instance A and
 // checking on instance B (A and B are the same server on one instance).
 import assert from 'node:assert/strict'
-import { createHash } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { io } from 'socket.io-client'
 import type { Socket } from 'socket.io-client'
@@ -576,6 +576,117 @@ describe('sessions', function () {
         assert.equal(await rest.whoAmI(alice, token, baseUrl()), 401, JSON.stringify(payload))
         assert.equal(await sockets.whoAmI(alice, token, baseUrl()), 401, JSON.stringify(payload))
       }
+    })
+  })
+
+  describe('a rejected removal of a user', () => {
+    it('ends no session: tokens, sockets and the audit trail are untouched on every instance', async () => {
+      const alice = await signUp('Alice', pair[0].url)
+      const other = await logIn(alice, pair[1].url)
+      const socket = await connectSocket(other.token, pair[1].url)
+      const rejected: Array<[string, number]> = [
+        ['?bogus=1', 400],
+        ['?$limit=abc', 400],
+        ['?name=nomatch', 404]
+      ]
+      for (const [query, status] of rejected) {
+        const reply = await http('DELETE', `/users/${alice.id}${query}`, {
+          token: alice.token,
+          baseUrl: pair[0].url
+        })
+        assert.equal(reply.status, status, `${query}: ${JSON.stringify(reply.body)}`)
+      }
+      // Longer than the other instance's poll: an end it found would have been acted on by now.
+      await sleep(1000)
+      for (const { token } of [alice, other]) {
+        for (const url of [pair[0].url, pair[1].url]) {
+          assert.equal(await rest.whoAmI(alice, token, url), 200)
+        }
+      }
+      assert.equal((await socket.client.service('users').get(alice.id)).id, alice.id)
+      for (const session of [alice.sessionId, other.sessionId]) {
+        assert.deepEqual(await auditOfSession(session), [['login', 'authentication']])
+      }
+      const open = await testDatabase()('sessions').where({ userId: alice.id }).whereNull('endedAt')
+      assert.equal(open.length, 2)
+      assert.equal((await rest.refresh(other.refreshToken, pair[0].url)).status, 201)
+    })
+  })
+
+  describe('a login with the old password racing a password change', () => {
+    /** Waits until a statement opening a session waits for a lock (at most `ms`). */
+    async function sessionInsertWaiting(ms: number) {
+      const deadline = performance.now() + ms
+      while (performance.now() < deadline) {
+        const { rows } = await testDatabase().raw(
+          `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO sessions%'`
+        )
+        if (rows.length > 0) return true
+        await sleep(5)
+      }
+      return false
+    }
+
+    it('a login whose password changes before its session opens answers 401 and opens none', async () => {
+      const alice = await signUp('Alice')
+      const db = testDatabase()
+      const change = await db.transaction()
+      try {
+        await change.raw('UPDATE users SET password = ? WHERE id = ?', ['changed meanwhile', alice.id])
+        const login = rest.login(alice, pair[0].url)
+        await sessionInsertWaiting(3000)
+        await change.commit()
+        const reply = await login
+        assert.equal(reply.status, 401, JSON.stringify(reply.body))
+        assert.equal(reply.body.name, 'NotAuthenticated')
+      } finally {
+        if (!change.isCompleted()) await change.rollback()
+      }
+      const open = await db('sessions').where({ userId: alice.id }).whereNull('endedAt').pluck('id')
+      assert.deepEqual(open, [alice.sessionId])
+    })
+
+    it('a login whose session opened first: the change ends it', async () => {
+      const alice = await signUp('Alice')
+      for (let round = 0; round < 12; round++) {
+        const password = `new passphrase ${round}`
+        const login = rest.login(alice, pair[0].url)
+        await sleep((round * 40) / 11)
+        const changed = await rest.changePassword(alice, alice.token, password, pair[1].url)
+        assert.equal(changed.status, 200, JSON.stringify(changed.body))
+        const reply = await login
+        alice.password = password
+        if (reply.status !== 201) {
+          assert.equal(reply.status, 401, JSON.stringify(reply.body))
+          continue
+        }
+        const { token, refreshToken } = tokensOf(reply)
+        await refusedWithin(rest, alice, token, pair[1].url, performance.now())
+        assert.equal((await rest.refresh(refreshToken, pair[0].url)).status, 401)
+      }
+      const open = await testDatabase()('sessions')
+        .where({ userId: alice.id })
+        .whereNull('endedAt')
+        .pluck('id')
+      assert.deepEqual(open, [alice.sessionId])
+    })
+  })
+
+  describe('forged access tokens, signed with our secret', () => {
+    it('a random, another user’s, or an uppercased ended session is a 401 over REST and sockets', async () => {
+      const alice = await signUp('Alice')
+      const bob = await signUp('Bob')
+      const ended = await logIn(alice)
+      assert.equal((await rest.logout(ended.token, baseUrl())).status, 200)
+      const authentication = testContext().server.app.service('authentication')
+      for (const sid of [randomUUID(), bob.sessionId, ended.sessionId.toUpperCase()]) {
+        const token = await authentication.createAccessToken({ sub: alice.id, sid })
+        for (const url of [baseUrl(), pair[1].url]) {
+          assert.equal(await rest.whoAmI(alice, token, url), 401, sid)
+          assert.equal(await sockets.whoAmI(alice, token, url), 401, sid)
+        }
+      }
+      assert.equal(await rest.whoAmI(alice, alice.token, pair[1].url), 200)
     })
   })
 

@@ -5,7 +5,7 @@ import { loggerOf } from '../logger'
 import type { Logger } from '../logger'
 import { appendAudit } from '../services/audit-statement'
 import type { AuditEntry, AuditStamp } from '../services/audit-statement'
-import { isUuid } from '../schemas/common'
+import { isUuid, normalisedEmail } from '../schemas/common'
 
 const asUuid = (value: unknown) => (isUuid(value) ? value.toLowerCase() : null)
 
@@ -101,7 +101,9 @@ async function userIdOfEmail(db: Knex, email: unknown): Promise<string | null> {
   if (typeof email !== 'string') {
     return null
   }
-  const row = await db('users').where({ email: email.trim().toLowerCase() }).first('id')
+  const row = await db('users')
+    .where({ email: normalisedEmail(email) })
+    .first('id')
   return row?.id ?? null
 }
 

@@ -2,7 +2,7 @@ import { passwordHash } from '@feathersjs/authentication-local'
 import { BadRequest } from '@feathersjs/errors'
 import { Type } from '@feathersjs/typebox'
 import type { HookContext } from '../declarations'
-import { text } from '../schemas/common'
+import { MAX_EMAIL_LENGTH, normalisedEmail, text } from '../schemas/common'
 import { defineResource } from '../services/resource'
 import type { RecordOfResource } from '../services/resource'
 
@@ -19,7 +19,7 @@ async function hashValidPassword(password: string | undefined, data: unknown, co
 async function normaliseEmail(context: HookContext) {
   const data = context.data as Record<string, unknown> | undefined
   if (data && typeof data.email === 'string') {
-    data.email = data.email.trim().toLowerCase()
+    data.email = normalisedEmail(data.email)
   }
 }
 
@@ -29,7 +29,7 @@ export const users = defineResource({
   description: "Registration (anyone) and the caller's own user record",
   fields: {
     name: text(100),
-    email: Type.String({ format: 'email', maxLength: 254 }),
+    email: Type.String({ format: 'email', maxLength: MAX_EMAIL_LENGTH }),
     password: Type.String({ minLength: 8, maxLength: MAX_PASSWORD_BYTES })
   },
   owner: { self: true },

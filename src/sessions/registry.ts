@@ -57,6 +57,9 @@ const CLOSE_AFTER_MS = 1000
 /** Expired refresh tokens are deleted about this often. */
 const PRUNE_TOKENS_EVERY_MS = 10 * 60_000
 
+/** Sessions known open, per instance: some thousands of users' worth. */
+const OPEN_CACHE_SIZE = 10_000
+
 export interface SessionRegistryOptions {
   store: SessionStore
   /** How long an access token is valid: how long an ended session must be remembered. */
@@ -70,6 +73,8 @@ export class SessionRegistry {
   readonly store: SessionStore
   /** Ended session id → when it may be forgotten (ms): in the order they were learnt. */
   private readonly ended = new Map<string, number>()
+  /** Session id → its user, for sessions found open: in the order they were last used. */
+  private readonly open = new Map<string, { userId: string; expires: number }>()
   private readonly connections = new Map<string, Set<RealTimeConnection>>()
   private readonly sessionOfConnection = new WeakMap<RealTimeConnection, string>()
   private readonly userListeners: Array<(userId: string) => void> = []
@@ -98,6 +103,27 @@ export class SessionRegistry {
     return this.ended.has(id)
   }
 
+  /**
+   * Whether `id` is an open session of `userId`: from the sessions this instance knows open, else
+   * one query, whose answer is kept for an access-token lifetime (at most OPEN_CACHE_SIZE, least
+   * recently used first out) or until the session ends.
+   */
+  async isOpenSessionOf(id: string, userId: string): Promise<boolean> {
+    if (this.ended.has(id)) return false
+    const known = this.open.get(id)
+    if (known && known.expires > Date.now()) {
+      this.open.delete(id)
+      this.open.set(id, known)
+      return known.userId === userId
+    }
+    const open = await this.store.isOpen(id, userId)
+    // An end learnt while the query ran wins.
+    if (!open || this.ended.has(id)) return false
+    if (this.open.size >= OPEN_CACHE_SIZE) this.open.delete(this.open.keys().next().value as string)
+    this.open.set(id, { userId, expires: Date.now() + this.options.accessLifetimeMs })
+    return true
+  }
+
   /** `listener` hears of users changed on another instance (found by the poll). */
   onUserChanged(listener: (userId: string) => void) {
     this.userListeners.push(listener)
@@ -110,12 +136,19 @@ export class SessionRegistry {
    */
   async end(which: Which, ending: Ending, { logOff = true } = {}) {
     const ended = await this.store.end(which, ending)
-    const ids = ended.map(({ id }) => id)
+    this.haveEnded(
+      ended.map(({ id }) => id),
+      { logOff }
+    )
+    return ended
+  }
+
+  /** Sessions ended by `store.end` in a transaction, once it has committed: as `end` goes on. */
+  haveEnded(ids: string[], { logOff = true } = {}) {
     if (ids.length > 0) {
       this.learn(ids, Date.now(), logOff)
       if (logOff) this.announce(ids)
     }
-    return ended
   }
 
   /** Ended sessions reported on the events channel (by any instance, this one included). */
@@ -213,6 +246,7 @@ export class SessionRegistry {
   private learn(ids: string[], endedAt: number, logOff: boolean) {
     const forgetAt = endedAt + this.options.accessLifetimeMs + CLOCK_MARGIN_MS
     for (const id of ids) {
+      this.open.delete(id)
       if (!this.ended.has(id)) {
         this.ended.set(id, forgetAt)
       }

@@ -69,10 +69,23 @@ const RECORD_COLUMNS = `id, created_at AS "createdAt", last_used_at AS "lastUsed
 
 const AUDIT_INSERT = 'INSERT INTO audit (user_id, action, service, record_id, ip)'
 
+/**
+ * A session opens only while the user's row still holds the password hash the login verified.
+ * FOR SHARE conflicts with the UPDATE that changes the password (FOR KEY SHARE, which the foreign
+ * key takes, does not), so under READ COMMITTED either
+ *
+ * - this statement locks the row first: the UPDATE waits until this session has committed, and the
+ *   password change's end of the user's other sessions, a later statement with a later snapshot
+ *   (src/sessions/users.ts), sees the session and ends it; or
+ * - the UPDATE locks it first: this statement waits for its commit, then checks the row's new
+ *   version again, finds another hash and opens nothing (a rolled-back change leaves the old one);
+ * - an UPDATE committed before this statement began is in its snapshot: nothing opens either.
+ */
 const OPEN = `
   WITH opened AS (
     INSERT INTO sessions (user_id, ip, user_agent, expires_at)
-    VALUES (?, ?, ?, now() + make_interval(secs => ?))
+    SELECT ?, ?, ?, now() + make_interval(secs => ?)
+    WHERE EXISTS (SELECT 1 FROM users WHERE id = ? AND password = ? FOR SHARE)
     RETURNING id, user_id, expires_at
   ), token AS (
     INSERT INTO refresh_tokens (hash, session_id, expires_at) SELECT ?, id, expires_at FROM opened
@@ -144,6 +157,9 @@ const CHANGES = `
       WHERE action IN ('logout', 'session-ended') AND created_at > ? AND record_id IS NOT NULL) AS sessions,
     (SELECT coalesce(json_agg(id), '[]') FROM users WHERE updated_at > ?) AS users`
 
+// Not ended: a session past its refresh lifetime still serves the access tokens it issued until they expire.
+const IS_OPEN = `SELECT 1 FROM sessions WHERE id = ? AND user_id = ? AND ended_at IS NULL`
+
 const PRUNE = 'DELETE FROM refresh_tokens WHERE expires_at < now()'
 
 const bounded = (value: unknown, length: number) =>
@@ -165,18 +181,27 @@ export class SessionStore {
     private readonly refreshSeconds: number
   ) {}
 
-  /** A new session of `userId` and its first refresh token; its login is recorded with it. */
-  async open(userId: string, { ip, userAgent }: Origin): Promise<{ id: string; refreshToken: string }> {
+  /**
+   * A new session of `userId` and its first refresh token, its login recorded with it; none (and
+   * `undefined`) when the user's password hash is no longer `verifiedHash`.
+   */
+  async open(
+    userId: string,
+    verifiedHash: string,
+    { ip, userAgent }: Origin
+  ): Promise<{ id: string; refreshToken: string } | undefined> {
     const refreshToken = newRefreshToken()
     const { rows } = await this.db.raw(OPEN, [
       userId,
       bounded(ip, MAX_IP),
       bounded(userAgent, MAX_USER_AGENT),
       this.refreshSeconds,
+      userId,
+      verifiedHash,
       digestOf(refreshToken),
       bounded(ip, MAX_IP)
     ])
-    return { id: rows[0].id, refreshToken }
+    return rows.length === 1 ? { id: rows[0].id, refreshToken } : undefined
   }
 
   /** Spends `presented` for a new refresh token of the same session, or says why not. */
@@ -200,11 +225,24 @@ export class SessionStore {
     return { kind: 'refused' }
   }
 
-  /** Ends the open sessions `which` names, each with its audit record; answers those it ended. */
-  async end(which: Which, { action, service, reason, ip }: Ending): Promise<EndedSession[]> {
+  /**
+   * Ends the open sessions `which` names, each with its audit record; answers those it ended. In
+   * `db` when given: a transaction of the caller's, whose fate the ends share.
+   */
+  async end(
+    which: Which,
+    { action, service, reason, ip }: Ending,
+    db: Knex | Knex.Transaction = this.db
+  ): Promise<EndedSession[]> {
     const { sql, bindings } = whereOf(which)
-    const { rows } = await this.db.raw(END(sql), [reason, ...bindings, action, service, bounded(ip, MAX_IP)])
+    const { rows } = await db.raw(END(sql), [reason, ...bindings, action, service, bounded(ip, MAX_IP)])
     return rows
+  }
+
+  /** Whether `id` is an open session of `userId`. */
+  async isOpen(id: string, userId: string): Promise<boolean> {
+    const { rows } = await this.db.raw(IS_OPEN, [id, userId])
+    return rows.length === 1
   }
 
   /** A page of `userId`'s open sessions, newest first. */

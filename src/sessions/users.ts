@@ -20,6 +20,8 @@ function userOf(context: HookContext): string | undefined {
  */
 const endOtherSessionsOnPasswordChange = async (context: HookContext, next: NextFunction) => {
   const changesPassword = (context.data as { password?: unknown } | undefined)?.password !== undefined
+  // After the UPDATE, in a statement of its own: it sees a login's session that committed while the
+  // UPDATE waited for the login's lock (src/sessions/store.ts, OPEN).
   await next()
   const userId = userOf(context)
   if (changesPassword && userId) {
@@ -34,22 +36,34 @@ const endOtherSessionsOnPasswordChange = async (context: HookContext, next: Next
 }
 
 /**
- * Removing a user ends all of their sessions first, so their ids reach every instance's ended
- * sessions and each gets its `session-ended` record (the rows go with the user). Their sockets are
- * left to src/channels.ts, which logs them off once they received the `users removed` event.
+ * Removing a user ends all of their sessions, in one transaction with the remove: a remove that is
+ * refused (400, 404, …) rolls the ends back and changes nothing. They are ended before the DELETE,
+ * which takes the rows with it, so each gets its `session-ended` record; every instance learns of
+ * them once the transaction has committed. Their sockets are left to src/channels.ts, which logs
+ * them off once they received the `users removed` event.
  */
 const endSessionsOfRemovedUser = async (context: HookContext, next: NextFunction) => {
   const userId = userOf(context)
-  if (userId) {
-    await context.app
-      .get('sessionRegistry')
-      .end(
-        { userId },
-        { ...ENDED, reason: 'user-removed', ip: clientAddress(context.params.ip) },
-        { logOff: false }
-      )
+  if (!userId) {
+    return next()
   }
-  await next()
+  const registry = context.app.get('sessionRegistry')
+  const ending = { ...ENDED, reason: 'user-removed', ip: clientAddress(context.params.ip) } as const
+  const params = context.params
+  const ended = await context.app.get('postgresqlClient').transaction(async (trx) => {
+    const sessions = await registry.store.end({ userId }, ending, trx)
+    context.params = { ...params, transaction: { trx } }
+    try {
+      await next()
+    } finally {
+      context.params = params
+    }
+    return sessions
+  })
+  registry.haveEnded(
+    ended.map(({ id }) => id),
+    { logOff: false }
+  )
 }
 
 /** Around hooks of `users`, after its own (the caller is authenticated by then). */
