@@ -68,7 +68,7 @@ export function createApp(
   app.use(jsonBody())
   app.use(apiAliases(resources))
   app.configure(rest())
-  app.configure(socketio({ cors: { origin: settings.origins } }, socketSetup))
+  app.configure(socketio({ cors: { origin: settings.origins } }, socketSetup(app)))
   app.configure(routesWithoutPrototype)
   const redis = settings.redisUrl
     ? { client: createRedis(settings.redisUrl), namespace: redisNamespace(deploymentId) }

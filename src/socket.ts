@@ -1,6 +1,7 @@
-import type { ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { BadRequest, Forbidden, GeneralError, NotFound } from '@feathersjs/errors'
 import type { Server, Socket } from 'socket.io'
+import type { Application } from './declarations'
 import { logger } from './logger'
 import type { Logger } from './logger'
 
@@ -113,15 +114,25 @@ function feathersShapedRefusals(_req: unknown, res: ServerResponse, next: () => 
 }
 
 /**
+ * The client's address of a handshake request, by the rule that gives REST its `ctx.ip`: Koa's own
+ * `request.ip` getter, so behind a trusted proxy (`app.proxy`, `app.maxIpsCount`, src/app.ts) it is
+ * the last X-Forwarded-For entry, and otherwise the connection's address.
+ */
+function clientIp(app: Application, req: IncomingMessage): string {
+  const request = Object.assign(Object.create(app.request), { app, req })
+  return request.ip
+}
+
+/**
  * Socket.io set-up: calls carry the client's address (`params.ip`) as HTTP calls do, and a logger
  * whose lines carry the connection's id (`params.logger`, `socket.id`); they fail only with
  * public errors, and each is logged.
  */
-export const socketSetup = (io: Server) => {
+export const socketSetup = (app: Application) => (io: Server) => {
   io.engine.use(feathersShapedRefusals)
   io.use((socket, next) => {
     const connection = socket as FeathersSocket
-    connection.feathers.ip = socket.handshake.address
+    connection.feathers.ip = clientIp(app, socket.request)
     connection.feathers.logger = logger.child({ socket: { id: socket.id } })
     publicErrors(connection)
     next()
