@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { BadRequest, Forbidden, GeneralError, NotFound } from '@feathersjs/errors'
+import { BadRequest, Forbidden, GeneralError, NotFound, TooManyRequests } from '@feathersjs/errors'
 import type { Server, Socket } from 'socket.io'
 import type { Application } from './declarations'
 import { logger } from './logger'
@@ -66,31 +66,43 @@ function callLog(socket: FeathersSocket, packet: unknown[]) {
 }
 
 /**
+ * Calls one connection may have in flight at once; more are answered 429 at once. Each call may
+ * hold one of the database pool's connections (`database.pool.max`, 10), so without a cap one
+ * socket emitting thousands of calls without waiting queues everyone else (and `/health`) behind
+ * them. 16 still lets a client send a page's worth of calls together.
+ */
+const MAX_CALLS_IN_FLIGHT = 16
+
+/**
  * Every call on this socket is answered, fails only with a public error, and is logged: a call
- * that names no method of any service (which Socket.io would leave unanswered) is a 404.
+ * that names no method of any service (which Socket.io would leave unanswered) is a 404, and one
+ * beyond `MAX_CALLS_IN_FLIGHT` a 429. A call sent without an acknowledgement is counted (and
+ * logged) as well, and dropped beyond the cap.
  */
 function publicErrors(socket: FeathersSocket) {
+  let inFlight = 0
   socket.use((packet, next) => {
-    const last = packet.length - 1
-    const ack = packet[last]
-    if (typeof ack !== 'function') {
-      return next()
-    }
-    const logged = callLog(socket, packet.slice(0, last))
-    if (socket.listeners(packet[0]).length === 0) {
-      const error = new NotFound('No such method').toJSON()
+    const ack = typeof packet[packet.length - 1] === 'function' ? (packet.pop() as Ack) : undefined
+    const logged = callLog(socket, packet)
+    const refuse = (error: PublicError) => {
       logged(error)
-      return (ack as Ack)(error)
+      ack?.(error)
     }
-    packet[last] = ((error, result) => {
+    if (socket.listeners(packet[0]).length === 0) {
+      return ack ? refuse(new NotFound('No such method').toJSON()) : next()
+    }
+    if (inFlight >= MAX_CALLS_IN_FLIGHT) {
+      return refuse(new TooManyRequests('Too many calls in flight on this connection').toJSON())
+    }
+    inFlight++
+    packet.push(((error, result) => {
+      inFlight--
       if (!error) {
         logged()
-        return (ack as Ack)(error, result)
+        return ack?.(error, result)
       }
-      const answer = publicSocketError(error, socket.feathers.logger)
-      logged(answer)
-      ;(ack as Ack)(answer)
-    }) as Ack
+      refuse(publicSocketError(error, socket.feathers.logger))
+    }) as Ack)
     next()
   })
 }

@@ -359,3 +359,33 @@ describe('database errors that are not mapped on purpose', function () {
     }
   })
 })
+
+describe('hostile input found by the third attack round', () => {
+  let alice: TestUser
+  const sockets: Socket[] = []
+
+  before(async () => {
+    alice = await signUp('Alice')
+  })
+
+  after(() => sockets.forEach((socket) => socket.close()))
+
+  async function asAlice() {
+    const socket = await authenticatedSocket(alice)
+    sockets.push(socket)
+    return socket
+  }
+
+  it('a burst of calls on one socket: those beyond the cap are a 429 at once, and the socket and others go on', async () => {
+    const [flooding, other] = [await asAlice(), await asAlice()]
+    const burst = Array.from({ length: 200 }, () => call(flooding, 'find', 'patients', { $limit: 100 }))
+    const meanwhile = call(other, 'find', 'patients', { $limit: 100 })
+    const answers = await Promise.all(burst)
+    const refused = answers.filter(({ error }) => error)
+    assert.ok(refused.length > 0, 'no call was refused')
+    refused.forEach((answer) => assertSocketError(answer, 429))
+    assert.ok(answers.length - refused.length >= 16, `only ${answers.length - refused.length} answered`)
+    assert.equal((await meanwhile).error, null)
+    assert.equal((await call(flooding, 'find', 'patients', { $limit: 100 })).error, null)
+  })
+})
