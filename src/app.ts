@@ -5,6 +5,7 @@ import type { Knex } from 'knex'
 import helmet from 'koa-helmet'
 import { authentication } from './authentication'
 import { channels } from './channels'
+import { closedConnections } from './connections'
 import type { ApplicationConfiguration } from './configuration'
 import type { Application, HookContext, NextFunction } from './declarations'
 import { openApi } from './docs/openapi'
@@ -69,6 +70,7 @@ export function createApp(
   app.use(apiAliases(resources))
   app.configure(rest())
   app.configure(socketio({ cors: { origin: settings.origins } }, socketSetup(app)))
+  app.configure(closedConnections)
   app.configure(routesWithoutPrototype)
   const redis = settings.redisUrl
     ? { client: createRedis(settings.redisUrl), namespace: redisNamespace(deploymentId) }

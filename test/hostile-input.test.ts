@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { io } from 'socket.io-client'
 import type { Socket } from 'socket.io-client'
 import {
@@ -11,11 +12,13 @@ import {
   http,
   signUp,
   startOtherDeployment,
+  testDatabase,
   validDoctor,
   validPatient,
   assertBareServerError
 } from './helpers'
 import type { TestUser } from './helpers'
+import { AUTHENTICATED_CHANNEL, userChannel } from '../src/channels'
 import { testContext } from './setup'
 
 /** A raw Socket.io connection, without the Feathers client: calls exactly as an attacker sends them. */
@@ -387,5 +390,32 @@ describe('hostile input found by the third attack round', () => {
     assert.ok(answers.length - refused.length >= 16, `only ${answers.length - refused.length} answered`)
     assert.equal((await meanwhile).error, null)
     assert.equal((await call(flooding, 'find', 'patients', { $limit: 100 })).error, null)
+  })
+
+  it('a socket that disconnects while its login is under way joins no channel and is not tracked', async () => {
+    const bob = await signUp('Bob')
+    const { app } = testContext().server
+    const socket = await rawSocket()
+    sockets.push(socket)
+    // The socket goes away once its login has begun (emitting and disconnecting at once from the
+    // client would have the server drop the call unread).
+    const serverSocket = (app as any).io.sockets.sockets.get(socket.id)
+    serverSocket.use((_packet: unknown, next: () => void) => {
+      next()
+      setImmediate(() => serverSocket.disconnect(true))
+    })
+    socket.emit('create', 'authentication', { strategy: 'local', email: bob.email, password: bob.password })
+    // The login goes on without its socket: wait for its session, then for its `login` listeners.
+    for (let waited = 0; (await countRows('sessions', { userId: bob.id })) < 2; waited += 20) {
+      assert.ok(waited < 3000, 'the login did not happen')
+      await sleep(20)
+    }
+    await sleep(100)
+    assert.equal(socket.connected, false)
+    const connections = app.channel(userChannel(bob.id), AUTHENTICATED_CHANNEL).connections
+    assert.equal(connections.filter((connection) => connection.user?.id === bob.id).length, 0)
+    const registry = (app.service('authentication') as any).registry
+    const sessions = await testDatabase()('sessions').where({ userId: bob.id }).pluck('id')
+    assert.equal(sessions.filter((id: string) => registry.connections.has(id)).length, 0)
   })
 })
