@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { BadRequest, Forbidden, GeneralError, NotFound, TooManyRequests } from '@feathersjs/errors'
+import { getServiceOptions } from '@feathersjs/feathers'
 import type { Server, Socket } from 'socket.io'
 import type { Application } from './declarations'
 import { logger } from './logger'
@@ -74,12 +75,23 @@ function callLog(socket: FeathersSocket, packet: unknown[]) {
 const MAX_CALLS_IN_FLIGHT = 16
 
 /**
- * Every call on this socket is answered, fails only with a public error, and is logged: a call
- * that names no method of any service (which Socket.io would leave unanswered) is a 404, and one
- * beyond `MAX_CALLS_IN_FLIGHT` a 429. A call sent without an acknowledgement is counted (and
- * logged) as well, and dropped beyond the cap.
+ * Why a call is answered before any service sees it: an event that is no method of any service
+ * (Socket.io would leave it unanswered, its own `error` listener included) is a 404; a method
+ * called with nothing but its ack (`emit('find', ack)`: Feathers would take the ack for the path
+ * and never answer) a 400. Any other path that is not a service's is Feathers' own 404.
  */
-function publicErrors(socket: FeathersSocket) {
+function refusal(packet: unknown[], methods: ReadonlySet<unknown>) {
+  if (!methods.has(packet[0])) return new NotFound('No such method').toJSON()
+  if (packet.length < 2) return new BadRequest('A call names a service path first').toJSON()
+  return undefined
+}
+
+/**
+ * Every call on this socket is answered, fails only with a public error, and is logged: a call
+ * the `refusal` above or `MAX_CALLS_IN_FLIGHT` rules out is answered at once. A call sent without
+ * an acknowledgement is counted (and logged) as well, and dropped where it would be refused.
+ */
+function publicErrors(socket: FeathersSocket, methods: ReadonlySet<unknown>) {
   let inFlight = 0
   socket.use((packet, next) => {
     const ack = typeof packet[packet.length - 1] === 'function' ? (packet.pop() as Ack) : undefined
@@ -88,8 +100,9 @@ function publicErrors(socket: FeathersSocket) {
       logged(error)
       ack?.(error)
     }
-    if (socket.listeners(packet[0]).length === 0) {
-      return ack ? refuse(new NotFound('No such method').toJSON()) : next()
+    const refused = refusal(packet, methods)
+    if (refused) {
+      return refuse(refused)
     }
     if (inFlight >= MAX_CALLS_IN_FLIGHT) {
       return refuse(new TooManyRequests('Too many calls in flight on this connection').toJSON())
@@ -142,11 +155,15 @@ function clientIp(app: Application, req: IncomingMessage): string {
  */
 export const socketSetup = (app: Application) => (io: Server) => {
   io.engine.use(feathersShapedRefusals)
+  // Called on `setup`, once every service is registered.
+  const methods = new Set<unknown>(
+    Object.values(app.services).flatMap((service) => getServiceOptions(service).methods)
+  )
   io.use((socket, next) => {
     const connection = socket as FeathersSocket
     connection.feathers.ip = clientIp(app, socket.request)
     connection.feathers.logger = logger.child({ socket: { id: socket.id } })
-    publicErrors(connection)
+    publicErrors(connection, methods)
     next()
   })
 }

@@ -418,4 +418,19 @@ describe('hostile input found by the third attack round', () => {
     const sessions = await testDatabase()('sessions').where({ userId: bob.id }).pluck('id')
     assert.equal(sessions.filter((id: string) => registry.connections.has(id)).length, 0)
   })
+
+  it('a method call with nothing but its ack is a 400, an `error` event a 404: both are answered', async () => {
+    const anonymous = await rawSocket()
+    sockets.push(anonymous)
+    for (const socket of [anonymous, await asAlice()]) {
+      for (const method of ['find', 'create', 'get']) {
+        assertSocketError(await call(socket, method), 400)
+        assertSocketError(await call(socket, method, { path: 'patients' }), 404)
+      }
+      assertSocketError(await call(socket, 'error'), 404)
+      assertSocketError(await call(socket, 'error', 'patients'), 404)
+    }
+    // Still answering as before.
+    assertSocketError(await call(anonymous, 'find', 'doctors', {}), 401)
+  })
 })
