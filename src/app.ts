@@ -69,7 +69,11 @@ export function createApp(
   app.use(jsonBody())
   app.use(apiAliases(resources))
   app.configure(rest())
-  app.configure(socketio({ cors: { origin: settings.origins } }, socketSetup(app)))
+  // Socket.io's own default, stated: a frame over 1 MB closes the connection unanswered. Data over
+  // the 100 kB body limit is a 413 (src/socket.ts); the rest of a frame (a query, held to 1,000
+  // values only once it is read) may be larger, and is answered 400 rather than cut off.
+  const maxHttpBufferSize = 1e6
+  app.configure(socketio({ cors: { origin: settings.origins }, maxHttpBufferSize }, socketSetup(app)))
   app.configure(closedConnections)
   app.configure(routesWithoutPrototype)
   const redis = settings.redisUrl

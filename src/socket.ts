@@ -3,6 +3,8 @@ import { BadRequest, Forbidden, GeneralError, NotFound, TooManyRequests } from '
 import { getServiceOptions } from '@feathersjs/feathers'
 import type { Server, Socket } from 'socket.io'
 import type { Application } from './declarations'
+import { PayloadTooLarge } from './errors'
+import { JSON_BODY_LIMIT } from './http/body'
 import { logger } from './logger'
 import type { Logger } from './logger'
 
@@ -74,15 +76,34 @@ function callLog(socket: FeathersSocket, packet: unknown[]) {
  */
 const MAX_CALLS_IN_FLIGHT = 16
 
+// Where the methods that take data carry it: `[method, path, data, params]` or `[method, path, id, data, params]`.
+const DATA_POSITION = new Map<unknown, number>([
+  ['create', 2],
+  ['update', 3],
+  ['patch', 3]
+])
+
+/**
+ * Whether a call's data is over REST's body limit, as JSON. Socket.io has already parsed the
+ * whole frame (at most `maxHttpBufferSize`), so serializing the data once more costs about as much.
+ */
+function dataTooLarge(packet: unknown[]) {
+  const position = DATA_POSITION.get(packet[0])
+  if (position === undefined || packet[position] === undefined) return false
+  return Buffer.byteLength(JSON.stringify(packet[position]) ?? '') > JSON_BODY_LIMIT
+}
+
 /**
  * Why a call is answered before any service sees it: an event that is no method of any service
  * (Socket.io would leave it unanswered, its own `error` listener included) is a 404; a method
  * called with nothing but its ack (`emit('find', ack)`: Feathers would take the ack for the path
- * and never answer) a 400. Any other path that is not a service's is Feathers' own 404.
+ * and never answer) a 400. Any other path that is not a service's is Feathers' own 404. Data over
+ * REST's body limit is a 413, as over REST.
  */
 function refusal(packet: unknown[], methods: ReadonlySet<unknown>) {
   if (!methods.has(packet[0])) return new NotFound('No such method').toJSON()
   if (packet.length < 2) return new BadRequest('A call names a service path first').toJSON()
+  if (dataTooLarge(packet)) return new PayloadTooLarge().toJSON()
   return undefined
 }
 

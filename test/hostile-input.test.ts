@@ -433,4 +433,27 @@ describe('hostile input found by the third attack round', () => {
     // Still answering as before.
     assertSocketError(await call(anonymous, 'find', 'doctors', {}), 401)
   })
+
+  it('data over the 100 kB body limit is a 413 over a socket, as over REST', async () => {
+    const socket = await asAlice()
+    const patient = await created('/api/patients', alice, validPatient())
+    const large = validPatient({ disease: 'x'.repeat(150_000) })
+    const rest = await http('POST', '/api/patients', { token: alice.token, body: large })
+    assertError(rest, 413, 'PayloadTooLarge')
+    for (const args of [
+      ['create', 'patients', large],
+      ['update', 'patients', patient.id, large],
+      ['patch', 'patients', patient.id, { disease: large.disease }]
+    ]) {
+      const answer = await call(socket, ...args)
+      assertSocketError(answer, 413)
+      assert.deepEqual(answer.error, rest.body)
+    }
+    // Under the limit, the data is read: too long a disease is the schema's 400.
+    assertSocketError(
+      await call(socket, 'create', 'patients', validPatient({ disease: 'x'.repeat(90_000) })),
+      400
+    )
+    assert.equal((await call(socket, 'get', 'patients', patient.id)).result.disease, patient.disease)
+  })
 })
