@@ -5,6 +5,7 @@ import type { Knex } from 'knex'
 import helmet from 'koa-helmet'
 import { authentication } from './authentication'
 import { channels } from './channels'
+import { closedConnections } from './connections'
 import type { ApplicationConfiguration } from './configuration'
 import type { Application, HookContext, NextFunction } from './declarations'
 import { openApi } from './docs/openapi'
@@ -70,7 +71,12 @@ export function createApp(
   app.use(queryString())
   app.use(apiAliases(resources))
   app.configure(rest())
-  app.configure(socketio({ cors: { origin: settings.origins } }, socketSetup))
+  // Socket.io's own default, stated: a frame over 1 MB closes the connection unanswered. Data over
+  // the 100 kB body limit is a 413 (src/socket.ts); the rest of a frame (a query, held to 1,000
+  // values only once it is read) may be larger, and is answered 400 rather than cut off.
+  const maxHttpBufferSize = 1e6
+  app.configure(socketio({ cors: { origin: settings.origins }, maxHttpBufferSize }, socketSetup(app)))
+  app.configure(closedConnections)
   app.configure(routesWithoutPrototype)
   const redis = settings.redisUrl
     ? { client: createRedis(settings.redisUrl), namespace: redisNamespace(deploymentId) }

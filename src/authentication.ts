@@ -19,6 +19,7 @@ import { auditLoginFailures, clientAddress } from './hooks/audit'
 import { loginThrottle } from './login-throttle'
 import { serviceDocs } from './docs/service-docs'
 import { users } from './resources/users'
+import { isClosed } from './connections'
 import { isUuid, MAX_EMAIL_LENGTH, normalisedEmail } from './schemas/common'
 import { RefreshTokenStrategy } from './sessions/refresh-strategy'
 import type { RenewedSession } from './sessions/refresh-strategy'
@@ -392,7 +393,7 @@ function sessionRegistry(app: Application) {
   // Which session a socket is in: to log it off when the session ends.
   app.on('login', (authResult: AuthenticationResult, { connection }: Params) => {
     const sid: unknown = authResult?.authentication?.payload?.sid
-    if (connection && isUuid(sid)) registry.track(connection, sid)
+    if (connection && !isClosed(connection) && isUuid(sid)) registry.track(connection, sid)
   })
   app.on(
     'logout',

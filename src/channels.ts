@@ -1,5 +1,6 @@
 import type { RealTimeConnection } from '@feathersjs/feathers'
 import type { AuthenticationResult } from '@feathersjs/authentication'
+import { isClosed } from './connections'
 import type { Application, HookContext } from './declarations'
 
 /**
@@ -73,7 +74,7 @@ function joinUserChannels(
   connection?: RealTimeConnection
 ) {
   const userId = authResult?.user?.id
-  if (!connection || typeof userId !== 'string') {
+  if (!connection || isClosed(connection) || typeof userId !== 'string') {
     return
   }
   // Logging in again on the same socket, possibly as someone else, starts from no channel.

@@ -1,6 +1,10 @@
-import type { ServerResponse } from 'node:http'
-import { BadRequest, Forbidden, GeneralError, NotFound } from '@feathersjs/errors'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { BadRequest, Forbidden, GeneralError, NotFound, TooManyRequests } from '@feathersjs/errors'
+import { getServiceOptions } from '@feathersjs/feathers'
 import type { Server, Socket } from 'socket.io'
+import type { Application } from './declarations'
+import { PayloadTooLarge } from './errors'
+import { JSON_BODY_LIMIT } from './http/body'
 import { logger } from './logger'
 import type { Logger } from './logger'
 
@@ -65,31 +69,74 @@ function callLog(socket: FeathersSocket, packet: unknown[]) {
 }
 
 /**
- * Every call on this socket is answered, fails only with a public error, and is logged: a call
- * that names no method of any service (which Socket.io would leave unanswered) is a 404.
+ * Calls one connection may have in flight at once; more are answered 429 at once. Each call may
+ * hold one of the database pool's connections (`database.pool.max`, 10), so without a cap one
+ * socket emitting thousands of calls without waiting queues everyone else (and `/health`) behind
+ * them. 16 still lets a client send a page's worth of calls together.
  */
-function publicErrors(socket: FeathersSocket) {
+const MAX_CALLS_IN_FLIGHT = 16
+
+// Where the methods that take data carry it: `[method, path, data, params]` or `[method, path, id, data, params]`.
+const DATA_POSITION = new Map<unknown, number>([
+  ['create', 2],
+  ['update', 3],
+  ['patch', 3]
+])
+
+/**
+ * Whether a call's data is over REST's body limit, as JSON. Socket.io has already parsed the
+ * whole frame (at most `maxHttpBufferSize`), so serializing the data once more costs about as much.
+ */
+function dataTooLarge(packet: unknown[]) {
+  const position = DATA_POSITION.get(packet[0])
+  if (position === undefined || packet[position] === undefined) return false
+  return Buffer.byteLength(JSON.stringify(packet[position]) ?? '') > JSON_BODY_LIMIT
+}
+
+/**
+ * Why a call is answered before any service sees it: an event that is no method of any service
+ * (Socket.io would leave it unanswered, its own `error` listener included) is a 404; a method
+ * called with nothing but its ack (`emit('find', ack)`: Feathers would take the ack for the path
+ * and never answer) a 400. Any other path that is not a service's is Feathers' own 404. Data over
+ * REST's body limit is a 413, as over REST.
+ */
+function refusal(packet: unknown[], methods: ReadonlySet<unknown>) {
+  if (!methods.has(packet[0])) return new NotFound('No such method').toJSON()
+  if (packet.length < 2) return new BadRequest('A call names a service path first').toJSON()
+  if (dataTooLarge(packet)) return new PayloadTooLarge().toJSON()
+  return undefined
+}
+
+/**
+ * Every call on this socket is answered, fails only with a public error, and is logged: a call
+ * the `refusal` above or `MAX_CALLS_IN_FLIGHT` rules out is answered at once. A call sent without
+ * an acknowledgement is counted (and logged) as well, and dropped where it would be refused.
+ */
+function publicErrors(socket: FeathersSocket, methods: ReadonlySet<unknown>) {
+  let inFlight = 0
   socket.use((packet, next) => {
-    const last = packet.length - 1
-    const ack = packet[last]
-    if (typeof ack !== 'function') {
-      return next()
-    }
-    const logged = callLog(socket, packet.slice(0, last))
-    if (socket.listeners(packet[0]).length === 0) {
-      const error = new NotFound('No such method').toJSON()
+    const ack = typeof packet[packet.length - 1] === 'function' ? (packet.pop() as Ack) : undefined
+    const logged = callLog(socket, packet)
+    const refuse = (error: PublicError) => {
       logged(error)
-      return (ack as Ack)(error)
+      ack?.(error)
     }
-    packet[last] = ((error, result) => {
+    const refused = refusal(packet, methods)
+    if (refused) {
+      return refuse(refused)
+    }
+    if (inFlight >= MAX_CALLS_IN_FLIGHT) {
+      return refuse(new TooManyRequests('Too many calls in flight on this connection').toJSON())
+    }
+    inFlight++
+    packet.push(((error, result) => {
+      inFlight--
       if (!error) {
         logged()
-        return (ack as Ack)(error, result)
+        return ack?.(error, result)
       }
-      const answer = publicSocketError(error, socket.feathers.logger)
-      logged(answer)
-      ;(ack as Ack)(answer)
-    }) as Ack
+      refuse(publicSocketError(error, socket.feathers.logger))
+    }) as Ack)
     next()
   })
 }
@@ -113,17 +160,31 @@ function feathersShapedRefusals(_req: unknown, res: ServerResponse, next: () => 
 }
 
 /**
+ * The client's address of a handshake request, by the rule that gives REST its `ctx.ip`: Koa's own
+ * `request.ip` getter, so behind a trusted proxy (`app.proxy`, `app.maxIpsCount`, src/app.ts) it is
+ * the last X-Forwarded-For entry, and otherwise the connection's address.
+ */
+function clientIp(app: Application, req: IncomingMessage): string {
+  const request = Object.assign(Object.create(app.request), { app, req })
+  return request.ip
+}
+
+/**
  * Socket.io set-up: calls carry the client's address (`params.ip`) as HTTP calls do, and a logger
  * whose lines carry the connection's id (`params.logger`, `socket.id`); they fail only with
  * public errors, and each is logged.
  */
-export const socketSetup = (io: Server) => {
+export const socketSetup = (app: Application) => (io: Server) => {
   io.engine.use(feathersShapedRefusals)
+  // Called on `setup`, once every service is registered.
+  const methods = new Set<unknown>(
+    Object.values(app.services).flatMap((service) => getServiceOptions(service).methods)
+  )
   io.use((socket, next) => {
     const connection = socket as FeathersSocket
-    connection.feathers.ip = socket.handshake.address
+    connection.feathers.ip = clientIp(app, socket.request)
     connection.feathers.logger = logger.child({ socket: { id: socket.id } })
-    publicErrors(connection)
+    publicErrors(connection, methods)
     next()
   })
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { io } from 'socket.io-client'
 import type { Socket } from 'socket.io-client'
 import {
@@ -11,11 +12,13 @@ import {
   http,
   signUp,
   startOtherDeployment,
+  testDatabase,
   validDoctor,
   validPatient,
   assertBareServerError
 } from './helpers'
 import type { TestUser } from './helpers'
+import { AUTHENTICATED_CHANNEL, userChannel } from '../src/channels'
 import { testContext } from './setup'
 
 /** A raw Socket.io connection, without the Feathers client: calls exactly as an attacker sends them. */
@@ -385,5 +388,100 @@ describe('database errors that are not mapped on purpose', function () {
     } finally {
       await other.stop()
     }
+  })
+})
+
+describe('hostile input found by the third attack round', () => {
+  let alice: TestUser
+  const sockets: Socket[] = []
+
+  before(async () => {
+    alice = await signUp('Alice')
+  })
+
+  after(() => sockets.forEach((socket) => socket.close()))
+
+  async function asAlice() {
+    const socket = await authenticatedSocket(alice)
+    sockets.push(socket)
+    return socket
+  }
+
+  it('a burst of calls on one socket: those beyond the cap are a 429 at once, and the socket and others go on', async () => {
+    const [flooding, other] = [await asAlice(), await asAlice()]
+    const burst = Array.from({ length: 200 }, () => call(flooding, 'find', 'patients', { $limit: 100 }))
+    const meanwhile = call(other, 'find', 'patients', { $limit: 100 })
+    const answers = await Promise.all(burst)
+    const refused = answers.filter(({ error }) => error)
+    assert.ok(refused.length > 0, 'no call was refused')
+    refused.forEach((answer) => assertSocketError(answer, 429))
+    assert.ok(answers.length - refused.length >= 16, `only ${answers.length - refused.length} answered`)
+    assert.equal((await meanwhile).error, null)
+    assert.equal((await call(flooding, 'find', 'patients', { $limit: 100 })).error, null)
+  })
+
+  it('a socket that disconnects while its login is under way joins no channel and is not tracked', async () => {
+    const bob = await signUp('Bob')
+    const { app } = testContext().server
+    const socket = await rawSocket()
+    sockets.push(socket)
+    // The socket goes away once its login has begun (emitting and disconnecting at once from the
+    // client would have the server drop the call unread).
+    const serverSocket = (app as any).io.sockets.sockets.get(socket.id)
+    serverSocket.use((_packet: unknown, next: () => void) => {
+      next()
+      setImmediate(() => serverSocket.disconnect(true))
+    })
+    socket.emit('create', 'authentication', { strategy: 'local', email: bob.email, password: bob.password })
+    // The login goes on without its socket: wait for its session, then for its `login` listeners.
+    for (let waited = 0; (await countRows('sessions', { userId: bob.id })) < 2; waited += 20) {
+      assert.ok(waited < 3000, 'the login did not happen')
+      await sleep(20)
+    }
+    await sleep(100)
+    assert.equal(socket.connected, false)
+    const connections = app.channel(userChannel(bob.id), AUTHENTICATED_CHANNEL).connections
+    assert.equal(connections.filter((connection) => connection.user?.id === bob.id).length, 0)
+    const registry = (app.service('authentication') as any).registry
+    const sessions = await testDatabase()('sessions').where({ userId: bob.id }).pluck('id')
+    assert.equal(sessions.filter((id: string) => registry.connections.has(id)).length, 0)
+  })
+
+  it('a method call with nothing but its ack is a 400, an `error` event a 404: both are answered', async () => {
+    const anonymous = await rawSocket()
+    sockets.push(anonymous)
+    for (const socket of [anonymous, await asAlice()]) {
+      for (const method of ['find', 'create', 'get']) {
+        assertSocketError(await call(socket, method), 400)
+        assertSocketError(await call(socket, method, { path: 'patients' }), 404)
+      }
+      assertSocketError(await call(socket, 'error'), 404)
+      assertSocketError(await call(socket, 'error', 'patients'), 404)
+    }
+    // Still answering as before.
+    assertSocketError(await call(anonymous, 'find', 'doctors', {}), 401)
+  })
+
+  it('data over the 100 kB body limit is a 413 over a socket, as over REST', async () => {
+    const socket = await asAlice()
+    const patient = await created('/api/patients', alice, validPatient())
+    const large = validPatient({ disease: 'x'.repeat(150_000) })
+    const rest = await http('POST', '/api/patients', { token: alice.token, body: large })
+    assertError(rest, 413, 'PayloadTooLarge')
+    for (const args of [
+      ['create', 'patients', large],
+      ['update', 'patients', patient.id, large],
+      ['patch', 'patients', patient.id, { disease: large.disease }]
+    ]) {
+      const answer = await call(socket, ...args)
+      assertSocketError(answer, 413)
+      assert.deepEqual(answer.error, rest.body)
+    }
+    // Under the limit, the data is read: too long a disease is the schema's 400.
+    assertSocketError(
+      await call(socket, 'create', 'patients', validPatient({ disease: 'x'.repeat(90_000) })),
+      400
+    )
+    assert.equal((await call(socket, 'get', 'patients', patient.id)).result.disease, patient.disease)
   })
 })

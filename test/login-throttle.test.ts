@@ -1,11 +1,20 @@
 import assert from 'node:assert/strict'
 import { createClient } from 'redis'
+import { io } from 'socket.io-client'
 import { deploymentId } from '../src/database/deployment'
 import type { ApplicationConfiguration } from '../src/configuration'
 import { startServer } from '../src/server'
 import type { RunningServer } from '../src/server'
 import { testContext } from './setup'
-import { assertError, http, signUp, startOtherDeployment, testDatabase, uniqueEmail } from './helpers'
+import {
+  assertError,
+  baseUrl,
+  http,
+  signUp,
+  startOtherDeployment,
+  testDatabase,
+  uniqueEmail
+} from './helpers'
 import type { Reply, TestUser } from './helpers'
 import { closeSockets, connectSocket } from './sockets'
 
@@ -32,6 +41,38 @@ const login = (server: RunningServer, email: string, password: string, ip = '198
     body: { email, password },
     headers: { 'X-Forwarded-For': ip }
   })
+
+/** A login on a socket of its own, whose handshake carries `forwardedFor` as X-Forwarded-For. */
+async function socketLogin(url: string, email: string, password: string, forwardedFor: string) {
+  const socket = io(url, {
+    transports: ['websocket'],
+    forceNew: true,
+    reconnection: false,
+    extraHeaders: { 'X-Forwarded-For': forwardedFor }
+  })
+  try {
+    await new Promise<void>((resolve, reject) =>
+      socket.once('connect', resolve).once('connect_error', reject)
+    )
+    return await new Promise<{ error?: any; result?: any }>((resolve) =>
+      socket.emit(
+        'create',
+        'authentication',
+        { strategy: 'local', email, password },
+        (error: any, result: any) => resolve({ error, result })
+      )
+    )
+  } finally {
+    socket.close()
+  }
+}
+
+/** The addresses of the user's sessions, as `GET /api/auth/sessions` lists them. */
+async function sessionAddresses(url: string, accessToken: string) {
+  const reply = await http('GET', '/api/auth/sessions', { baseUrl: url, token: accessToken })
+  assert.equal(reply.status, 200, JSON.stringify(reply.body))
+  return reply.body.data.map((session: { ip: string }) => session.ip)
+}
 
 function assertThrottled(reply: Reply, windowSeconds = LIMITS.windowSeconds) {
   assertError(reply, 429, 'TooManyRequests')
@@ -208,6 +249,53 @@ describe('login throttling', () => {
       const db = testDatabase()
       const actions = await db('audit').where({ userId: alice.id }).orderBy('createdAt').pluck('action')
       assert.deepEqual(actions, ['login', ...Array(LIMITS.maxFailuresPerEmail + 1).fill('login-failed')])
+    })
+  })
+
+  describe('over a socket', () => {
+    let server: RunningServer
+    before(async () => {
+      server = await startThrottledServer({})
+    })
+    after(async () => {
+      await server?.stop()
+    })
+
+    it('behind the proxy, a socket login counts and records the address the proxy appended', async () => {
+      const alice = await signUp('Alice')
+      for (let index = 0; index < LIMITS.maxFailuresPerIp; index++) {
+        const guess = await socketLogin(
+          server.url,
+          uniqueEmail('guess'),
+          'wrong',
+          `10.9.9.${index}, 203.0.113.77`
+        )
+        assert.equal(guess.error?.code, 401, JSON.stringify(guess))
+      }
+      const throttled = await socketLogin(server.url, alice.email, alice.password, '10.0.0.1, 203.0.113.77')
+      assert.equal(throttled.error?.code, 429, JSON.stringify(throttled))
+      const elsewhere = await socketLogin(
+        server.url,
+        alice.email,
+        alice.password,
+        '203.0.113.77, 203.0.113.78'
+      )
+      assert.equal(elsewhere.error, null, JSON.stringify(elsewhere.error))
+      // The other session is signUp's REST login, without a proxy.
+      const addresses = await sessionAddresses(server.url, elsewhere.result.accessToken)
+      assert.deepEqual(addresses.sort(), ['127.0.0.1', '203.0.113.78'])
+    })
+
+    it('without TRUST_PROXY, a socket’s X-Forwarded-For is ignored', async () => {
+      const alice = await signUp('Alice')
+      const login = await socketLogin(baseUrl(), alice.email, alice.password, '203.0.113.79')
+      assert.equal(login.error, null, JSON.stringify(login.error))
+      const addresses = await sessionAddresses(baseUrl(), login.result.accessToken)
+      assert.equal(addresses.length, 2)
+      assert.ok(
+        addresses.every((ip: string) => ip === '127.0.0.1'),
+        JSON.stringify(addresses)
+      )
     })
   })
 

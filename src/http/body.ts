@@ -2,7 +2,8 @@ import { BadRequest } from '@feathersjs/errors'
 import { bodyParser } from '@feathersjs/koa'
 import type { Middleware } from '@feathersjs/koa'
 
-const JSON_BODY_LIMIT = '100kb'
+/** The largest JSON body, over REST and (as a call's data) over a socket: 100 kB. */
+export const JSON_BODY_LIMIT = 100 * 1024
 
 /**
  * JSON bodies only, at most 100 kB. Reading a body fails with an HTTP status of its own (413,
