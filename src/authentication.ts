@@ -6,11 +6,12 @@ import { AuthenticationService, JWTStrategy } from '@feathersjs/authentication'
 import type {
   AuthenticationParams,
   AuthenticationRequest,
-  AuthenticationResult
+  AuthenticationResult,
+  ConnectionEvent
 } from '@feathersjs/authentication'
 import { LocalStrategy } from '@feathersjs/authentication-local'
 import { NotAuthenticated, NotFound } from '@feathersjs/errors'
-import type { Params } from '@feathersjs/feathers'
+import type { Params, RealTimeConnection } from '@feathersjs/feathers'
 import { Type } from '@feathersjs/typebox'
 import { hash, verify } from '@node-rs/argon2'
 import { durationSeconds } from './configuration'
@@ -269,6 +270,19 @@ export class CachedEntityJWTStrategy extends JWTStrategy {
     users.on('patched', forget)
     users.on('removed', forget)
     this.registry.onUserChanged((id) => this.entities.delete(id))
+  }
+
+  /**
+   * A login that completes after its socket has gone gets no expiry timer: the connection will not
+   * disconnect again to clear it, and the timer would hold it (and the process) until the token expires.
+   */
+  async handleConnection(
+    event: ConnectionEvent,
+    connection: RealTimeConnection,
+    authResult?: AuthenticationResult
+  ) {
+    if (event === 'login' && isClosed(connection)) return
+    await super.handleConnection(event, connection, authResult)
   }
 
   /**
