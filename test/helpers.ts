@@ -5,6 +5,7 @@ import { logger, redirectLogs } from '../src/logger'
 import type { LogLevel } from '../src/logger'
 import { startServer } from '../src/server'
 import type { RunningServer, ServerOptions } from '../src/server'
+import { BACKGROUND } from '../src/sessions/store'
 import { testContext } from './setup'
 
 export interface Reply<T = any> {
@@ -178,11 +179,12 @@ export async function countRows(table: string, where: Record<string, unknown> = 
   return Number(count)
 }
 
-/** The SQL of every statement the app sends while `action` runs, in order. */
+/** The SQL of every statement the app sends for `action` while it runs, in order. */
 export async function statementsDuring(action: () => Promise<unknown>): Promise<string[]> {
   const db = testDatabase()
   const statements: string[] = []
-  const onQuery = ({ sql }: { sql: string }) => statements.push(sql)
+  // The sessions' poll runs every 500 ms whatever the test does: not a statement of the action.
+  const onQuery = ({ sql }: { sql: string }) => sql.startsWith(BACKGROUND) || statements.push(sql)
   db.on('query', onQuery)
   try {
     await action()

@@ -151,7 +151,10 @@ const COUNT = `SELECT count(*) AS total FROM sessions WHERE user_id = ? AND ende
 
 // What instances poll for (src/sessions/ended.ts): sessions ended and users changed since then,
 // along the partial index of session ends in the audit trail and the index of users.updated_at.
-const CHANGES = `
+// Statements an instance makes on its own, not for a request, say so (in pg_stat_activity too).
+export const BACKGROUND = '/* background */'
+
+const CHANGES = `${BACKGROUND}
   SELECT now() AS now,
     (SELECT coalesce(json_agg(json_build_array(record_id, created_at) ORDER BY created_at), '[]') FROM audit
       WHERE action IN ('logout', 'session-ended') AND created_at > ? AND record_id IS NOT NULL) AS sessions,
@@ -160,7 +163,7 @@ const CHANGES = `
 // Not ended: a session past its refresh lifetime still serves the access tokens it issued until they expire.
 const IS_OPEN = `SELECT 1 FROM sessions WHERE id = ? AND user_id = ? AND ended_at IS NULL`
 
-const PRUNE = 'DELETE FROM refresh_tokens WHERE expires_at < now()'
+const PRUNE = `${BACKGROUND} DELETE FROM refresh_tokens WHERE expires_at < now()`
 
 const bounded = (value: unknown, length: number) =>
   typeof value === 'string' ? value.slice(0, length) : null
