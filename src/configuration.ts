@@ -158,6 +158,16 @@ function checkProductionSecret(settings: ApplicationConfiguration) {
   }
 }
 
+// The embedded cluster is a development convenience: a production server without DATABASE_URL
+// would keep its patients' records in a beta build's data folder inside its own install.
+function checkProductionDatabase(settings: ApplicationConfiguration) {
+  if (!settings.database.url) {
+    throw new Error(
+      'Invalid configuration: database.url: set DATABASE_URL in production; the embedded PostgreSQL is for development'
+    )
+  }
+}
+
 /** Validates settings and fails with a message naming every offending setting. */
 export async function checkConfiguration(
   raw: unknown,
@@ -172,6 +182,7 @@ export async function checkConfiguration(
   }
   if (environment === 'production') {
     checkProductionSecret(settings)
+    checkProductionDatabase(settings)
   }
   return settings
 }

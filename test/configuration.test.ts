@@ -34,6 +34,7 @@ describe('configuration', () => {
     const settings = await loadConfiguration()
     const withSecret = (secret: string) => ({
       ...settings,
+      database: { ...settings.database, url: 'postgres://api@db.internal:5432/healthcare' },
       authentication: { ...settings.authentication, secret }
     })
     await assert.rejects(
@@ -43,6 +44,23 @@ describe('configuration', () => {
     await assert.rejects(checkConfiguration(withSecret('too-short'), 'production'), /authentication\.secret/)
     const strong = 'x'.repeat(32)
     assert.equal((await checkConfiguration(withSecret(strong), 'production')).authentication.secret, strong)
+  })
+
+  it('production refuses to start without DATABASE_URL: the embedded PostgreSQL is for development', async () => {
+    const settings = await loadConfiguration()
+    const secret = 'x'.repeat(32)
+    const withUrl = (url?: string) => ({
+      ...settings,
+      database: { ...settings.database, url },
+      authentication: { ...settings.authentication, secret }
+    })
+    await assert.rejects(
+      checkConfiguration(withUrl(undefined), 'production'),
+      /Invalid configuration: database\.url: set DATABASE_URL in production/
+    )
+    const url = 'postgres://api@db.internal:5432/healthcare'
+    assert.equal((await checkConfiguration(withUrl(url), 'production')).database.url, url)
+    assert.equal((await checkConfiguration(withUrl(undefined), 'development')).database.url, undefined)
   })
 
   it('both token lifetimes are settings, from JWT_EXPIRES_IN and REFRESH_TOKEN_EXPIRES_IN, checked at start', async () => {
