@@ -12,7 +12,7 @@ import assert from 'node:assert/strict'
 import { createHmac } from 'node:crypto'
 import http from 'node:http'
 import { gzipSync } from 'node:zlib'
-import { io } from 'socket.io-client'
+import { rawSocket } from './sockets'
 import type { Socket } from 'socket.io-client'
 import { testContext } from './setup'
 import {
@@ -1527,14 +1527,6 @@ interface Ack {
   result?: any
 }
 
-function connectRaw(): Promise<Socket> {
-  const socket = io(baseUrl(), { transports: ['websocket'], forceNew: true, reconnection: false })
-  return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve(socket))
-    socket.once('connect_error', reject)
-  })
-}
-
 function emitWithAck(socket: Socket, event: string, args: unknown[]): Promise<Ack> {
   return new Promise((resolve) => {
     socket
@@ -1559,7 +1551,7 @@ class RawSocket {
       return this.socket
     }
     this.socket?.close()
-    const socket = await connectRaw()
+    const socket = await rawSocket()
     socket.onAny((event: string, payload: unknown) => this.events.push({ event, payload }))
     if (this.accessToken) {
       const login = await emitWithAck(socket, 'create', [

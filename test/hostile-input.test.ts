@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { io } from 'socket.io-client'
+import { rawSocket } from './sockets'
 import type { Socket } from 'socket.io-client'
 import {
   captureLogs,
@@ -20,13 +20,6 @@ import {
 import type { TestUser } from './helpers'
 import { AUTHENTICATED_CHANNEL, userChannel } from '../src/channels'
 import { testContext } from './setup'
-
-/** A raw Socket.io connection, without the Feathers client: calls exactly as an attacker sends them. */
-async function rawSocket(): Promise<Socket> {
-  const socket = io(baseUrl(), { transports: ['websocket'], forceNew: true, reconnection: false })
-  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('connect_error', reject))
-  return socket
-}
 
 /** Emits a call and resolves with its acknowledgement; a call left unanswered fails the test. */
 function call(socket: Socket, ...args: unknown[]): Promise<{ error?: any; result?: any }> {

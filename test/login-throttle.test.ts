@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
 import { createClient } from 'redis'
-import { io } from 'socket.io-client'
 import { deploymentId } from '../src/database/deployment'
 import type { ApplicationConfiguration } from '../src/configuration'
 import { startServer } from '../src/server'
@@ -16,7 +15,7 @@ import {
   uniqueEmail
 } from './helpers'
 import type { Reply, TestUser } from './helpers'
-import { closeSockets, connectSocket } from './sockets'
+import { closeSockets, connectSocket, rawSocket } from './sockets'
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0'
 const LIMITS = { maxFailuresPerEmail: 3, maxFailuresPerIp: 5, windowSeconds: 60 }
@@ -44,16 +43,8 @@ const login = (server: RunningServer, email: string, password: string, ip = '198
 
 /** A login on a socket of its own, whose handshake carries `forwardedFor` as X-Forwarded-For. */
 async function socketLogin(url: string, email: string, password: string, forwardedFor: string) {
-  const socket = io(url, {
-    transports: ['websocket'],
-    forceNew: true,
-    reconnection: false,
-    extraHeaders: { 'X-Forwarded-For': forwardedFor }
-  })
+  const socket = await rawSocket(url, { 'X-Forwarded-For': forwardedFor })
   try {
-    await new Promise<void>((resolve, reject) =>
-      socket.once('connect', resolve).once('connect_error', reject)
-    )
     return await new Promise<{ error?: any; result?: any }>((resolve) =>
       socket.emit(
         'create',

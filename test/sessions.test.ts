@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict'
 import { createHash, randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { io } from 'socket.io-client'
 import type { Socket } from 'socket.io-client'
 import { userChannel } from '../src/channels'
 import { startServer } from '../src/server'
@@ -23,7 +22,7 @@ import {
 } from './helpers'
 import type { TestLogin, TestUser } from './helpers'
 import { startRedisProxy } from './redis-proxy'
-import { closeSockets, connectSocket } from './sockets'
+import { closeSockets, connectSocket, rawSocket } from './sockets'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 /** The contract's bound: an ended session's tokens are refused on every instance within this. */
@@ -33,13 +32,6 @@ const REFRESH_TOKEN = /^[\w-]{43}$/
 interface Answer {
   status: number
   body: any
-}
-
-/** A raw Socket.io connection to `url`, without the Feathers client. */
-async function rawSocket(url: string): Promise<Socket> {
-  const socket = io(url, { transports: ['websocket'], forceNew: true, reconnection: false })
-  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('connect_error', reject))
-  return socket
 }
 
 /**
@@ -178,6 +170,19 @@ async function loggedOffWithin(server: RunningServer, user: TestUser, since: num
 async function auditOfSession(sessionId: string) {
   const rows = await testDatabase()('audit').where({ recordId: sessionId }).orderBy('createdAt').orderBy('id')
   return rows.map((row: any) => [row.action, row.service])
+}
+
+/**
+ * `session` has ended by `end` (`logout` or `session-ended`): its access token is refused on `url`
+ * within the contract's second, its refresh token too, and its trail is its login, then its end.
+ */
+async function assertEnded(api: Api, user: TestUser, session: TestLogin, url: string, end: string) {
+  await refusedWithin(api, user, session.token, url, performance.now())
+  assert.equal((await api.refresh(session.refreshToken, url)).status, 401)
+  assert.deepEqual(await auditOfSession(session.sessionId), [
+    ['login', 'authentication'],
+    [end, end === 'logout' ? 'authentication' : 'sessions']
+  ])
 }
 
 describe('sessions', function () {
@@ -323,15 +328,9 @@ describe('sessions', function () {
           assert.equal(reply.status, 200, JSON.stringify(reply.body))
           assert.equal(reply.body.user.id, alice.id)
 
-          const since = performance.now()
-          await refusedWithin(api, alice, alice.token, b, since)
-          assert.equal((await api.refresh(alice.refreshToken, b)).status, 401)
+          await assertEnded(api, alice, alice, b, 'logout')
           assert.equal((await api.logout(alice.token, b)).status, 401)
           assert.equal(await api.whoAmI(alice, elsewhere.token, b), 200)
-          assert.deepEqual(await auditOfSession(alice.sessionId), [
-            ['login', 'authentication'],
-            ['logout', 'authentication']
-          ])
         })
 
         it("lists the caller's open sessions, newest first, with `current` for the token's", async () => {
@@ -396,14 +395,9 @@ describe('sessions', function () {
           assert.equal(reply.body.id, other.sessionId)
           assert.equal(reply.body.current, false)
 
-          await refusedWithin(api, alice, other.token, b, performance.now())
-          assert.equal((await api.refresh(other.refreshToken, b)).status, 401)
+          await assertEnded(api, alice, other, b, 'session-ended')
           assert.equal((await api.endSession(alice.token, other.sessionId, a)).status, 404)
           assert.equal(await api.whoAmI(alice, alice.token, b), 200)
-          assert.deepEqual(await auditOfSession(other.sessionId), [
-            ['login', 'authentication'],
-            ['session-ended', 'sessions']
-          ])
         })
 
         it('changing the password ends every other session of the user; the current one goes on', async () => {
@@ -414,15 +408,10 @@ describe('sessions', function () {
           const reply = await api.changePassword(alice, alice.token, 'a brand new passphrase', a)
           assert.equal(reply.status, 200, JSON.stringify(reply.body))
 
-          await refusedWithin(api, alice, other.token, b, performance.now())
-          assert.equal((await api.refresh(other.refreshToken, b)).status, 401)
+          await assertEnded(api, alice, other, b, 'session-ended')
           assert.equal(await api.whoAmI(alice, alice.token, b), 200)
           assert.equal(await api.whoAmI(bob, bob.token, b), 200)
           assert.equal((await api.refresh(alice.refreshToken, b)).status, 201)
-          assert.deepEqual(await auditOfSession(other.sessionId), [
-            ['login', 'authentication'],
-            ['session-ended', 'sessions']
-          ])
         })
 
         it('a name change ends no session', async () => {
@@ -444,16 +433,9 @@ describe('sessions', function () {
           const reply = await api.removeUser(alice, alice.token, a)
           assert.equal(reply.status, 200, JSON.stringify(reply.body))
 
-          const since = performance.now()
-          await refusedWithin(api, alice, alice.token, b, since)
-          await refusedWithin(api, alice, other.token, b, since)
-          assert.equal((await api.refresh(other.refreshToken, b)).status, 401)
           // The records outlive the user and their sessions.
-          for (const session of [alice.sessionId, other.sessionId]) {
-            assert.deepEqual(await auditOfSession(session), [
-              ['login', 'authentication'],
-              ['session-ended', 'sessions']
-            ])
+          for (const session of [alice, other]) {
+            await assertEnded(api, alice, session, b, 'session-ended')
           }
         })
 

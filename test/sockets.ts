@@ -8,6 +8,21 @@ import { createClient } from '../src/client'
 import type { ClientApplication } from '../src/client'
 import { baseUrl } from './helpers'
 
+/**
+ * A raw Socket.io connection, without the Feathers client: calls exactly as an attacker sends
+ * them. `headers` go with the handshake (an X-Forwarded-For, say).
+ */
+export async function rawSocket(url = baseUrl(), headers?: Record<string, string>): Promise<Socket> {
+  const socket = io(url, {
+    transports: ['websocket'],
+    forceNew: true,
+    reconnection: false,
+    extraHeaders: headers
+  })
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('connect_error', reject))
+  return socket
+}
+
 /** How long a socket must stay silent after the owner's socket has received the same event. */
 export const SILENCE_MS = 300
 const DELIVERY_TIMEOUT_MS = 5000
