@@ -433,48 +433,65 @@ describe('sessions', function () {
           const reply = await api.removeUser(alice, alice.token, a)
           assert.equal(reply.status, 200, JSON.stringify(reply.body))
 
-          // The records outlive the user and their sessions.
-          for (const session of [alice, other]) {
-            await assertEnded(api, alice, session, b, 'session-ended')
-          }
+          // Both within the second (checked together), and the records outlive the user and their sessions.
+          await Promise.all(
+            [alice, other].map((session) => assertEnded(api, alice, session, b, 'session-ended'))
+          )
         })
 
-        it("an ended session's sockets are logged off on every instance and receive no more events", async () => {
-          const alice = await signUp('Alice', a)
-          const elsewhere = await logIn(alice, a)
-          const [ending, sameSession, witness] = await Promise.all([
-            connectSocket(alice.token, b),
-            connectSocket(alice.token, a),
-            connectSocket(elsewhere.token, b)
-          ])
-          await http('POST', '/api/patients', {
-            token: alice.token,
-            body: validPatient({ name: 'Before' }),
-            baseUrl: a
-          })
-          await ending.delivered('patients created', (patient) => patient.name === 'Before')
-
-          assert.equal((await api.logout(alice.token, a)).status, 200)
-
-          assert.equal(await ending.disconnectReason(), 'io server disconnect')
-          assert.equal(await sameSession.disconnectReason(), 'io server disconnect')
-          const after = await http('POST', '/api/patients', {
-            token: elsewhere.token,
-            body: validPatient({ name: 'After' }),
-            baseUrl: a
-          })
-          assert.equal(after.status, 201)
-          await http('POST', '/api/doctors', { token: elsewhere.token, body: validDoctor(), baseUrl: a })
-          await witness.delivered('patients created', (patient) => patient.name === 'After')
-          await witness.delivered('doctors created')
-          await sleep(100)
-          for (const socket of [ending, sameSession]) {
-            assert.deepEqual(
-              socket.events().map(({ event, payload }) => `${event} ${payload?.name}`),
-              ['patients created Before']
-            )
+        // Every way a session ends, each from the other session or by the session itself.
+        const ends: Record<string, (alice: TestUser, elsewhere: TestLogin) => Promise<unknown>> = {
+          'logged out': async (alice) => assert.equal((await api.logout(alice.token, a)).status, 200),
+          'ended from another session': async (alice, elsewhere) =>
+            assert.equal((await api.endSession(elsewhere.token, alice.sessionId, a)).status, 200),
+          'ended by a password change elsewhere': async (alice, elsewhere) =>
+            assert.equal(
+              (await api.changePassword(alice, elsewhere.token, 'another passphrase', a)).status,
+              200
+            ),
+          'ended by a reused refresh token': async (alice) => {
+            assert.equal((await api.refresh(alice.refreshToken, a)).status, 201)
+            assert.equal((await api.refresh(alice.refreshToken, a)).status, 401)
           }
-        })
+        }
+        for (const [how, end] of Object.entries(ends)) {
+          it(`a session ${how}: its sockets are logged off on every instance and receive no more events`, async () => {
+            const alice = await signUp('Alice', a)
+            const elsewhere = await logIn(alice, a)
+            const [ending, sameSession, witness] = await Promise.all([
+              connectSocket(alice.token, b),
+              connectSocket(alice.token, a),
+              connectSocket(elsewhere.token, b)
+            ])
+            await http('POST', '/api/patients', {
+              token: alice.token,
+              body: validPatient({ name: 'Before' }),
+              baseUrl: a
+            })
+            await ending.delivered('patients created', (patient) => patient.name === 'Before')
+
+            await end(alice, elsewhere)
+
+            assert.equal(await ending.disconnectReason(), 'io server disconnect')
+            assert.equal(await sameSession.disconnectReason(), 'io server disconnect')
+            const after = await http('POST', '/api/patients', {
+              token: elsewhere.token,
+              body: validPatient({ name: 'After' }),
+              baseUrl: a
+            })
+            assert.equal(after.status, 201)
+            await http('POST', '/api/doctors', { token: elsewhere.token, body: validDoctor(), baseUrl: a })
+            await witness.delivered('patients created', (patient) => patient.name === 'After')
+            await witness.delivered('doctors created')
+            await sleep(100)
+            for (const socket of [ending, sameSession]) {
+              assert.deepEqual(
+                socket.events().map(({ event, payload }) => `${event} ${payload?.name}`),
+                ['patients created Before']
+              )
+            }
+          })
+        }
       })
     }
   }
@@ -616,7 +633,7 @@ describe('sessions', function () {
       try {
         await change.raw('UPDATE users SET password = ? WHERE id = ?', ['changed meanwhile', alice.id])
         const login = rest.login(alice, pair[0].url)
-        await sessionInsertWaiting(3000)
+        assert.ok(await sessionInsertWaiting(3000), 'the login never waited at its session insert')
         await change.commit()
         const reply = await login
         assert.equal(reply.status, 401, JSON.stringify(reply.body))
@@ -652,6 +669,23 @@ describe('sessions', function () {
         .pluck('id')
       assert.deepEqual(open, [alice.sessionId])
     })
+  })
+
+  it('a session keeps the address and User-Agent of its login, whoever refreshes it', async () => {
+    const alice = await signUp('Alice')
+    const login = await http('POST', '/api/auth/login', {
+      body: { email: alice.email, password: alice.password },
+      headers: { 'user-agent': 'the login browser' }
+    })
+    assert.equal(login.status, 201, JSON.stringify(login.body))
+    const refreshed = await http('POST', '/api/auth/refresh', {
+      body: { refreshToken: login.body.refreshToken },
+      headers: { 'user-agent': 'somebody else' }
+    })
+    assert.equal(refreshed.status, 201, JSON.stringify(refreshed.body))
+    const list = await http('GET', '/api/auth/sessions', { token: refreshed.body.accessToken })
+    const session = list.body.data.find(({ current }: { current: boolean }) => current)
+    assert.deepEqual([session.userAgent, session.ip], ['the login browser', '127.0.0.1'])
   })
 
   describe('forged access tokens, signed with our secret', () => {

@@ -257,9 +257,10 @@ export class SessionRegistry {
   }
 
   /**
-   * Logged off at the end of this turn of the event loop (the caller's own answer goes first): they
-   * leave every channel and lose their authentication at once, so they receive nothing more and a
-   * call already on its way is answered 401. `CLOSE_AFTER_MS` later their sockets are closed, as on
+   * Logged off: they leave every channel at once, so they receive nothing more, not even the event
+   * of the change that ended their session (a password change); at the end of this turn of the
+   * event loop (the caller's own answer goes first) they lose their authentication, so a call
+   * already on its way is answered 401. `CLOSE_AFTER_MS` later their sockets are closed, as on
    * token expiry, so that a client notices; not one that logged in again meanwhile.
    */
   private logOff(connections: RealTimeConnection[]) {
@@ -267,10 +268,12 @@ export class SessionRegistry {
     if (connections.length === 0) {
       return
     }
+    const { app } = this
+    if (app.channels.length > 0) {
+      connections.forEach((connection) => app.channel(app.channels).leave(connection))
+    }
     setImmediate(() => {
-      const { app } = this
       for (const connection of connections) {
-        if (app.channels.length > 0) app.channel(app.channels).leave(connection)
         void app.service('authentication').handleConnection('disconnect', connection)
       }
       setTimeout(() => {
