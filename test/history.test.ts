@@ -423,13 +423,11 @@ describe('history and concurrent edits', () => {
         const history = serviceOf(await connectSocket(alice.token), `${path}/${record.id}/history`)
         for (const call of [
           () => history.create({ version: 9 }),
+          () => history.update(1, { action: 'remove' }),
           () => history.patch(1, { action: 'remove' }),
           () => history.remove(1)
         ]) {
-          await assert.rejects(
-            call(),
-            (error: any) => error?.code === 405 || error?.name === 'MethodNotAllowed'
-          )
+          await assert.rejects(call(), { code: 405, name: 'MethodNotAllowed' })
         }
         assert.deepEqual(
           (await storedVersions(path, record.id)).map(({ version, action }) => [version, action]),
@@ -706,7 +704,7 @@ describe('history and concurrent edits', () => {
       )
       const doctor = await created('/api/doctors', erin, validDoctor())
       // Races: conditional and unconditional writes of the same records at once, some refused.
-      await Promise.all([
+      const replies = await Promise.all([
         ...patients.flatMap((patient) => [
           send('PATCH', `/api/patients/${patient.id}`, erin, { age: 1 }, { 'if-match': '"1"' }),
           send('PATCH', `/api/patients/${patient.id}`, erin, { age: 2 }, { 'if-match': '"1"' }),
@@ -719,6 +717,20 @@ describe('history and concurrent edits', () => {
         send('PATCH', `/api/patients/${patients[1].id}`, bob, { age: 50 }),
         send('PATCH', `/api/patients/${patients[2].id}`, erin, { age: 200 })
       ])
+      assert.deepEqual(
+        replies.filter(({ status }) => status >= 500),
+        [],
+        'a race or a refused write answered a 5xx'
+      )
+      // Of each pair carrying If-Match: "1", at most one went through (a PUT or PATCH may have come first).
+      for (let index = 0; index < patients.length; index++) {
+        const conditional = replies.slice(4 * index, 4 * index + 2).map(({ status }) => status)
+        assert.ok(conditional.filter((status) => status === 200).length <= 1, JSON.stringify(conditional))
+      }
+      assert.deepEqual(
+        replies.slice(-4).map(({ status }) => status),
+        [200, 403, 404, 400]
+      )
       // A cascade: the user and all of their patients go.
       assert.equal((await send('DELETE', `/users/${erin.id}`, erin)).status, 200)
       await assertEveryChangeHasItsVersion()
