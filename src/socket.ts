@@ -121,12 +121,13 @@ function publicErrors(socket: FeathersSocket, methods: ReadonlySet<unknown>) {
       logged(error)
       ack?.(error)
     }
+    // The cap first: a flood past it costs nothing more, not even measuring its data.
+    if (inFlight >= MAX_CALLS_IN_FLIGHT) {
+      return refuse(new TooManyRequests('Too many calls in flight on this connection').toJSON())
+    }
     const refused = refusal(packet, methods)
     if (refused) {
       return refuse(refused)
-    }
-    if (inFlight >= MAX_CALLS_IN_FLIGHT) {
-      return refuse(new TooManyRequests('Too many calls in flight on this connection').toJSON())
     }
     inFlight++
     packet.push(((error, result) => {

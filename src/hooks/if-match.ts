@@ -66,10 +66,20 @@ const restHeader = (context: HookContext, name: string) => {
   return typeof value === 'string' ? value : undefined
 }
 
-/** Around hook of `get` of a resource with history: `If-None-Match`, for the etag hook's 304. */
+/**
+ * Around hook of `get` of a resource with history: `If-None-Match`, for the etag hook's 304. A
+ * read is never refused over it: a value that names none of our versions (a cache's own tag, say)
+ * simply does not match, and the record is answered (RFC 9110).
+ */
 export const ifNoneMatchOfGet = () => async (context: HookContext, next: NextFunction) => {
   const header = restHeader(context, 'if-none-match')
-  if (header !== undefined) context.params.ifNoneMatch = versionsOfIfNoneMatch(header)
+  if (header !== undefined) {
+    try {
+      context.params.ifNoneMatch = versionsOfIfNoneMatch(header)
+    } catch {
+      // no version named: no condition
+    }
+  }
   await next()
 }
 
