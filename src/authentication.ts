@@ -295,7 +295,7 @@ export class CachedEntityJWTStrategy extends JWTStrategy {
     if (!isUuid(sub) || typeof sid !== 'string' || !CANONICAL_UUID.test(sid)) {
       throw new NotAuthenticated('Invalid access token')
     }
-    if (this.registry.hasEnded(sid) || !(await this.registry.isOpenSessionOf(sid, sub))) {
+    if (!(await this.registry.isOpenSessionOf(sid, sub))) {
       throw new NotAuthenticated('The session has ended')
     }
     return sub

@@ -6,13 +6,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 export const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID.test(value)
 
+/** The longest email address there can be (RFC 5321's path limit less the angle brackets). */
+export const MAX_EMAIL_LENGTH = 254
+
 /**
  * The one form of an email address that is stored, looked up and throttled: trimmed, lower-cased.
  * Login lookup and login throttle must key on the same string, or padding would get round the count.
  */
-/** The longest email address there can be (RFC 5321's path limit less the angle brackets). */
-export const MAX_EMAIL_LENGTH = 254
-
 export const normalisedEmail = (email: string) => email.trim().toLowerCase()
 
 export const timestamp = () => Type.String({ format: 'date-time' })

@@ -57,6 +57,9 @@ const CLOSE_AFTER_MS = 1000
 /** Expired refresh tokens are deleted about this often. */
 const PRUNE_TOKENS_EVERY_MS = 10 * 60_000
 
+/** Sessions known ended, per instance: the oldest are forgotten first past this. */
+const MAX_ENDED = 100_000
+
 /** Sessions known open, per instance: some thousands of users' worth. */
 const OPEN_CACHE_SIZE = 10_000
 
@@ -83,6 +86,11 @@ export class SessionRegistry {
     'Reading ended sessions again',
     'warn'
   )
+  private readonly pruneOutage = outageLog(
+    'Could not delete expired refresh tokens; trying again later',
+    'Deleting expired refresh tokens again',
+    'warn'
+  )
   private timer?: NodeJS.Timeout
   private polling?: Promise<void>
   private stopped = false
@@ -98,13 +106,9 @@ export class SessionRegistry {
     this.store = options.store
   }
 
-  /** Whether the session `id` has ended: the JWT strategy asks on every request. */
-  hasEnded(id: string): boolean {
-    return this.ended.has(id)
-  }
-
   /**
-   * Whether `id` is an open session of `userId`: from the sessions this instance knows open, else
+   * Whether `id` is an open session of `userId`, asked by the JWT strategy on every request: not
+   * if it is known ended, else from the sessions this instance knows open, else
    * one query, whose answer is kept for an access-token lifetime (at most OPEN_CACHE_SIZE, least
    * recently used first out) or until the session ends.
    */
@@ -240,7 +244,10 @@ export class SessionRegistry {
       return
     }
     this.lastTokenPrune = now
-    await this.store.prune().catch((error: unknown) => this.outage.failed(error))
+    await this.store
+      .prune()
+      .then(() => this.pruneOutage.recovered())
+      .catch((error: unknown) => this.pruneOutage.failed(error))
   }
 
   private learn(ids: string[], endedAt: number, logOff: boolean) {
@@ -250,6 +257,12 @@ export class SessionRegistry {
       if (!this.ended.has(id)) {
         this.ended.set(id, forgetAt)
       }
+    }
+    // Bounded whatever the events channel carries: a session forgotten here is not in `open`
+    // either, so its next token is looked up, and the database says it has ended.
+    for (const id of this.ended.keys()) {
+      if (this.ended.size <= MAX_ENDED) break
+      this.ended.delete(id)
     }
     if (logOff) {
       this.logOff(ids.flatMap((id) => [...(this.connections.get(id) ?? [])]))

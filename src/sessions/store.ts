@@ -149,7 +149,7 @@ const PAGE = `
 
 const COUNT = `SELECT count(*) AS total FROM sessions WHERE user_id = ? AND ended_at IS NULL AND expires_at > now()`
 
-// What instances poll for (src/sessions/ended.ts): sessions ended and users changed since then,
+// What instances poll for (src/sessions/registry.ts): sessions ended and users changed since then,
 // along the partial index of session ends in the audit trail and the index of users.updated_at.
 // Statements an instance makes on its own, not for a request, say so (in pg_stat_activity too).
 export const BACKGROUND = '/* background */'
