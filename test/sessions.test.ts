@@ -688,6 +688,23 @@ describe('sessions', function () {
     assert.deepEqual([session.userAgent, session.ip], ['the login browser', '127.0.0.1'])
   })
 
+  it('the ended sessions an instance remembers are bounded; one it forgot is still refused', async () => {
+    const alice = await signUp('Alice')
+    const ended = await logIn(alice)
+    assert.equal((await rest.logout(ended.token, baseUrl())).status, 200)
+    const registry = testContext().server.app.get('sessionRegistry') as any
+    for (let batch = 0; batch < 101; batch++) {
+      registry.haveEnded(
+        Array.from({ length: 1000 }, () => randomUUID()),
+        { logOff: false }
+      )
+    }
+    assert.equal(registry.ended.size, 100_000)
+    assert.equal(registry.ended.has(ended.sessionId), false)
+    assert.equal(await rest.whoAmI(alice, ended.token, baseUrl()), 401)
+    assert.equal(await rest.whoAmI(alice, alice.token, baseUrl()), 200)
+  })
+
   describe('forged access tokens, signed with our secret', () => {
     it('a random, another user’s, or an uppercased ended session is a 401 over REST and sockets', async () => {
       const alice = await signUp('Alice')
