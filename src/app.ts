@@ -16,6 +16,10 @@ import { queryString } from './http/query-string'
 import { corsFor } from './http/cors'
 import { Drain } from './http/drain'
 import { eventSync } from './event-sync'
+import { documentFhir } from './fhir/openapi'
+import { FhirFacade } from './fhir/facade'
+import { fhirErrors } from './fhir/outcome'
+import type { FhirMapping } from './fhir/vocabulary'
 import { errorHandler } from './http/error-handler'
 import { health } from './http/health'
 import { requestLog } from './http/request-log'
@@ -24,6 +28,7 @@ import { loggerOf } from './logger'
 import { createRedis, redisNamespace } from './redis'
 import { routesWithoutPrototype } from './routes'
 import { resources as declaredResources } from './resources'
+import { fhirMappings } from './resources/fhir'
 import { services } from './services'
 import { sessions } from './sessions'
 import type { AnyResource } from './services/resource'
@@ -41,13 +46,15 @@ const publicErrors = async (context: HookContext, next: NextFunction) => {
 /**
  * Builds the application on an open, migrated database; `listen` (or `setup`) starts it.
  * `deploymentId` (src/database/deployment.ts) names what the app shares on Redis; `resources` are
- * the declared resources it serves (src/resources).
+ * the declared resources it serves (src/resources), `fhir` the FHIR mappings served under /fhir
+ * (by default those of src/resources/fhir.ts whose resource is served).
  */
 export function createApp(
   settings: ApplicationConfiguration,
   db: Knex,
   deploymentId: string,
-  resources: readonly AnyResource[] = declaredResources
+  resources: readonly AnyResource[] = declaredResources,
+  fhir: readonly FhirMapping[] = fhirMappings.filter((mapping) => resources.includes(mapping.resource))
 ): Application {
   const app: Application = koa(feathers())
   for (const [name, value] of Object.entries(settings)) {
@@ -65,8 +72,11 @@ export function createApp(
   app.use(helmet())
   app.use(corsFor(settings.origins))
   app.use(errorHandler())
+  app.use(fhirErrors())
   app.use(drain.middleware())
   app.use(health(db, settings.database.timeouts.healthMs, () => app.get('eventSync')?.delivery()))
+  // Before the body and the query string are read: /fhir reads neither, and answers FHIR's errors.
+  app.use(new FhirFacade(app, fhir).middleware())
   app.use(jsonBody())
   app.use(queryString())
   app.use(apiAliases(resources))
@@ -89,6 +99,7 @@ export function createApp(
   }
 
   app.configure(openApi(apiRoutesOf(resources)))
+  app.configure(documentFhir(fhir))
   app.configure(authentication)
   app.configure(services(resources))
   app.configure(sessions)

@@ -117,6 +117,11 @@ export const configurationSchema = Type.Object(
       { additionalProperties: false }
     ),
     redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+    /**
+     * Where clients reach this server (`PUBLIC_URL`): the FHIR facade's absolute URLs start with it.
+     * Unset: `http://localhost:<the port the server listens on>`.
+     */
+    publicUrl: Type.Optional(Type.String({ pattern: '^https?://[^\\s?#]+$' })),
     events: Type.Object(
       {
         /** With `redisUrl`: how often an instance checks that its events go round through Redis. */

@@ -3,6 +3,7 @@ import http from 'node:http'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createApp } from './app'
+import type { FhirMapping } from './fhir/vocabulary'
 import type { ApplicationConfiguration } from './configuration'
 import { startDatabase } from './database'
 import type { DatabaseServer } from './database'
@@ -22,6 +23,8 @@ export interface ServerOptions {
   resources?: readonly AnyResource[]
   /** Directories of migrations beyond migrations/ (a test's throwaway resource). */
   migrations?: readonly string[]
+  /** The FHIR mappings served under /fhir (default: src/resources/fhir.ts, of the served resources). */
+  fhir?: readonly FhirMapping[]
 }
 
 export interface RunningServer {
@@ -108,7 +111,7 @@ async function drainAndClose(app: Application, server: Server, shutdownTimeoutMs
  */
 export async function startServer(
   settings: ApplicationConfiguration,
-  { resources = declaredResources, migrations = [] }: ServerOptions = {}
+  { resources = declaredResources, migrations = [], fhir }: ServerOptions = {}
 ): Promise<RunningServer> {
   await configureLogger({ level: settings.logLevel, format: settings.logFormat })
   const database = await startDatabase(settings.database)
@@ -118,7 +121,7 @@ export async function startServer(
   try {
     await migrateToLatest(db, migrations)
     await checkTables(db, resources)
-    app = createApp(settings, db, await deploymentId(db), resources)
+    app = createApp(settings, db, await deploymentId(db), resources, fhir)
     await app.get('eventSync')?.ready.catch((error: Error) => {
       throw new Error(`Redis at REDIS_URL cannot be reached: ${error.message}`)
     })
