@@ -33,8 +33,9 @@ function zoneMinutes(zone: string): number | undefined {
   if (zone === 'Z') return 0
   const hours = Number(zone.slice(1, 3))
   const minutes = Number(zone.slice(4, 6))
-  if (hours > 14 || minutes > 59) return undefined
-  return (zone.startsWith('-') ? -1 : 1) * (hours * 60 + minutes)
+  const total = hours * 60 + minutes
+  if (minutes > 59 || total > 14 * 60) return undefined
+  return (zone.startsWith('-') ? -1 : 1) * total
 }
 
 function span(text: string): { start: number; end: number } | undefined {
