@@ -67,29 +67,26 @@ export class FhirFacade {
   private readonly referenceTypes = new Map<string, string>()
   private readonly started = new Date().toISOString()
   private publicBase?: string
+  private contextOfBase?: FhirContext
 
   constructor(
     private readonly app: Application,
     private readonly mappings: readonly FhirMapping[]
   ) {
     for (const mapping of mappings) {
-      for (const [name, type] of Object.entries(mapping.types)) {
-        if (this.served.has(name)) {
-          throw new Error(
-            `Two FHIR mappings make ${name}: '${this.served.get(name)!.mapping.resource.path}' and '${mapping.resource.path}'`
-          )
-        }
-        this.served.set(name, {
-          name,
-          mapping,
-          type,
-          versioned: type.interactions.includes('vread'),
-          search: searchParameters(type)
-        })
-        if (!this.referenceTypes.has(mapping.resource.path))
-          this.referenceTypes.set(mapping.resource.path, name)
-      }
+      Object.entries(mapping.types).forEach(([name, type]) => this.serve(mapping, name, type))
     }
+  }
+
+  private serve(mapping: FhirMapping, name: string, type: FhirType<Row>) {
+    const { path } = mapping.resource
+    const other = this.served.get(name)
+    if (other) {
+      throw new Error(`Two FHIR mappings make ${name}: '${other.mapping.resource.path}' and '${path}'`)
+    }
+    const versioned = type.interactions.includes('vread')
+    this.served.set(name, { name, mapping, type, versioned, search: searchParameters(type) })
+    if (!this.referenceTypes.has(path)) this.referenceTypes.set(path, name)
   }
 
   /** `<publicUrl>/fhir`: `publicUrl`, else `http://localhost:<the port the server listens on>`. */
@@ -103,15 +100,17 @@ export class FhirFacade {
     return base
   }
 
+  /** What the mappings' functions are given: made once per base URL. */
   private context(): FhirContext {
     const base = this.base()
-    return {
-      base,
-      reference: (path, id) => {
+    if (this.contextOfBase?.base !== base) {
+      const reference = (path: string, id: string) => {
         const type = this.referenceTypes.get(path)
         return type && `${type}/${id}`
       }
+      this.contextOfBase = { base, reference }
     }
+    return this.contextOfBase
   }
 
   /** The Koa middleware of every path under `/fhir`; errors are answered by `fhirErrors` (outcome.ts). */
