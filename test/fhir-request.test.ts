@@ -89,6 +89,7 @@ describe('FHIR request parsing', () => {
     })
     const second = parseDateValue('le2026-12-01T10:00:00+01:00')!
     assert.deepEqual(boundsOf(second), { before: Date.parse('2026-12-01T09:00:01Z') })
+    assert.deepEqual(parseDateValue('le2026-12-01T10:00:00 01:00'), second, 'a + sent unencoded')
     const milli = parseDateValue('gt2026-12-01T10:00:00.250Z')!
     assert.deepEqual(boundsOf(milli), { from: Date.parse('2026-12-01T10:00:00.251Z') })
     assert.deepEqual(boundsOf(parseDateValue('lt2024-02-29')!), {

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { request } from 'node:http'
+import path from 'node:path'
+import { checkConfiguration, loadConfiguration } from '../src/configuration'
 import { fhirMappings } from '../src/resources/fhir'
 import { users } from '../src/resources/users'
 import { doctors } from '../src/resources/doctors'
@@ -698,7 +701,7 @@ describe('FHIR R4 facade: metadata, read, vread and history', () => {
   })
 
   describe('absolute URLs come from PUBLIC_URL, never from the request', () => {
-    it('by default http://localhost:<port>/fhir, whatever Host, X-Forwarded-Host or Forwarded say', async () => {
+    it('the base is PUBLIC_URL’s (by default http://localhost:<port>), whatever Host, X-Forwarded-Host or Forwarded say', async () => {
       const patient = await created('/api/patients', alice, validPatient({ name: 'Hosted' }))
       const url = `${testContext().server.url}/fhir/Patient?_id=${patient.id}`
       const reply = await rawGet(url, {
@@ -713,6 +716,19 @@ describe('FHIR R4 facade: metadata, read, vread and history', () => {
       assert.ok(!JSON.stringify(reply.body).includes('evil.example'))
       assert.equal(reply.body.entry[0].fullUrl, `${fhirBase()}/Patient/${patient.id}`)
       assert.equal(reply.body.link[0].url, `${fhirBase()}/Patient?_id=${patient.id}&_count=10&_offset=0`)
+    })
+
+    it('PUBLIC_URL is the setting publicUrl, an http(s) URL checked at start', async () => {
+      const environment = JSON.parse(
+        readFileSync(path.join(__dirname, '..', 'config', 'custom-environment-variables.json'), 'utf8')
+      )
+      assert.equal(environment.publicUrl, 'PUBLIC_URL')
+      const settings = await loadConfiguration()
+      for (const publicUrl of ['ftp://example.org', 'example.org', 'https://example.org/?x=1', '']) {
+        await assert.rejects(checkConfiguration({ ...settings, publicUrl }), /publicUrl: must match pattern/)
+      }
+      const publicUrl = 'https://api.example.org:8443/clinic'
+      assert.equal((await checkConfiguration({ ...settings, publicUrl })).publicUrl, publicUrl)
     })
 
     describe('with PUBLIC_URL set', () => {

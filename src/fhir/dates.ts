@@ -58,9 +58,12 @@ function span(text: string): { start: number; end: number } | undefined {
   return { start, end: start + (millis === undefined ? 1000 : 1) }
 }
 
+// A `+` left unencoded in a query string arrives as a space: `…T10:00:00 02:00` meant `+02:00`.
+const UNENCODED_PLUS = /(?<=T\d{2}:\d{2}:\d{2}(?:\.\d{3})?) (?=\d{2}:\d{2}$)/
+
 /** The prefix and span of a value, or undefined when it is not one this server reads. */
 export function parseDateValue(value: string): DateValue | undefined {
-  const [, prefix = 'eq', text] = PREFIX.exec(value)!
+  const [, prefix = 'eq', text] = PREFIX.exec(value.replace(UNENCODED_PLUS, '+'))!
   const named = span(text)
   return named && { prefix: prefix as DatePrefix, ...named }
 }
