@@ -81,12 +81,16 @@ export function historyBundle(
     total,
     link: links,
     ...entriesOf(
-      versions.map(({ version, action, at, resource }) => ({
-        fullUrl: `${base}/${type}/${id}`,
-        ...(resource && { resource }),
-        request: { method: METHODS[action], url: action === 'create' ? type : `${type}/${id}` },
-        response: { status: action === 'create' ? '201' : '200', etag: `W/"${version}"`, lastModified: at }
-      }))
+      versions.map(({ version, action, at, resource }) => {
+        const fullUrl = `${base}/${type}/${id}`
+        const request = { method: METHODS[action], url: action === 'create' ? type : `${type}/${id}` }
+        const response = {
+          status: action === 'create' ? '201' : '200',
+          etag: `W/"${version}"`,
+          lastModified: at
+        }
+        return resource ? { fullUrl, resource, request, response } : { fullUrl, request, response }
+      })
     )
   }
 }

@@ -186,18 +186,21 @@ export class FhirFacade {
     return { ...(ctx.feathers as Params), ...result, authenticated: true }
   }
 
+  /**
+   * `resourceType`, `id`, `meta` and the mapping's elements. Built step by step: spreads of
+   * objects of varying shapes cost V8 tens of microseconds a page (measured here).
+   */
   private resourceOf(served: Served, record: Row, version?: number): FhirResource {
     const { name, type, versioned } = served
-    const lastUpdated = type.lastUpdated && record[type.lastUpdated]
-    const meta = versioned
-      ? { versionId: String(version ?? record.version), ...(lastUpdated && { lastUpdated }) }
-      : lastUpdated && { lastUpdated }
-    return {
-      resourceType: name,
-      id: record.id,
-      ...(meta && { meta }),
-      ...type.elements(record, this.context())
+    const resource: FhirResource = { resourceType: name, id: record.id }
+    const lastUpdated: string | undefined = type.lastUpdated && record[type.lastUpdated]
+    if (versioned) {
+      const versionId = String(version ?? record.version)
+      resource.meta = lastUpdated ? { versionId, lastUpdated } : { versionId }
+    } else if (lastUpdated) {
+      resource.meta = { lastUpdated }
     }
+    return Object.assign(resource, type.elements(record, this.context()))
   }
 
   private service(served: Served) {

@@ -52,21 +52,33 @@ function codedOf(action: string): Coded {
 }
 
 /** The record a call was about: a reference where its resource has a FHIR type, else its id. */
-function entityOf({ service, recordId }: Audit, context: FhirContext) {
-  if (!recordId) return {}
+function whatOf(service: string, recordId: string, context: FhirContext) {
   const reference = context.reference(service, recordId)
-  const what = reference
+  return reference
     ? { reference }
     : { identifier: { system: `urn:healthcare-api:${service}`, value: recordId } }
-  return { entity: [{ what }] }
 }
 
+// Built step by step rather than with conditional spreads, which cost V8 far more (measured here).
 function agentOf({ userId, ip }: Audit) {
-  return {
-    ...(userId && { who: { identifier: { system: 'urn:healthcare-api:user', value: userId } } }),
-    requestor: true,
-    ...(ip && { network: { address: ip, type: '2' } })
-  }
+  const agent: Record<string, unknown> = {}
+  if (userId) agent.who = { identifier: { system: 'urn:healthcare-api:user', value: userId } }
+  agent.requestor = true
+  if (ip) agent.network = { address: ip, type: '2' }
+  return agent
+}
+
+function auditEventOf(record: Audit, context: FhirContext) {
+  const { type, subtype, action } = codedOf(record.action)
+  const event: Record<string, unknown> = { type }
+  if (subtype) event.subtype = [subtype]
+  event.action = action
+  event.recorded = record.createdAt
+  event.outcome = FAILED.test(record.action) ? '4' : '0'
+  event.agent = [agentOf(record)]
+  event.source = { observer: { display: 'healthcare-api' } }
+  if (record.recordId) event.entity = [{ what: whatOf(record.service, record.recordId, context) }]
+  return event
 }
 
 /** One of the caller's audit records is an AuditEvent. */
@@ -74,19 +86,7 @@ export const auditFhir = defineFhir(audit, {
   AuditEvent: {
     description: 'One of your audit records',
     interactions: ['read', 'search-type'],
-    elements: (record, context) => {
-      const { type, subtype, action } = codedOf(record.action)
-      return {
-        type,
-        ...(subtype && { subtype: [subtype] }),
-        action,
-        recorded: record.createdAt,
-        outcome: FAILED.test(record.action) ? '4' : '0',
-        agent: [agentOf(record)],
-        source: { observer: { display: 'healthcare-api' } },
-        ...entityOf(record, context)
-      }
-    },
+    elements: auditEventOf,
     search: { _id: ids(), date: date('createdAt') }
   }
 })

@@ -2,18 +2,18 @@ import { defineFhir } from '../fhir/vocabulary'
 import { ids, prefix, reference } from '../fhir/search-parameters'
 import { patients } from './patients'
 
+const UCUM = 'http://unitsofmeasure.org'
+
 /**
  * The recorded age in whole years, as UCUM's annum. R4's Age must be above 0, so a patient under a
- * year (age 0) is "less than 1 year".
+ * year (age 0) is "less than 1 year". (Two literals rather than a spread: measurably cheaper.)
  */
 const recordedAge = (age: number, base: string) => ({
   url: `${base}/StructureDefinition/recorded-age`,
-  valueAge: {
-    ...(age === 0 ? { comparator: '<', value: 1 } : { value: age }),
-    unit: 'a',
-    system: 'http://unitsofmeasure.org',
-    code: 'a'
-  }
+  valueAge:
+    age === 0
+      ? { comparator: '<', value: 1, unit: 'a', system: UCUM, code: 'a' }
+      : { value: age, unit: 'a', system: UCUM, code: 'a' }
 })
 
 /** A patient is a Patient (name and recorded age; nothing of the owner) and a Condition (the disease). */
