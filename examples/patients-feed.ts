@@ -1,6 +1,6 @@
 // Logs in over Socket.io and prints every patient you create, wherever you create it
 // (REST, another socket, another instance behind the load balancer). The client renews its access
-// token with the refresh token before it expires (src/session-client.ts), so it keeps listening
+// token with the refresh token before it expires (src/client/sessions.ts), so it keeps listening
 // until the session is ended (a logout elsewhere, DELETE /api/auth/sessions/:id, a new password).
 //
 //   API_URL=http://127.0.0.1:3030 EMAIL=ada@example.org PASSWORD='correct horse battery' npx tsx examples/patients-feed.ts

@@ -3,14 +3,14 @@ import type { Application as FeathersApplication } from '@feathersjs/koa'
 import type { ServiceSwaggerOptions } from 'feathers-swagger'
 import type { Knex } from 'knex'
 import type { ApplicationConfiguration } from './configuration'
-import type { EventSync } from './event-sync'
+import type { EventSync } from './realtime/event-sync'
 import type { Drain } from './http/drain'
 import type { Logger } from './logger'
-import type { LoginLimiters } from './login-throttle'
-import type { RedisClient } from './redis'
-import type { User } from './resources/users'
-import type { SessionRegistry } from './sessions/registry'
-import type { AuditStamp } from './services/audit-statement'
+import type { LoginLimiters } from './auth/login-throttle'
+import type { RedisClient } from './database/redis'
+import type { User } from './services/users'
+import type { SessionRegistry } from './auth/sessions/registry'
+import type { AuditStamp } from './declarative/runtime/audit-statement'
 
 export type { NextFunction }
 
@@ -22,7 +22,7 @@ export interface Configuration extends ApplicationConfiguration {
   redis?: RedisClient
   /** Set when REDIS_URL is: events shared with the deployment's other instances. */
   eventSync?: EventSync
-  /** Which sessions have ended and which sockets are in which session (src/sessions/registry.ts). */
+  /** Which sessions have ended and which sockets are in which session (src/auth/sessions/registry.ts). */
   sessionRegistry: SessionRegistry
 }
 

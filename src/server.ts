@@ -12,13 +12,13 @@ import { answerClientErrorsAsJson } from './http/client-errors'
 import { securityHeaders, sendSecurityHeaders } from './http/security-headers'
 import type { Application } from './declarations'
 import { configureLogger, logger } from './logger'
-import { closeRedis } from './redis'
-import { resources as declaredResources } from './resources'
-import { checkTables } from './services/drift'
-import type { AnyResource } from './services/resource'
+import { closeRedis } from './database/redis'
+import { resources as declaredResources } from './services'
+import { checkTables } from './declarative/database/drift'
+import type { AnyResource } from './declarative/resource'
 
 export interface ServerOptions {
-  /** The declared resources to serve (default: src/resources). */
+  /** The declared resources to serve (default: src/services). */
   resources?: readonly AnyResource[]
   /** Directories of migrations beyond migrations/ (a test's throwaway resource). */
   migrations?: readonly string[]
@@ -104,7 +104,7 @@ async function drainAndClose(app: Application, server: Server, shutdownTimeoutMs
 /**
  * The whole lifecycle in one place: database (embedded unless DATABASE_URL), migrations, app,
  * HTTP + Socket.io server; `stop()` drains and undoes it in reverse order. The tables must match
- * the declared resources (src/services/drift.ts), or the server does not start.
+ * the declared resources (src/declarative/database/drift.ts), or the server does not start.
  */
 export async function startServer(
   settings: ApplicationConfiguration,

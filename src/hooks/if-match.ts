@@ -1,6 +1,6 @@
 import { BadRequest } from '@feathersjs/errors'
 import type { HookContext, NextFunction } from '../declarations'
-import { MAX_VERSION } from '../services/resource'
+import { MAX_VERSION } from '../declarative/resource'
 
 /**
  * Conditional requests on records that carry a version: the versions a write may change the record

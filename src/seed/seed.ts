@@ -1,5 +1,5 @@
 import type { Application } from '../declarations'
-import type { User } from '../resources/users'
+import type { User } from '../services/users'
 import { DEMO_PASSWORD, demoDoctors, demoMappings, demoPatients, demoUsers } from './demo-data'
 import type { DemoUserKey } from './demo-data'
 
