@@ -3,13 +3,9 @@ import type { Application as FeathersApplication } from '@feathersjs/koa'
 import type { ServiceSwaggerOptions } from 'feathers-swagger'
 import type { Knex } from 'knex'
 import type { ApplicationConfiguration } from './configuration'
-import type { EventSync } from './realtime/event-sync'
 import type { Drain } from './http/drain'
 import type { Logger } from './logger'
-import type { LoginLimiters } from './auth/login-throttle'
 import type { RedisClient } from './database/redis'
-import type { User } from './services/users'
-import type { SessionRegistry } from './auth/sessions/registry'
 import type { AuditStamp } from './declarative/runtime/audit-statement'
 
 export type { NextFunction }
@@ -17,13 +13,8 @@ export type { NextFunction }
 export interface Configuration extends ApplicationConfiguration {
   postgresqlClient: Knex
   drain: Drain
-  loginLimiters: LoginLimiters
   /** Set when REDIS_URL is: the one Redis client (login counts, events out). */
   redis?: RedisClient
-  /** Set when REDIS_URL is: events shared with the deployment's other instances. */
-  eventSync?: EventSync
-  /** Which sessions have ended and which sockets are in which session (src/auth/sessions/registry.ts). */
-  sessionRegistry: SessionRegistry
 }
 
 // Each service adds itself here with `declare module '../../declarations'`.
@@ -35,7 +26,6 @@ export type HookContext<S = any> = FeathersHookContext<Application, S>
 
 declare module '@feathersjs/feathers' {
   interface Params {
-    user?: User
     /** The client's address, from the HTTP request or the socket's handshake. */
     ip?: string
     requestId?: string

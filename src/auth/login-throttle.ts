@@ -127,3 +127,9 @@ export const loginThrottle =
       await limiters.email.delete(email).catch(unavailable)
     }
   }
+
+declare module '../declarations' {
+  interface Configuration {
+    loginLimiters: LoginLimiters
+  }
+}

@@ -308,3 +308,10 @@ export const eventSync =
       }
     })
   }
+
+declare module '../declarations' {
+  interface Configuration {
+    /** Set when REDIS_URL is: events shared with the deployment's other instances. */
+    eventSync?: EventSync
+  }
+}

@@ -48,3 +48,10 @@ export const users = defineResource({
 })
 
 export type User = RecordOfResource<typeof users>
+
+declare module '@feathersjs/feathers' {
+  interface Params {
+    /** The authenticated caller (set by the `jwt` and `local` strategies). */
+    user?: User
+  }
+}

@@ -320,3 +320,10 @@ export class SessionRegistry {
     }
   }
 }
+
+declare module '../../declarations' {
+  interface Configuration {
+    /** Which sessions have ended and which sockets are in which session. */
+    sessionRegistry: SessionRegistry
+  }
+}
