@@ -26,7 +26,7 @@ import { routesWithoutPrototype } from './http/routes-without-prototype'
 import { resources as declaredResources } from './services'
 import { services } from './declarative/runtime'
 import { sessions } from './auth/sessions'
-import type { AnyResource } from './declarative/resource'
+import type { AnyResource } from './declarative/declaration'
 import { socketSetup } from './realtime/socket'
 
 /** Database errors and unexpected failures are mapped once here, for every transport. */

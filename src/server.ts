@@ -15,7 +15,7 @@ import { configureLogger, logger } from './logger'
 import { closeRedis } from './database/redis'
 import { resources as declaredResources } from './services'
 import { checkTables } from './declarative/database/drift'
-import type { AnyResource } from './declarative/resource'
+import type { AnyResource } from './declarative/declaration'
 
 export interface ServerOptions {
   /** The declared resources to serve (default: src/services). */

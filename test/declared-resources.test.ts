@@ -12,7 +12,7 @@ import type { RunningServer } from '../src/server'
 import { driftOf } from '../src/declarative/database/drift'
 import { migrationSource } from '../src/declarative/database/migration-writer'
 import { defineResource } from '../src/declarative/resource'
-import type { AnyResource } from '../src/declarative/resource'
+import type { AnyResource } from '../src/declarative/declaration'
 import { contractTests } from './contract'
 import {
   createScratchDatabase,

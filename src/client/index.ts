@@ -4,7 +4,7 @@ import authenticationClient, { AuthenticationClient } from '@feathersjs/authenti
 import { resources } from '../services'
 import type { Resources } from '../services'
 import type { ResourceService } from '../declarative/runtime/register'
-import type { Method, Resource } from '../declarative/resource'
+import type { Method, Resource } from '../declarative/declaration'
 import { withSessions } from './sessions'
 import type { SessionClientOptions } from './sessions'
 import type { SessionsService } from '../auth/sessions/service'

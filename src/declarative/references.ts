@@ -1,6 +1,5 @@
-import type { AnyResource, Reference } from './resource'
-
-const snakeCase = (name: string) => name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)
+import type { AnyResource, Reference } from './declaration'
+import { snakeCase } from '../database/naming'
 
 /** The declaration's references, each with the field that holds it. */
 export const referencesOf = (resource: AnyResource) =>

@@ -9,6 +9,7 @@ import {
 } from '@feathersjs/errors'
 import { logger } from '../logger'
 import type { Logger } from '../logger'
+import { camelCase } from '../database/naming'
 
 const KNEX_ORIGINAL_ERROR = Symbol.for('@feathersjs/knex/error')
 
@@ -38,8 +39,6 @@ interface PostgresError {
   column?: string
   constraint?: string
 }
-
-const camelCase = (name: string) => name.replace(/_([a-z])/g, (_m, letter: string) => letter.toUpperCase())
 
 function isPostgresError(error: any): error is PostgresError {
   return typeof error?.code === 'string' && error.code.length === 5 && typeof error.severity === 'string'

@@ -1,6 +1,6 @@
 import { BadRequest } from '@feathersjs/errors'
 import type { Middleware } from '@feathersjs/koa'
-import type { AnyResource } from '../declarative/resource'
+import type { AnyResource } from '../declarative/declaration'
 
 /** `POST <route>` is `create` on the service. */
 export const CREATE_ROUTES: Readonly<Record<string, string>> = {

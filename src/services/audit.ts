@@ -1,7 +1,7 @@
 import { Type } from '@feathersjs/typebox'
 import { uuid } from '../declarative/fields'
 import { defineResource } from '../declarative/resource'
-import type { RecordOfResource } from '../declarative/resource'
+import type { RecordOfResource } from '../declarative/declaration'
 
 const nullable = <T extends ReturnType<typeof uuid>>(type: T) => Type.Union([type, Type.Null()])
 

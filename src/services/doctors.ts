@@ -1,6 +1,6 @@
 import { person, text } from '../declarative/fields'
 import { defineResource } from '../declarative/resource'
-import type { RecordOfResource } from '../declarative/resource'
+import type { RecordOfResource } from '../declarative/declaration'
 
 /** A directory shared by every user; only a doctor's creator may change or remove it. */
 export const doctors = defineResource({

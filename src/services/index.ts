@@ -1,5 +1,5 @@
 import type { ResourceService } from '../declarative/runtime/register'
-import type { Resource } from '../declarative/resource'
+import type { Resource } from '../declarative/declaration'
 import { audit } from './audit'
 import { doctors } from './doctors'
 import { mappings } from './mappings'

@@ -1,6 +1,6 @@
 import { uuid } from '../declarative/fields'
 import { defineResource } from '../declarative/resource'
-import type { RecordOfResource } from '../declarative/resource'
+import type { RecordOfResource } from '../declarative/declaration'
 import { doctors } from './doctors'
 import { patients } from './patients'
 

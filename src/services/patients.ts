@@ -1,6 +1,6 @@
 import { person, text } from '../declarative/fields'
 import { defineResource } from '../declarative/resource'
-import type { RecordOfResource } from '../declarative/resource'
+import type { RecordOfResource } from '../declarative/declaration'
 
 /** A clinician's patients: each user reaches only their own. */
 export const patients = defineResource({

@@ -4,7 +4,7 @@ import { Type } from '@feathersjs/typebox'
 import type { HookContext } from '../declarations'
 import { MAX_EMAIL_LENGTH, normalisedEmail, text } from '../declarative/fields'
 import { defineResource } from '../declarative/resource'
-import type { RecordOfResource } from '../declarative/resource'
+import type { RecordOfResource } from '../declarative/declaration'
 
 const MAX_PASSWORD_BYTES = 72 // what the password may be at most, in UTF-8 bytes
 

@@ -4,7 +4,7 @@ import type { Paginated, Params } from '@feathersjs/feathers'
 import { hooks as schemaHooks } from '@feathersjs/schema'
 import { Type } from '@feathersjs/typebox'
 import type { Static } from '@feathersjs/typebox'
-import { sessionIdOf } from '..'
+import { sessionIdOf } from '../authentication-service'
 import type { Application } from '../../declarations'
 import { serviceDocs } from '../../docs/service-docs'
 import { clientAddress } from '../../hooks/audit-trail'
@@ -12,6 +12,7 @@ import { isUuid, timestamp, uuid } from '../../declarative/fields'
 import { compileQueryValidator } from '../../declarative/validators'
 import type { SessionRegistry } from './registry'
 import type { SessionRecord } from './store'
+import { MAX_OFFSET } from '../../declarative/query'
 
 const nullableText = (maxLength: number, description: string) =>
   Type.Union([Type.String({ maxLength }), Type.Null()], { description })
@@ -29,9 +30,6 @@ export const sessionSchema = Type.Object(
 )
 
 export type Session = Static<typeof sessionSchema>
-
-// PostgreSQL's OFFSET is a bigint; anything past this is a 400, never a database error.
-const MAX_OFFSET = 2 ** 31 - 1
 
 export const sessionQuerySchema = Type.Object(
   {

@@ -1,5 +1,5 @@
 import type { Application, HookContext, NextFunction } from '../../declarations'
-import { sessionIdOf } from '..'
+import { sessionIdOf } from '../authentication-service'
 import { clientAddress } from '../../hooks/audit-trail'
 
 const ENDED = { action: 'session-ended', service: 'sessions' } as const

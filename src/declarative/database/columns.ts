@@ -1,7 +1,8 @@
 import type { TSchema } from '@feathersjs/typebox'
 import { foreignKeyName, referencesOf } from '../references'
-import { MAX_VERSION } from '../resource'
-import type { AnyResource, OwnerRule } from '../resource'
+import { snakeCase } from '../../database/naming'
+import { MAX_VERSION } from '../versions'
+import type { AnyResource, OwnerRule } from '../declaration'
 
 /**
  * The table a declaration describes, column by column: what migration-writer.ts creates and what
@@ -43,8 +44,6 @@ export interface ForeignKey {
   references: string[]
   onDelete: 'CASCADE' | 'SET NULL' | 'RESTRICT'
 }
-
-export const snakeCase = (name: string) => name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)
 
 const SMALLINT = 2 ** 15
 const INTEGER = 2 ** 31

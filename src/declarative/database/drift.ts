@@ -2,7 +2,7 @@ import type { Knex } from 'knex'
 import { columnsOf, foreignKeysOf } from './columns'
 import type { Column, ColumnType } from './columns'
 import { historyColumnsOf, historyTableOf, historyTriggersOf } from './history-table'
-import type { AnyResource } from '../resource'
+import type { AnyResource } from '../declaration'
 
 /**
  * The declarations and the tables state the same facts twice; this checks, before the server

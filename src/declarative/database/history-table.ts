@@ -1,6 +1,6 @@
 import type { Column } from './columns'
-import { snakeCase } from './columns'
-import type { AnyResource } from '../resource'
+import { snakeCase } from '../../database/naming'
+import type { AnyResource } from '../declaration'
 
 /**
  * Where a resource with `history` keeps the versions of its records, and how they get there: an

@@ -1,7 +1,8 @@
-import { columnsOf, foreignKeysOf, snakeCase } from './columns'
+import { snakeCase } from '../../database/naming'
+import { columnsOf, foreignKeysOf } from './columns'
 import type { Column, ForeignKey } from './columns'
 import { historySql } from './history-table'
-import type { AnyResource } from '../resource'
+import type { AnyResource } from '../declaration'
 
 /**
  * The knex migration that creates a declared resource's table, as TypeScript source: the columns

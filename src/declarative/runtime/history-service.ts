@@ -12,11 +12,11 @@ import { audit } from '../../hooks/audit-trail'
 import { isUuid, timestamp, uuid } from '../fields'
 import { MAX_OFFSET } from '../query'
 import { compileQueryValidator } from '../validators'
-import { snakeCase } from '../database/columns'
+import { snakeCase } from '../../database/naming'
 import { HISTORY_ACTIONS, historyOwnerField, historyTableOf } from '../database/history-table'
 import type { HistoryAction } from '../database/history-table'
-import { MAX_VERSION, versionSchema } from '../resource'
-import type { AnyResource } from '../resource'
+import { parseVersion, versionSchema } from '../versions'
+import type { AnyResource } from '../declaration'
 
 /**
  * `<path>/:id/history`: the versions of one record of a resource with `history`, newest first, as
@@ -82,9 +82,8 @@ export function historySchemas(resource: AnyResource) {
 
 /** The `version` of `…/history/:version`: a positive integer, or a 400. */
 function versionOf(id: Id): number {
-  const text = typeof id === 'number' ? String(id) : id
-  const version = typeof text === 'string' && /^[1-9][0-9]{0,9}$/.test(text) ? Number(text) : NaN
-  if (!(version <= MAX_VERSION)) {
+  const version = parseVersion(id)
+  if (version === undefined) {
     throw new BadRequest('The version must be an integer from 1')
   }
   return version

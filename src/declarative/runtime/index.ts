@@ -1,6 +1,6 @@
 import type { Application } from '../../declarations'
 import { registerResource } from './register'
-import type { AnyResource } from '../resource'
+import type { AnyResource } from '../declaration'
 
 /** Registers the service of every declared resource, in order. */
 export const services = (resources: readonly AnyResource[]) => (app: Application) => {

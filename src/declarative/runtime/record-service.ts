@@ -4,14 +4,13 @@ import type { Id, NullableId, Paginated, Params } from '@feathersjs/feathers'
 import { KnexService, errorHandler } from '@feathersjs/knex'
 import type { KnexAdapterOptions, KnexAdapterParams } from '@feathersjs/knex'
 import type { Knex } from 'knex'
-import type { Application } from '../../declarations'
 import { withAuditRecord } from './audit-statement'
 import type { AuditStamp } from './audit-statement'
 import { appendAuditOfRead } from './audit-batch'
 import { ACTION_SETTING, ACTOR_SETTING } from '../database/history-table'
 import { relationColumn } from './relations'
 import type { Relation, RelationColumn } from './relations'
-import type { Method } from '../resource'
+import type { Method } from '../declaration'
 import { isUuid } from '../fields'
 
 /** A table of per-owner counts kept by the database (slots whose `total`s add up to the owner's). */
@@ -363,17 +362,3 @@ export class RecordService<
     return rows[0]
   }
 }
-
-/** Adapter options for a table: the app's pagination and database, `$ilike` for name searches. */
-export const recordServiceOptions = (
-  app: Application,
-  name: string,
-  { relations, ownerCounts }: Pick<RecordServiceOptions, 'relations' | 'ownerCounts'> = {}
-): RecordServiceOptions => ({
-  paginate: app.get('paginate'),
-  Model: app.get('postgresqlClient'),
-  name,
-  operators: ['$ilike'],
-  relations,
-  ownerCounts
-})

@@ -24,7 +24,7 @@ import type {
   QueryOf,
   RecordOf,
   Resource
-} from '../resource'
+} from '../declaration'
 
 /** The service of a declared resource: the Knex adapter with single-statement writes. */
 export type ResourceService<D extends Declaration> = RecordService<

@@ -1,4 +1,5 @@
 import type { TObject } from '@feathersjs/typebox'
+import { snakeCase } from '../../database/naming'
 
 /** A record embedded in each result of another service, e.g. a mapping's `doctor`. */
 export interface Relation {
@@ -9,8 +10,6 @@ export interface Relation {
   /** The related record's schema: its fields, in their API form, make up the embedded object. */
   schema: TObject
 }
-
-const snakeCase = (name: string) => name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)
 
 /** The related row as a JSON object with the API's field names and ISO 8601 UTC timestamps. */
 function jsonObject(alias: string, schema: TObject) {
