@@ -8,7 +8,7 @@ import { migrationSource } from './migration-writer'
  * creates the table of the resource declared with that path in src/services. Review it, then
  * `npm run migrate` (or start the server) applies it.
  */
-const MIGRATIONS = path.join(__dirname, '..', 'migrations')
+const MIGRATIONS = path.join(__dirname, '..', '..', '..', 'migrations')
 
 const timestamp = (date = new Date()) => date.toISOString().replace(/\D/g, '').slice(0, 14)
 
