@@ -60,7 +60,9 @@ describe('npm run seed', () => {
       await seed(app, silent)
       assert.deepEqual(
         await demoLogins(app),
-        everyDemoUser.map((login) => (login.email === demoUsers.ada.email ? { ...login, password: undefined } : login))
+        everyDemoUser.map((login) =>
+          login.email === demoUsers.ada.email ? { ...login, password: undefined } : login
+        )
       )
       const withDemoPassword = await http('POST', '/api/auth/login', {
         body: { email: demoUsers.ada.email, password: DEMO_PASSWORD }

@@ -119,9 +119,9 @@ export interface DemoLogin {
 export async function demoLogins(app: Application): Promise<DemoLogin[]> {
   return Promise.all(
     Object.values(demoUsers).map(async ({ email }) => {
-      const [user] = (await app.service('users').find({ query: { email, $limit: 1 }, paginate: false })) as Array<
-        User & { password?: string }
-      >
+      const [user] = (await app
+        .service('users')
+        .find({ query: { email, $limit: 1 }, paginate: false })) as Array<User & { password?: string }>
       const works = typeof user?.password === 'string' && (await verifyPassword(user.password, DEMO_PASSWORD))
       return { email, password: works ? DEMO_PASSWORD : undefined }
     })
