@@ -167,6 +167,22 @@ describe('README and docs/', () => {
     assert.deepEqual(withoutG, [])
   })
 
+  it('every file of the project it names in code (`src/…`, `test/…`, …) exists', () => {
+    const named = PAGES.flatMap((page) =>
+      [...read(page).matchAll(/`((?:src|test|bench|migrations|examples|scripts|config|docs)\/[^`\s]*)`/g)]
+        .map(([, file]) => file.replace(/[:#].*$/, ''))
+        .filter((file) => !/[<*…]/.test(file))
+        .map((file) => ({ page, file }))
+    )
+    assert.ok(named.length > 30, `only ${named.length} paths found`)
+    assert.deepEqual(
+      named
+        .filter(({ file }) => !existsSync(path.join(ROOT, file)))
+        .map(({ page, file }) => `${page}: ${file}`),
+      []
+    )
+  })
+
   it('names no path outside the project in its text or its shell commands', () => {
     const outside = PAGES.flatMap((page) =>
       // Code other than shell commands is left out: its imports are relative to its own file.

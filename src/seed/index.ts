@@ -2,6 +2,7 @@ import { createApp } from '../app'
 import { loadConfiguration } from '../configuration'
 import { withMigratedDatabase } from '../database'
 import { deploymentId } from '../database/deployment'
+import { DEMO_PASSWORD } from './demo-data'
 import { demoLogins, seed } from './seed'
 
 /** `npm run seed`: the configured database (embedded unless DATABASE_URL), migrated, then demo data. */
@@ -16,7 +17,7 @@ async function main() {
   for (const { email, password } of result.logins) {
     console.log(
       password === undefined
-        ? `  ${email} was registered before the seed with another password, which the seed leaves as it is: log in with that one`
+        ? `  ${email}: registered with a password of its own, not ${DEMO_PASSWORD} (the seed never changes a password)`
         : `  ${email} / ${password}`
     )
   }

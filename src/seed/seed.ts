@@ -107,7 +107,7 @@ export async function seed(app: Application, log: Log = console.log): Promise<Se
 
 export interface DemoLogin {
   email: string
-  /** The demo password, or `undefined` when the user was registered with another one before the seed ran. */
+  /** The demo password, or `undefined` when the user has another one (registered before the seed ran, or changed since). */
   password: string | undefined
 }
 
