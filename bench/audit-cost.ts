@@ -5,13 +5,13 @@
 import { randomUUID } from 'node:crypto'
 import { loadConfiguration } from '../src/configuration'
 import type { Application } from '../src/declarations'
-import { patients } from '../src/resources/patients'
+import { patients } from '../src/services/patients'
 import { startServer } from '../src/server'
-import { appendAudit } from '../src/services/audit-statement'
-import { registerResource } from '../src/services/register'
-import { defineResource } from '../src/services/resource'
+import { appendAudit } from '../src/declarative/runtime/audit-statement'
+import { registerResource } from '../src/declarative/runtime/register'
+import { defineResource } from '../src/declarative/resource'
 
-/** `patients` as src/resources/patients.ts declares it, on the same table, without the audit. */
+/** `patients` as src/services/patients.ts declares it, on the same table, without the audit. */
 const unauditedPatients = defineResource({
   ...patients.declaration,
   path: 'unaudited-patients',

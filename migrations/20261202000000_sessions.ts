@@ -9,7 +9,7 @@ import type { Knex } from 'knex'
  * Ending a session writes `ended_at` and, in the same statement, an audit record (`logout` or
  * `session-ended`, the session's id as `record_id`). The trail outlives the user (removing a user
  * removes their sessions with them), so the instances read the ids of lately ended sessions from
- * the audit trail, along its partial index below (src/sessions/registry.ts). The same poll reads the
+ * the audit trail, along its partial index below (src/auth/sessions/registry.ts). The same poll reads the
  * users changed lately, along `users_updated_at_index`.
  */
 export async function up(knex: Knex): Promise<void> {

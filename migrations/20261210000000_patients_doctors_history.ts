@@ -1,7 +1,7 @@
 import type { Knex } from 'knex'
 
 /**
- * Every version of patients and doctors (src/services/history-table.ts, as it was written for this
+ * Every version of patients and doctors (src/declarative/database/history-table.ts, as it was written for this
  * migration): a `version` column, an append-only history table of full snapshots per resource, and
  * the triggers that write a version in the same statement as each change, cascades included.
  * Existing records become version 1, with a `create` version each: its `userId` is the only user

@@ -3,9 +3,9 @@ import { koa, rest } from '@feathersjs/koa'
 import socketio from '@feathersjs/socketio'
 import type { Knex } from 'knex'
 import helmet from 'koa-helmet'
-import { authentication } from './authentication'
-import { channels } from './channels'
-import { closedConnections } from './connections'
+import { authentication } from './auth'
+import { channels } from './realtime/channels'
+import { closedConnections } from './realtime/connections'
 import type { ApplicationConfiguration } from './configuration'
 import type { Application, HookContext, NextFunction } from './declarations'
 import { openApi } from './docs/openapi'
@@ -15,7 +15,7 @@ import { jsonBody } from './http/body'
 import { queryString } from './http/query-string'
 import { corsFor } from './http/cors'
 import { Drain } from './http/drain'
-import { eventSync } from './event-sync'
+import { eventSync } from './realtime/event-sync'
 import { documentFhir } from './fhir/openapi'
 import { FhirFacade } from './fhir/facade'
 import { fhirErrors } from './fhir/outcome'
@@ -23,16 +23,16 @@ import type { FhirMapping } from './fhir/vocabulary'
 import { errorHandler } from './http/error-handler'
 import { health } from './http/health'
 import { requestLog } from './http/request-log'
-import { loginLimiters } from './login-throttle'
+import { loginLimiters } from './auth/login-throttle'
 import { loggerOf } from './logger'
-import { createRedis, redisNamespace } from './redis'
-import { routesWithoutPrototype } from './routes'
-import { resources as declaredResources } from './resources'
-import { fhirMappings } from './resources/fhir'
-import { services } from './services'
-import { sessions } from './sessions'
-import type { AnyResource } from './services/resource'
-import { socketSetup } from './socket'
+import { createRedis, redisNamespace } from './database/redis'
+import { routesWithoutPrototype } from './http/routes-without-prototype'
+import { resources as declaredResources } from './services'
+import { fhirMappings } from './services/fhir'
+import { services } from './declarative/runtime'
+import { sessions } from './auth/sessions'
+import type { AnyResource } from './declarative/declaration'
+import { socketSetup } from './realtime/socket'
 
 /** Database errors and unexpected failures are mapped once here, for every transport. */
 const publicErrors = async (context: HookContext, next: NextFunction) => {
@@ -46,8 +46,8 @@ const publicErrors = async (context: HookContext, next: NextFunction) => {
 /**
  * Builds the application on an open, migrated database; `listen` (or `setup`) starts it.
  * `deploymentId` (src/database/deployment.ts) names what the app shares on Redis; `resources` are
- * the declared resources it serves (src/resources), `fhir` the FHIR mappings served under /fhir
- * (by default those of src/resources/fhir.ts whose resource is served).
+ * the declared resources it serves (src/services), `fhir` the FHIR mappings served under /fhir
+ * (by default those of src/services/fhir.ts whose resource is served).
  */
 export function createApp(
   settings: ApplicationConfiguration,
@@ -82,7 +82,7 @@ export function createApp(
   app.use(apiAliases(resources))
   app.configure(rest())
   // Socket.io's own default, stated: a frame over 1 MB closes the connection unanswered. Data over
-  // the 100 kB body limit is a 413 (src/socket.ts); the rest of a frame (a query, held to 1,000
+  // the 100 kB body limit is a 413 (src/realtime/socket.ts); the rest of a frame (a query, held to 1,000
   // values only once it is read) may be larger, and is answered 400 rather than cut off.
   const maxHttpBufferSize = 1e6
   app.configure(socketio({ cors: { origin: settings.origins }, maxHttpBufferSize }, socketSetup(app)))

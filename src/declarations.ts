@@ -3,27 +3,18 @@ import type { Application as FeathersApplication } from '@feathersjs/koa'
 import type { ServiceSwaggerOptions } from 'feathers-swagger'
 import type { Knex } from 'knex'
 import type { ApplicationConfiguration } from './configuration'
-import type { EventSync } from './event-sync'
 import type { Drain } from './http/drain'
 import type { Logger } from './logger'
-import type { LoginLimiters } from './login-throttle'
-import type { RedisClient } from './redis'
-import type { User } from './resources/users'
-import type { SessionRegistry } from './sessions/registry'
-import type { AuditStamp } from './services/audit-statement'
+import type { RedisClient } from './database/redis'
+import type { AuditStamp } from './declarative/runtime/audit-statement'
 
 export type { NextFunction }
 
 export interface Configuration extends ApplicationConfiguration {
   postgresqlClient: Knex
   drain: Drain
-  loginLimiters: LoginLimiters
   /** Set when REDIS_URL is: the one Redis client (login counts, events out). */
   redis?: RedisClient
-  /** Set when REDIS_URL is: events shared with the deployment's other instances. */
-  eventSync?: EventSync
-  /** Which sessions have ended and which sockets are in which session (src/sessions/registry.ts). */
-  sessionRegistry: SessionRegistry
 }
 
 // Each service adds itself here with `declare module '../../declarations'`.
@@ -35,7 +26,6 @@ export type HookContext<S = any> = FeathersHookContext<Application, S>
 
 declare module '@feathersjs/feathers' {
   interface Params {
-    user?: User
     /** The client's address, from the HTTP request or the socket's handshake. */
     ip?: string
     requestId?: string

@@ -1,7 +1,6 @@
 import { loadConfiguration } from './configuration'
 import { logger } from './logger'
-import { installProcessGuards } from './process-guards'
-import { startServer } from './server'
+import { installProcessGuards, startServer } from './server'
 import type { RunningServer } from './server'
 
 const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const

@@ -13,17 +13,17 @@ import { answerClientErrorsAsJson } from './http/client-errors'
 import { securityHeaders, sendSecurityHeaders } from './http/security-headers'
 import type { Application } from './declarations'
 import { configureLogger, logger } from './logger'
-import { closeRedis } from './redis'
-import { resources as declaredResources } from './resources'
-import { checkTables } from './services/drift'
-import type { AnyResource } from './services/resource'
+import { closeRedis } from './database/redis'
+import { resources as declaredResources } from './services'
+import { checkTables } from './declarative/database/drift'
+import type { AnyResource } from './declarative/declaration'
 
 export interface ServerOptions {
-  /** The declared resources to serve (default: src/resources). */
+  /** The declared resources to serve (default: src/services). */
   resources?: readonly AnyResource[]
   /** Directories of migrations beyond migrations/ (a test's throwaway resource). */
   migrations?: readonly string[]
-  /** The FHIR mappings served under /fhir (default: src/resources/fhir.ts, of the served resources). */
+  /** The FHIR mappings served under /fhir (default: src/services/fhir.ts, of the served resources). */
   fhir?: readonly FhirMapping[]
 }
 
@@ -107,7 +107,7 @@ async function drainAndClose(app: Application, server: Server, shutdownTimeoutMs
 /**
  * The whole lifecycle in one place: database (embedded unless DATABASE_URL), migrations, app,
  * HTTP + Socket.io server; `stop()` drains and undoes it in reverse order. The tables must match
- * the declared resources (src/services/drift.ts), or the server does not start.
+ * the declared resources (src/declarative/database/drift.ts), or the server does not start.
  */
 export async function startServer(
   settings: ApplicationConfiguration,
@@ -145,4 +145,17 @@ export async function startServer(
     await database.stop()
     throw error
   }
+}
+
+/**
+ * A rejected promise that nobody handled (a hook's fire-and-forget call, a library's stray timer)
+ * is logged and the server keeps serving: Node's default would exit. An uncaught exception leaves
+ * the process in an unknown state: it is logged and `onFatal` shuts down.
+ */
+export function installProcessGuards(onFatal: (error: unknown) => void) {
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'Unhandled rejection'))
+  process.on('uncaughtException', (error) => {
+    logger.error({ err: error }, 'Uncaught exception')
+    onFatal(error)
+  })
 }

@@ -3,8 +3,8 @@ import socketio from '@feathersjs/socketio-client'
 import { io } from 'socket.io-client'
 import { authenticate } from '@feathersjs/authentication'
 import { createClient } from '../src/client'
-import { audit } from '../src/hooks/audit'
-import { appendAuditOfRead } from '../src/services/audit-batch'
+import { audit } from '../src/hooks/audit-trail'
+import { appendAuditOfRead } from '../src/declarative/runtime/audit-batch'
 import { testContext } from './setup'
 import {
   ISO_DATE,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { concurrencyLimit } from '../src/authentication'
+import { concurrencyLimit } from '../src/auth/passwords'
 import { testContext } from './setup'
 import { UUID, assertError, assertNoSecret, http, signUp, uniqueEmail } from './helpers'
 

@@ -1,4 +1,4 @@
-// The typed client (src/client.ts) keeps itself logged in: against a server whose access tokens
+// The typed client (src/client/index.ts) keeps itself logged in: against a server whose access tokens
 // live 3 seconds, over REST and over a socket.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -10,7 +10,7 @@ import socketio from '@feathersjs/socketio-client'
 import { io } from 'socket.io-client'
 import { SessionAuthenticationClient, createClient } from '../src/client'
 import type { ClientApplication } from '../src/client'
-import type { SessionClientOptions } from '../src/session-client'
+import type { SessionClientOptions } from '../src/client/sessions'
 import { startServer } from '../src/server'
 import type { RunningServer } from '../src/server'
 import { testContext } from './setup'

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import type { TSchema } from '@feathersjs/typebox'
-import type { AnyResource, Reference } from '../src/services/resource'
+import type { AnyResource, Reference } from '../src/declarative/declaration'
 import type { Knex } from 'knex'
 import { assertError, http, signUp, uniqueEmail } from './helpers'
 import type { TestUser } from './helpers'

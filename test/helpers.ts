@@ -5,7 +5,7 @@ import { logger, redirectLogs } from '../src/logger'
 import type { LogLevel } from '../src/logger'
 import { startServer } from '../src/server'
 import type { RunningServer, ServerOptions } from '../src/server'
-import { BACKGROUND } from '../src/sessions/store'
+import { BACKGROUND } from '../src/auth/sessions/store'
 import { testContext } from './setup'
 
 export interface Reply<T = any> {

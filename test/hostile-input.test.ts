@@ -18,7 +18,7 @@ import {
   assertBareServerError
 } from './helpers'
 import type { TestUser } from './helpers'
-import { AUTHENTICATED_CHANNEL, userChannel } from '../src/channels'
+import { AUTHENTICATED_CHANNEL, userChannel } from '../src/realtime/channels'
 import { testContext } from './setup'
 
 /** Emits a call and resolves with its acknowledgement; a call left unanswered fails the test. */

@@ -10,7 +10,7 @@ import { created, http, signUp, uniqueEmail, validDoctor, validPatient } from '.
 import type { Reply, TestUser } from './helpers'
 import { testContext } from './setup'
 
-const README = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8')
+const API_REFERENCE = readFileSync(path.join(__dirname, '..', 'docs', 'api.md'), 'utf8')
 const HTTP_METHODS: Record<string, string> = {
   find: 'get',
   get: 'get',
@@ -33,10 +33,10 @@ interface ReadmeRoute {
 
 const statuses = (line = '') => [...line.matchAll(/`(\d{3})`/g)].map(([, status]) => status)
 
-/** The routes the README's API reference documents: a heading #### `POST /api/...`, then lines
+/** The routes the API reference (docs/api.md) documents: a heading #### `POST /api/...`, then lines
  * `Answers: `201` …` and `Errors: `400`, `401` …`. */
 function readmeRoutes(): ReadmeRoute[] {
-  const sections = README.split(/^(?=#{3,4} )/m)
+  const sections = API_REFERENCE.split(/^(?=#{3,4} )/m)
   return sections.flatMap((section) => {
     const heading = /^#{3,4} `(GET|POST|PUT|PATCH|DELETE) (\/[^`\s]+)`/.exec(section)
     if (!heading) return []
@@ -71,24 +71,24 @@ describe('OpenAPI document and /docs', () => {
     await SwaggerParser.validate(structuredClone(document))
   })
 
-  it('has every route the README documents, and the README documents every /api route', () => {
+  it('has every route the API reference documents, and the API reference documents every /api route', () => {
     const documented = new Set(documentRoutes(document))
     const inReadme = readmeRoutes().map(({ route }) => route)
-    assert.ok(inReadme.length >= 24, `only ${inReadme.length} routes found in the README`)
+    assert.ok(inReadme.length >= 24, `only ${inReadme.length} routes found in docs/api.md`)
     assert.deepEqual(
       inReadme.filter((route) => !documented.has(route)),
       [],
-      'README routes missing from /openapi.json'
+      'docs/api.md routes missing from /openapi.json'
     )
     const apiRoutes = [...documented].filter((route) => route.includes(' /api/'))
     assert.deepEqual(
       apiRoutes.filter((route) => !inReadme.includes(route)),
       [],
-      '/api routes the README does not document'
+      '/api routes docs/api.md does not document'
     )
   })
 
-  it('has the success and error statuses the README gives each route', () => {
+  it('has the success and error statuses the API reference gives each route', () => {
     const operations = new Map(
       Object.entries(document.paths as Record<string, Record<string, any>>).flatMap(([route, item]) =>
         Object.entries(item).map(([method, operation]) => [routeShape(method, route), operation] as const)

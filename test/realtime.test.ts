@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { AUTHENTICATED_CHANNEL, userChannel } from '../src/channels'
+import { AUTHENTICATED_CHANNEL, userChannel } from '../src/realtime/channels'
 import { startServer } from '../src/server'
 import { testContext } from './setup'
 import { assertNoSecret, created, http, logIn, signUp, validDoctor, validPatient } from './helpers'

@@ -1,4 +1,4 @@
-import { resources } from '../src/resources'
+import { resources } from '../src/services'
 import { contractTests } from './contract'
 import { testContext } from './setup'
 

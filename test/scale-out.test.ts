@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createClient } from 'redis'
-import { serializeEvent } from '../src/event-sync'
+import { serializeEvent } from '../src/realtime/event-sync'
 import { startServer } from '../src/server'
 import type { RunningServer } from '../src/server'
 import { testContext } from './setup'

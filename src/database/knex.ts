@@ -6,6 +6,7 @@ import path from 'node:path'
 import pg from 'pg'
 import type { ApplicationConfiguration } from '../configuration'
 import { logger } from '../logger'
+import { camelCase, snakeCase } from './naming'
 
 // Numeric aggregates (COUNT is bigint) come back as numbers, not strings.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10))
@@ -27,10 +28,8 @@ function memoized(convert: (name: string) => string) {
   }
 }
 
-const snakeCase = memoized((name) => name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`))
-const camelCase = memoized((name) =>
-  name.replace(/_([a-z])/g, (_match, letter: string) => letter.toUpperCase())
-)
+const snakeCaseOf = memoized(snakeCase)
+const camelCaseOf = memoized(camelCase)
 
 function camelCaseRow(row: unknown): unknown {
   if (row === null || typeof row !== 'object' || Array.isArray(row)) {
@@ -38,14 +37,14 @@ function camelCaseRow(row: unknown): unknown {
   }
   const result: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(row)) {
-    result[camelCase(key)] = value
+    result[camelCaseOf(key)] = value
   }
   return result
 }
 
 /** Columns are snake_case in PostgreSQL and camelCase in the API. */
 const namingConvention: Pick<Knex.Config, 'wrapIdentifier' | 'postProcessResponse'> = {
-  wrapIdentifier: (value, wrap) => wrap(value === '*' ? value : snakeCase(value)),
+  wrapIdentifier: (value, wrap) => wrap(value === '*' ? value : snakeCaseOf(value)),
   postProcessResponse: (result) => (Array.isArray(result) ? result.map(camelCaseRow) : result)
 }
 

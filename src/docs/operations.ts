@@ -1,3 +1,4 @@
+import type { Method } from '../declarative/declaration'
 import type { ErrorStatus } from './schemas'
 import { errorResponseRef } from './schemas'
 
@@ -6,8 +7,6 @@ import type { SwaggerInitOptions } from 'feathers-swagger'
 type Generators = NonNullable<NonNullable<SwaggerInitOptions['defaults']>['operationGenerators']>
 /** What feathers-swagger hands an operation generator. */
 type OperationArgs = Parameters<NonNullable<Generators['find']>>[0]
-
-type Method = 'find' | 'get' | 'create' | 'update' | 'patch' | 'remove'
 
 const ALWAYS: ErrorStatus[] = [500, 503]
 const METHOD_ERRORS: Record<Method, ErrorStatus[]> = {

@@ -1,10 +1,9 @@
+import type { Method } from '../declarative/declaration'
 import type { TSchema } from '@feathersjs/typebox'
 import { createSwaggerServiceOptions } from 'feathers-swagger'
 import type { ServiceSwaggerOptions } from 'feathers-swagger'
 import type { ErrorStatus } from './schemas'
 import { errorResponseRef } from './schemas'
-
-type Method = 'find' | 'get' | 'create' | 'update' | 'patch' | 'remove'
 
 export interface ServiceDocsOptions {
   /**

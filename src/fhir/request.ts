@@ -1,5 +1,5 @@
 import { BadRequest, NotAcceptable } from '@feathersjs/errors'
-import { MAX_OFFSET } from '../schemas/query'
+import { MAX_OFFSET } from '../declarative/query'
 
 /** What a request under `/fhir` asks for, read from its path alone. */
 export type Route =

@@ -1,6 +1,6 @@
 import { BadRequest } from '@feathersjs/errors'
-import { isUuid } from '../schemas/common'
-import { MAX_LIST_ITEMS } from '../schemas/query'
+import { isUuid } from '../declarative/fields'
+import { MAX_LIST_ITEMS } from '../declarative/query'
 import { boundsOf, parseDateValue } from './dates'
 import { MATCHES_NOTHING } from './vocabulary'
 import type { FieldQuery, SearchParameter, ValueQuery } from './vocabulary'

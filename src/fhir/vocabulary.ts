@@ -1,7 +1,7 @@
-import type { AnyResource, RecordOfResource } from '../services/resource'
+import type { AnyResource, RecordOfResource } from '../declarative/declaration'
 
 /**
- * What a resource's FHIR mapping may say (src/resources/<name>.fhir.ts): the FHIR types a record
+ * What a resource's FHIR mapping may say (src/services/<name>.fhir.ts): the FHIR types a record
  * makes, the elements of each, its interactions and its search parameters. The machinery of this
  * folder serves every mapping alike: read, vread, history, search, paging, links, errors and the
  * CapabilityStatement.
@@ -103,7 +103,7 @@ export const RESERVED = ['_count', '_offset', '_format']
 
 /**
  * Declares the FHIR types a resource's records make: `defineFhir(patients, { Patient: {...} })`.
- * Register the result in src/resources/fhir.ts; the facade and the CapabilityStatement follow.
+ * Register the result in src/services/fhir.ts; the facade and the CapabilityStatement follow.
  */
 export function defineFhir<R extends AnyResource>(
   resource: R,

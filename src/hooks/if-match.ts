@@ -1,6 +1,6 @@
 import { BadRequest } from '@feathersjs/errors'
 import type { HookContext, NextFunction } from '../declarations'
-import { MAX_VERSION } from '../services/resource'
+import { parseVersion } from '../declarative/versions'
 
 /**
  * Conditional requests on records that carry a version: the versions a write may change the record
@@ -18,21 +18,16 @@ import { MAX_VERSION } from '../services/resource'
 // ETags are the version in quotes: `"3"`. At most this many in one If-Match, and this long.
 const MAX_TAGS = 20
 const MAX_HEADER_LENGTH = 400
-const QUOTED_VERSION = /^"([1-9][0-9]{0,9})"$/
+const QUOTED_VERSION = /^"([^"]*)"$/
 // If-None-Match compares weakly: `W/"3"` names version 3 as well.
-const WEAK_OR_QUOTED_VERSION = /^(?:W\/)?"([1-9][0-9]{0,9})"$/
-
-const asVersion = (text: string) => {
-  const version = Number(text)
-  return version <= MAX_VERSION ? version : undefined
-}
+const WEAK_OR_QUOTED_VERSION = /^(?:W\/)?"([^"]*)"$/
 
 /** `*` or a list of ETags (`"3"`, `"3", "4"`) in `header`; anything else is a 400. */
 function versionsOfHeader(name: string, value: string, tag: RegExp): number[] | '*' {
   const text = value.trim()
   if (text === '*') return '*'
   const tags = text.length <= MAX_HEADER_LENGTH ? text.split(',').map((item) => item.trim()) : []
-  const versions = tags.map((item) => tag.exec(item)?.[1]).map((digits) => digits && asVersion(digits))
+  const versions = tags.map((item) => tag.exec(item)?.[1]).map(parseVersion)
   if (tags.length === 0 || tags.length > MAX_TAGS || versions.some((version) => version === undefined)) {
     throw new BadRequest(`${name} must be "*" or the ETags of versions, such as "3"`, { header: name })
   }
@@ -51,8 +46,7 @@ export const versionsOfIfNoneMatch = (header: string) =>
 
 /** `$ifMatch=3` (a string over REST, a number over a socket). */
 function versionOfQuery(value: unknown): number[] {
-  const text = typeof value === 'number' ? String(value) : value
-  const version = typeof text === 'string' && /^[1-9][0-9]{0,9}$/.test(text) ? asVersion(text) : undefined
+  const version = parseVersion(value)
   if (version === undefined) {
     throw new BadRequest('$ifMatch must be a version: an integer from 1', { fields: ['$ifMatch'] })
   }

@@ -1,6 +1,6 @@
 import { BadRequest } from '@feathersjs/errors'
 import type { Middleware } from '@feathersjs/koa'
-import type { AnyResource } from '../services/resource'
+import type { AnyResource } from '../declarative/declaration'
 
 /** `POST <route>` is `create` on the service. */
 export const CREATE_ROUTES: Readonly<Record<string, string>> = {
@@ -63,7 +63,7 @@ const serviceRoute = new RegExp(`^(${Object.keys(SERVICE_ROUTES).join('|')})(?:/
 /**
  * The documented `/api/...` routes are rewritten to the Feathers service paths before routing, so
  * they run exactly the same service, hooks and access rules as `client.service(name)`.
- * (src/docs/api-aliases.ts documents them from the same declarations.)
+ * (src/docs/alias-paths.ts documents them from the same declarations.)
  */
 export const apiAliases = (resources: readonly AnyResource[]): Middleware => {
   const routes = new Map(apiRoutesOf(resources).map((route) => [route.service, route]))

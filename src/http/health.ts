@@ -1,7 +1,7 @@
 import { Unavailable } from '@feathersjs/errors'
 import type { Middleware } from '@feathersjs/koa'
 import type { Knex } from 'knex'
-import type { EventDelivery } from '../event-sync'
+import type { EventDelivery } from '../realtime/event-sync'
 
 function within<T>(ms: number, promise: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined

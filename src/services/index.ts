@@ -1,10 +1,21 @@
-import type { Application } from '../declarations'
-import { registerResource } from './register'
-import type { AnyResource } from './resource'
+import type { ResourceService } from '../declarative/runtime/register'
+import type { Resource } from '../declarative/declaration'
+import { audit } from './audit'
+import { doctors } from './doctors'
+import { mappings } from './mappings'
+import { patients } from './patients'
+import { users } from './users'
 
-/** Registers the service of every declared resource, in order. */
-export const services = (resources: readonly AnyResource[]) => (app: Application) => {
-  for (const resource of resources) {
-    registerResource(app, resource)
-  }
+/** Every resource the API serves: registered in this order, typed for the server and the client. */
+export const resources = [users, patients, doctors, mappings, audit] as const
+
+export type Resources = typeof resources
+
+/** Each declared resource's service under its path: the server's `ServiceTypes`. */
+export type ResourceServices = {
+  [R in Resources[number] as R['path']]: R extends Resource<infer D> ? ResourceService<D> : never
+}
+
+declare module '../declarations' {
+  interface ServiceTypes extends ResourceServices {}
 }

@@ -17,9 +17,9 @@ import { assertNoProblems, checkedPage, HELMET_DEFAULT_CSP, launchChromium } fro
 const PAGE_DIR = path.join(__dirname, 'realtime-page')
 const modulePath = (request: string) => require.resolve(request)
 
-/** src/session-client.ts as an ES module without its types: what a bundler would make of it. */
+/** src/client/sessions.ts as an ES module without its types: what a bundler would make of it. */
 async function sessionClientModule() {
-  const source = await readFile(path.join(__dirname, '..', '..', 'src', 'session-client.ts'), 'utf8')
+  const source = await readFile(path.join(__dirname, '..', '..', 'src', 'client', 'sessions.ts'), 'utf8')
   return ts.transpileModule(source, {
     compilerOptions: { module: ts.ModuleKind.ES2020, target: ts.ScriptTarget.ES2020 }
   }).outputText
@@ -100,7 +100,7 @@ describe('the Feathers browser client, in Chromium', () => {
       validPatient({ name: 'Live Patient', age: 37, disease: 'Asthma' })
     )
 
-    // Events need the channels of src/channels.ts (realtime).
+    // Events need the channels of src/realtime/channels.ts (realtime).
     await checked.page.locator('#patients li').first().waitFor({ timeout: 10_000 })
     assert.deepEqual(await checked.page.locator('#patients li').allTextContents(), [
       'Live Patient (37): Asthma'

@@ -1,0 +1,278 @@
+import { createHash, randomBytes } from 'node:crypto'
+import type { Knex } from 'knex'
+
+/**
+ * The sessions' statements (migrations/…_sessions.ts). Every change is one statement: a session
+ * and its first refresh token and the login's audit record; a refresh's spending, its new token,
+ * the session's new `lastUsedAt` and the refresh's audit record; a session's end and its audit
+ * record. Either all of a statement happens or none of it.
+ */
+
+/**
+ * 32 random bytes (256 bits) from the operating system's CSPRNG, as 43 characters of base64url.
+ * Guessing one is hopeless: with a billion open sessions, a billion guesses a second would find
+ * one after about 10^50 years on average.
+ */
+const REFRESH_TOKEN_BYTES = 32
+const REFRESH_TOKEN = /^[A-Za-z0-9_-]{43}$/
+
+export const newRefreshToken = () => randomBytes(REFRESH_TOKEN_BYTES).toString('base64url')
+
+/** Only this is stored: whoever reads the table cannot use what is in it. */
+const digestOf = (refreshToken: string) => createHash('sha256').update(refreshToken).digest()
+
+/** Whether `value` could be a refresh token at all: anything else is refused without a query. */
+export const isRefreshTokenShaped = (value: unknown): value is string =>
+  typeof value === 'string' && REFRESH_TOKEN.test(value)
+
+const MAX_IP = 64
+const MAX_USER_AGENT = 512
+
+export interface Origin {
+  /** The client's address. */
+  ip: string | null
+  userAgent?: string | null
+}
+
+/** Who ended a session and how: the audit record of the end. */
+export interface Ending {
+  action: 'logout' | 'session-ended'
+  service: 'authentication' | 'sessions'
+  /** Why, kept with the session. */
+  reason: 'logout' | 'revoked' | 'refresh-token-reused' | 'password-changed' | 'user-removed'
+  ip: string | null
+}
+
+/** Which sessions to end: one (of one user), all of a user's, or all of a user's but one. */
+export type Which = { id: string; userId?: string; open?: true } | { userId: string; except?: string }
+
+export interface SessionRecord {
+  id: string
+  createdAt: string
+  lastUsedAt: string
+  ip: string | null
+  userAgent: string | null
+}
+
+export interface EndedSession extends SessionRecord {
+  userId: string
+}
+
+export type Rotation =
+  | { kind: 'rotated'; sessionId: string; userId: string; refreshToken: string }
+  /** A spent token presented again: its session was open. */
+  | { kind: 'reused'; sessionId: string; userId: string }
+  /** Unknown, expired, or of a session that is over. */
+  | { kind: 'refused' }
+
+const RECORD_COLUMNS = `id, created_at AS "createdAt", last_used_at AS "lastUsedAt", ip, user_agent AS "userAgent"`
+
+const AUDIT_INSERT = 'INSERT INTO audit (user_id, action, service, record_id, ip)'
+
+/**
+ * A session opens only while the user's row still holds the password hash the login verified.
+ * FOR SHARE conflicts with the UPDATE that changes the password (FOR KEY SHARE, which the foreign
+ * key takes, does not), so under READ COMMITTED either
+ *
+ * - this statement locks the row first: the UPDATE waits until this session has committed, and the
+ *   password change's end of the user's other sessions, a later statement with a later snapshot
+ *   (src/auth/sessions/user-changes.ts), sees the session and ends it; or
+ * - the UPDATE locks it first: this statement waits for its commit, then checks the row's new
+ *   version again, finds another hash and opens nothing (a rolled-back change leaves the old one);
+ * - an UPDATE committed before this statement began is in its snapshot: nothing opens either.
+ */
+const OPEN = `
+  WITH opened AS (
+    INSERT INTO sessions (user_id, ip, user_agent, expires_at)
+    SELECT ?, ?, ?, now() + make_interval(secs => ?)
+    WHERE EXISTS (SELECT 1 FROM users WHERE id = ? AND password = ? FOR SHARE)
+    RETURNING id, user_id, expires_at
+  ), token AS (
+    INSERT INTO refresh_tokens (hash, session_id, expires_at) SELECT ?, id, expires_at FROM opened
+  ), audited AS (
+    ${AUDIT_INSERT} SELECT user_id, 'login', 'authentication', id, ? FROM opened
+  )
+  SELECT id FROM opened`
+
+// Concurrent refreshes with one token: the second waits for the first's row lock, then finds the
+// token spent (PostgreSQL checks the row again after the wait) and spends nothing.
+const ROTATE = `
+  WITH spent AS (
+    UPDATE refresh_tokens AS token SET spent_at = now()
+    FROM sessions AS session
+    WHERE token.hash = ? AND token.spent_at IS NULL AND token.expires_at > now()
+      AND session.id = token.session_id AND session.ended_at IS NULL
+    RETURNING token.session_id
+  ), renewed AS (
+    UPDATE sessions SET last_used_at = now(), expires_at = now() + make_interval(secs => ?)
+    WHERE id = (SELECT session_id FROM spent) AND ended_at IS NULL
+    RETURNING id, user_id, expires_at
+  ), token AS (
+    INSERT INTO refresh_tokens (hash, session_id, expires_at) SELECT ?, id, expires_at FROM renewed
+  ), audited AS (
+    ${AUDIT_INSERT} SELECT user_id, 'refresh', 'authentication', id, ? FROM renewed
+  )
+  SELECT id, user_id AS "userId" FROM renewed`
+
+// Why a token was not rotated: unknown, expired, spent, or its session is over.
+const TOKEN_STATE = `
+  SELECT token.session_id AS "sessionId", session.user_id AS "userId",
+    token.spent_at IS NOT NULL AS spent, token.expires_at > now() AS live, session.ended_at IS NULL AS open
+  FROM refresh_tokens AS token JOIN sessions AS session ON session.id = token.session_id
+  WHERE token.hash = ?`
+
+function whereOf(which: Which): { sql: string; bindings: string[] } {
+  if ('id' in which) {
+    const owner = which.userId ? ' AND user_id = ?' : ''
+    const open = which.open ? ' AND expires_at > now()' : ''
+    return { sql: `id = ?${owner}${open}`, bindings: which.userId ? [which.id, which.userId] : [which.id] }
+  }
+  return which.except
+    ? { sql: 'user_id = ? AND id <> ?', bindings: [which.userId, which.except] }
+    : { sql: 'user_id = ?', bindings: [which.userId] }
+}
+
+const END = (where: string) => `
+  WITH ended AS (
+    UPDATE sessions SET ended_at = now(), ended_reason = ?
+    WHERE ended_at IS NULL AND ${where}
+    RETURNING id, user_id, created_at, last_used_at, ip, user_agent
+  ), audited AS (
+    ${AUDIT_INSERT} SELECT user_id, ?, ?, id, ? FROM ended
+  )
+  SELECT ${RECORD_COLUMNS}, user_id AS "userId" FROM ended`
+
+const PAGE = `
+  SELECT ${RECORD_COLUMNS}, count(*) OVER () AS total FROM sessions
+  WHERE user_id = ? AND ended_at IS NULL AND expires_at > now()
+  ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`
+
+const COUNT = `SELECT count(*) AS total FROM sessions WHERE user_id = ? AND ended_at IS NULL AND expires_at > now()`
+
+// What instances poll for (src/auth/sessions/registry.ts): sessions ended and users changed since then,
+// along the partial index of session ends in the audit trail and the index of users.updated_at.
+// Statements an instance makes on its own, not for a request, say so (in pg_stat_activity too).
+export const BACKGROUND = '/* background */'
+
+const CHANGES = `${BACKGROUND}
+  SELECT now() AS now,
+    (SELECT coalesce(json_agg(json_build_array(record_id, created_at) ORDER BY created_at), '[]') FROM audit
+      WHERE action IN ('logout', 'session-ended') AND created_at > ? AND record_id IS NOT NULL) AS sessions,
+    (SELECT coalesce(json_agg(id), '[]') FROM users WHERE updated_at > ?) AS users`
+
+// Not ended: a session past its refresh lifetime still serves the access tokens it issued until they expire.
+const IS_OPEN = `SELECT 1 FROM sessions WHERE id = ? AND user_id = ? AND ended_at IS NULL`
+
+const PRUNE = `${BACKGROUND} DELETE FROM refresh_tokens WHERE expires_at < now()`
+
+const bounded = (value: unknown, length: number) =>
+  typeof value === 'string' ? value.slice(0, length) : null
+
+export interface Changes {
+  /** The database's time of the poll. */
+  now: Date
+  /** Sessions ended since, with when. */
+  sessions: Array<{ id: string; endedAt: Date }>
+  /** Users changed since. */
+  users: string[]
+}
+
+export class SessionStore {
+  constructor(
+    private readonly db: Knex,
+    /** How long a refresh token is valid. */
+    private readonly refreshSeconds: number
+  ) {}
+
+  /**
+   * A new session of `userId` and its first refresh token, its login recorded with it; none (and
+   * `undefined`) when the user's password hash is no longer `verifiedHash`.
+   */
+  async open(
+    userId: string,
+    verifiedHash: string,
+    { ip, userAgent }: Origin
+  ): Promise<{ id: string; refreshToken: string } | undefined> {
+    const refreshToken = newRefreshToken()
+    const { rows } = await this.db.raw(OPEN, [
+      userId,
+      bounded(ip, MAX_IP),
+      bounded(userAgent, MAX_USER_AGENT),
+      this.refreshSeconds,
+      userId,
+      verifiedHash,
+      digestOf(refreshToken),
+      bounded(ip, MAX_IP)
+    ])
+    return rows.length === 1 ? { id: rows[0].id, refreshToken } : undefined
+  }
+
+  /** Spends `presented` for a new refresh token of the same session, or says why not. */
+  async rotate(presented: string, { ip }: Origin): Promise<Rotation> {
+    const digest = digestOf(presented)
+    const refreshToken = newRefreshToken()
+    const { rows } = await this.db.raw(ROTATE, [
+      digest,
+      this.refreshSeconds,
+      digestOf(refreshToken),
+      bounded(ip, MAX_IP)
+    ])
+    if (rows.length === 1) {
+      return { kind: 'rotated', sessionId: rows[0].id, userId: rows[0].userId, refreshToken }
+    }
+    const { rows: states } = await this.db.raw(TOKEN_STATE, [digest])
+    const state = states[0]
+    if (state?.spent && state.live && state.open) {
+      return { kind: 'reused', sessionId: state.sessionId, userId: state.userId }
+    }
+    return { kind: 'refused' }
+  }
+
+  /**
+   * Ends the open sessions `which` names, each with its audit record; answers those it ended. In
+   * `db` when given: a transaction of the caller's, whose fate the ends share.
+   */
+  async end(
+    which: Which,
+    { action, service, reason, ip }: Ending,
+    db: Knex | Knex.Transaction = this.db
+  ): Promise<EndedSession[]> {
+    const { sql, bindings } = whereOf(which)
+    const { rows } = await db.raw(END(sql), [reason, ...bindings, action, service, bounded(ip, MAX_IP)])
+    return rows
+  }
+
+  /** Whether `id` is an open session of `userId`. */
+  async isOpen(id: string, userId: string): Promise<boolean> {
+    const { rows } = await this.db.raw(IS_OPEN, [id, userId])
+    return rows.length === 1
+  }
+
+  /** A page of `userId`'s open sessions, newest first. */
+  async page(userId: string, limit: number, skip: number) {
+    const { rows } = limit > 0 ? await this.db.raw(PAGE, [userId, limit, skip]) : { rows: [] }
+    const total: number = rows.length > 0 ? rows[0].total : (await this.db.raw(COUNT, [userId])).rows[0].total
+    const data: SessionRecord[] = rows.map(({ total: _total, ...record }: any) => record)
+    return { total, data }
+  }
+
+  /** Sessions ended after `sessionsSince`, users changed after `usersSince`. */
+  async changes(sessionsSince: Date, usersSince: Date): Promise<Changes> {
+    const { rows } = await this.db.raw(CHANGES, [sessionsSince.toISOString(), usersSince.toISOString()])
+    const [{ now, sessions, users }] = rows
+    return {
+      now: new Date(now),
+      sessions: (sessions as Array<[string, string]>).map(([id, endedAt]) => ({
+        id,
+        endedAt: new Date(endedAt)
+      })),
+      users
+    }
+  }
+
+  /** Forgets expired refresh tokens: they are refused whether or not they were spent. */
+  async prune(): Promise<number> {
+    const { rowCount } = await this.db.raw(PRUNE)
+    return rowCount ?? 0
+  }
+}

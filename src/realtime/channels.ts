@@ -1,0 +1,106 @@
+import type { RealTimeConnection } from '@feathersjs/feathers'
+import type { AuthenticationResult } from '@feathersjs/authentication'
+import { isClosed } from './connections'
+import type { Application, HookContext } from '../declarations'
+
+/**
+ * Who receives which event. A connection joins channels only by logging in: its user's channel
+ * and the channel of every authenticated connection. Anonymous connections are in no channel, and
+ * a service without a publisher sends nothing: nothing is published "to everyone".
+ *
+ * Leaving is Feathers' own: on logout, on disconnect and when the JWT of the connection expires
+ * (JWTStrategy then emits `disconnect`, which closes the socket), the connection leaves every channel.
+ */
+export const AUTHENTICATED_CHANNEL = 'authenticated'
+
+export const userChannel = (userId: string) => `users/${userId}`
+
+type OwnerOf<T> = (record: T) => string | null | undefined
+type Publisher = (record: any, context: HookContext) => ReturnType<Application['channel']> | undefined
+
+// The publishers made here, with the owner each reads off a record (none for the authenticated
+// channel): what they publish may be shared with other instances (see event-sync.ts).
+const declaredPublishers = new WeakMap<Publisher, OwnerOf<any> | null>()
+
+const declared = (publisher: Publisher, ownerOf: OwnerOf<any> | null = null) => {
+  declaredPublishers.set(publisher, ownerOf)
+  return publisher
+}
+
+export const isDeclaredPublisher = (publisher: unknown) => declaredPublishers.has(publisher as Publisher)
+
+/**
+ * Who owns the record of an event, read on the instance where it happened, from the record as it is
+ * stored: another instance gets the payload after the external resolvers, which may hide the owner
+ * (a mapping's `userId`), so the owner travels beside it.
+ */
+export function ownerOfEvent(publisher: unknown, record: unknown): string | undefined {
+  const ownerOf = declaredPublishers.get(publisher as Publisher)
+  const owner = ownerOf && record ? ownerOf(record) : undefined
+  return typeof owner === 'string' ? owner : undefined
+}
+
+// Where @feathersjs/transport-commons keeps the app's channels by name.
+const CHANNELS = Symbol.for('@feathersjs/transport-commons/channels')
+
+/**
+ * The channel if someone is in it. `app.channel(name)` would create it, and an empty channel is
+ * only dropped when its last connection leaves: one would pile up for every user who ever had an
+ * event while offline, and every logout and disconnect goes through all channels.
+ */
+const existingChannel = (app: Application, name: string) =>
+  (app as any)[CHANNELS]?.[name] as ReturnType<Application['channel']> | undefined
+
+/**
+ * A publisher that sends an event to the connections of the user who owns the record; the owner is
+ * read from the record itself (or, for an event from another instance, sent with it), so internal
+ * calls and calls from other instances publish right too. Events are emitted one record at a time,
+ * whatever the method returned.
+ */
+export const publishToOwner = <T>(ownerOf: OwnerOf<T>) =>
+  declared((record, context) => {
+    const sent = (context as { owner?: unknown }).owner
+    const owner = sent !== undefined ? sent : record ? ownerOf(record as T) : undefined
+    return typeof owner === 'string' ? existingChannel(context.app, userChannel(owner)) : undefined
+  }, ownerOf)
+
+/** A publisher that sends an event to every authenticated connection. */
+export const publishToAuthenticated = () =>
+  declared((record, context) => (record ? existingChannel(context.app, AUTHENTICATED_CHANNEL) : undefined))
+
+function joinUserChannels(
+  app: Application,
+  authResult: AuthenticationResult,
+  connection?: RealTimeConnection
+) {
+  const userId = authResult?.user?.id
+  if (!connection || isClosed(connection) || typeof userId !== 'string') {
+    return
+  }
+  // Logging in again on the same socket, possibly as someone else, starts from no channel.
+  // (`app.channel([])` throws: a fresh instance has no channel before its first login or event.)
+  if (app.channels.length > 0) {
+    app.channel(app.channels).leave(connection)
+  }
+  app.channel(userChannel(userId), AUTHENTICATED_CHANNEL).join(connection)
+}
+
+/**
+ * A removed user's connections are logged off as on token expiry: they leave every channel, lose
+ * their authentication and their sockets close. Deferred to the end of this turn of the event loop
+ * so that the caller's own answer and the `users removed` event still reach the user first.
+ */
+function logOffRemovedUser(app: Application, user: { id?: unknown }) {
+  if (typeof user?.id !== 'string') {
+    return
+  }
+  const connections = [...(existingChannel(app, userChannel(user.id))?.connections ?? [])]
+  setImmediate(() => connections.forEach((connection) => app.emit('disconnect', connection)))
+}
+
+export const channels = (app: Application) => {
+  app.on('login', (authResult: AuthenticationResult, { connection }: { connection?: RealTimeConnection }) =>
+    joinUserChannels(app, authResult, connection)
+  )
+  app.service('users').on('removed', (user: { id?: unknown }) => logOffRemovedUser(app, user))
+}
