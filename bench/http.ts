@@ -2,7 +2,7 @@
 //
 //   npm run bench                          compiles, starts the app on a fresh database, measures it
 //   npm run bench -- --url http://host:port   measures a running server instead
-//   options: --duration 10 --connections 32 --scenarios a,b,c,d,e,flood --scale
+//   options: --duration 10 --connections 32 --scenarios a,b,c,d,e,fa,fb,flood,fhir --scale
 //            --pid <server pid> (with --url: also report the server's CPU per request) --rounds 5
 // With the app started here (on a PostgreSQL of this host), the database's CPU per request too: the
 // backends of the bench's database (not the WAL writer or the checkpointer).
