@@ -4,6 +4,7 @@ import type { Paginated, Params } from '@feathersjs/feathers'
 import type { Middleware } from '@feathersjs/koa'
 import type { Application } from '../declarations'
 import { isUuid } from '../declarative/fields'
+import { parseVersion } from '../declarative/versions'
 import { historyPath } from '../declarative/runtime/history-service'
 import type { HistoryEntry } from '../declarative/runtime/history-service'
 import { historyBundle, pageLinks, searchset } from './bundle'
@@ -34,8 +35,6 @@ interface Answer {
 
 const FORMAT_ONLY: KnownParameters = { names: new Set(['_format']), repeatable: new Set() }
 const PAGED: KnownParameters = { names: new Set(['_format', '_count', '_offset']), repeatable: new Set() }
-
-const VERSION = /^[1-9][0-9]{0,9}$/
 
 /** A search that can match nothing still runs, for its total and its audit record. */
 const NOTHING = { id: { $in: [] } }
@@ -250,7 +249,7 @@ export class FhirFacade {
   private async vread(served: Served, id: string, version: string, params: Params): Promise<Answer> {
     const entry: HistoryEntry = await this.historyService(served)
       .get(version, { ...params, route: { id } })
-      .catch(this.historyFailure(served, isUuid(id) && VERSION.test(version)))
+      .catch(this.historyFailure(served, isUuid(id) && parseVersion(version) !== undefined))
     if (entry.action === 'remove') {
       throw new Gone(`Version ${entry.version} of this ${served.name} is its removal`)
     }
