@@ -8,16 +8,19 @@ import { channels } from './channels'
 import { closedConnections } from './connections'
 import type { ApplicationConfiguration } from './configuration'
 import type { Application, HookContext, NextFunction } from './declarations'
-import { openApi } from './docs/openapi'
+import { DOCS_PAGES, openApi } from './docs/openapi'
 import { toPublicError } from './errors'
-import { apiAliases, apiRoutesOf } from './http/api-aliases'
+import { aliasResolver, apiAliases, apiRoutesOf } from './http/api-aliases'
 import { jsonBody } from './http/body'
 import { queryString } from './http/query-string'
 import { corsFor } from './http/cors'
 import { Drain } from './http/drain'
 import { eventSync } from './event-sync'
 import { errorHandler } from './http/error-handler'
-import { health } from './http/health'
+import { refuseUnmetExpectations } from './http/expectations'
+import { HEALTH_METHODS, HEALTH_PATH, health } from './http/health'
+import { methodsAndConditions, targetsOf } from './http/methods'
+import type { Pages } from './http/methods'
 import { requestLog } from './http/request-log'
 import { loginLimiters } from './login-throttle'
 import { loggerOf } from './logger'
@@ -37,6 +40,12 @@ const publicErrors = async (context: HookContext, next: NextFunction) => {
     throw toPublicError(error, loggerOf(context.params))
   }
 }
+
+/** The paths the app answers itself, outside the services, and their methods. */
+const pagesOf = (): Pages => ({
+  [HEALTH_PATH]: HEALTH_METHODS,
+  ...Object.fromEntries(DOCS_PAGES.map((path) => [path, ['GET', 'HEAD']]))
+})
 
 /**
  * Builds the application on an open, migrated database; `listen` (or `setup`) starts it.
@@ -65,11 +74,14 @@ export function createApp(
   app.use(helmet())
   app.use(corsFor(settings.origins))
   app.use(errorHandler())
+  app.use(refuseUnmetExpectations())
   app.use(drain.middleware())
+  const resolveAlias = aliasResolver(resources)
+  app.use(methodsAndConditions(targetsOf(app, resolveAlias, pagesOf())))
   app.use(health(db, settings.database.timeouts.healthMs, () => app.get('eventSync')?.delivery()))
   app.use(jsonBody())
   app.use(queryString())
-  app.use(apiAliases(resources))
+  app.use(apiAliases(resolveAlias))
   app.configure(rest())
   // Socket.io's own default, stated: a frame over 1 MB closes the connection unanswered. Data over
   // the 100 kB body limit is a 413 (src/socket.ts); the rest of a frame (a query, held to 1,000

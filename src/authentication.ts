@@ -442,6 +442,8 @@ export const authentication = (app: Application) => {
   authentication.register('refresh', new RefreshTokenStrategy(registry))
 
   app.use('authentication', authentication, {
+    // `DELETE /authentication` logs out the session of the caller's token.
+    methodsWithoutId: ['remove'],
     docs: serviceDocs({
       description:
         'Log in for an access token (JWT) and a refresh token; renew them with the refresh token (`strategy: "refresh"`)',
