@@ -31,6 +31,7 @@ import { services } from './services'
 import { sessions } from './sessions'
 import type { AnyResource } from './services/resource'
 import { socketSetup } from './socket'
+import { socketCaps } from './socket-caps'
 
 /** Database errors and unexpected failures are mapped once here, for every transport. */
 const publicErrors = async (context: HookContext, next: NextFunction) => {
@@ -89,6 +90,7 @@ export function createApp(
   const maxHttpBufferSize = 1e6
   app.configure(socketio({ cors: { origin: settings.origins }, maxHttpBufferSize }, socketSetup(app)))
   app.configure(closedConnections)
+  app.configure(socketCaps)
   app.configure(routesWithoutPrototype)
   const redis = settings.redisUrl
     ? { client: createRedis(settings.redisUrl), namespace: redisNamespace(deploymentId) }

@@ -12,6 +12,7 @@ import type {
 import { LocalStrategy } from '@feathersjs/authentication-local'
 import { NotAuthenticated, NotFound } from '@feathersjs/errors'
 import type { Params, RealTimeConnection } from '@feathersjs/feathers'
+import { hooks as schemaHooks } from '@feathersjs/schema'
 import { Type } from '@feathersjs/typebox'
 import { hash, verify } from '@node-rs/argon2'
 import { durationSeconds } from './configuration'
@@ -23,6 +24,7 @@ import { users } from './resources/users'
 import { isClosed } from './connections'
 import { isUuid, MAX_EMAIL_LENGTH, normalisedEmail } from './schemas/common'
 import { RefreshTokenStrategy } from './sessions/refresh-strategy'
+import { compileQueryValidator } from './validators'
 import type { RenewedSession } from './sessions/refresh-strategy'
 import { SessionRegistry } from './sessions/registry'
 import { SessionStore } from './sessions/store'
@@ -193,6 +195,26 @@ export class SessionAuthenticationService extends KeyedAuthenticationService {
     } = (await this.authenticate(data, params, ...strategies)) as AuthenticationResult & {
       [VERIFIED_HASH]?: string
     }
+    // A socket logging in counts for its user from here (or is refused, 429): before any session opens.
+    const { connection } = params
+    const uncount = connection
+      ? this.app.get('socketCaps').authenticate(connection, authResult.user.id)
+      : undefined
+    try {
+      return await this.sessionOf(authResult, renewed, verifiedHash, params)
+    } catch (error) {
+      uncount?.()
+      throw error
+    }
+  }
+
+  /** The login's new session, the refresh's renewed one, or, for a socket's access token, its own. */
+  private async sessionOf(
+    authResult: AuthenticationResult,
+    renewed: RenewedSession | undefined,
+    verifiedHash: string | undefined,
+    params: AuthenticationParams
+  ) {
     // A socket logging in with its access token goes on in the session the token names.
     if (authResult.accessToken) {
       return authResult
@@ -214,6 +236,19 @@ export class SessionAuthenticationService extends KeyedAuthenticationService {
       ...authResult,
       authentication: { ...authResult.authentication, payload: await this.verifyAccessToken(accessToken) }
     }
+  }
+
+  /**
+   * A socket that loses its authentication (logout, an ended session, an expired token) but stays
+   * connected counts for its address again (src/socket-caps.ts).
+   */
+  async handleConnection(
+    event: ConnectionEvent,
+    connection: RealTimeConnection,
+    authResult?: AuthenticationResult
+  ) {
+    await super.handleConnection(event, connection, authResult)
+    if (!connection.authentication) this.app.get('socketCaps').unauthenticated(connection)
   }
 
   /** A login's session; a 401 like a wrong password if the password changed since it was verified. */
@@ -343,6 +378,14 @@ const requireSession = async (context: HookContext, next: NextFunction) => {
   await next()
 }
 
+/**
+ * Logging in and out take no query: a parameter there (`$ifMatch`, a condition nothing here
+ * evaluates, or any other) is a 400 before anything runs, on every transport, as on every service.
+ */
+const withoutQuery = schemaHooks.validateQuery(
+  compileQueryValidator(Type.Object({}, { additionalProperties: false }))
+)
+
 // Documentation only: the strategies check their own input.
 export const authenticationDataSchema = Type.Object(
   {
@@ -457,6 +500,7 @@ export const authentication = (app: Application) => {
   app.service('authentication').hooks({
     // Throttled attempts are failed logins too, so the audit hook sits outside the throttle.
     around: {
+      all: [withoutQuery],
       create: [auditLoginFailures(), loginThrottle(app.get('loginLimiters')), withoutConnectionUser],
       remove: [requireSession]
     }

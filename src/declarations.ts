@@ -10,6 +10,7 @@ import type { LoginLimiters } from './login-throttle'
 import type { RedisClient } from './redis'
 import type { User } from './resources/users'
 import type { SessionRegistry } from './sessions/registry'
+import type { SocketCaps } from './socket-caps'
 import type { AuditStamp } from './services/audit-statement'
 
 export type { NextFunction }
@@ -27,6 +28,8 @@ export interface Configuration extends ApplicationConfiguration {
   eventSync?: EventSync
   /** Which sessions have ended and which sockets are in which session (src/sessions/registry.ts). */
   sessionRegistry: SessionRegistry
+  /** The per-instance caps on sockets per user and per address (src/socket-caps.ts). */
+  socketCaps: SocketCaps
 }
 
 // Each service adds itself here with `declare module '../../declarations'`.
