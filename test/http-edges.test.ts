@@ -76,7 +76,21 @@ interface RawAnswer {
   body: string
 }
 
-/** Parses the answers in `text`, in order: 1xx interim answers are skipped, bodies end at their Content-Length. */
+/** The body of a chunked answer at the start of `rest`, and its length on the wire. */
+function chunked(rest: string): { body: string; length: number } {
+  let body = ''
+  let at = 0
+  for (;;) {
+    const lineEnd = rest.indexOf('\r\n', at)
+    const size = parseInt(rest.slice(at, lineEnd), 16)
+    at = lineEnd + 2
+    if (size === 0) return { body, length: at + 2 }
+    body += rest.slice(at, at + size)
+    at += size + 2
+  }
+}
+
+/** Parses the answers in `text`, in order: 1xx interim answers are skipped. */
 function rawAnswers(text: string): RawAnswer[] {
   const answers: RawAnswer[] = []
   let rest = text
@@ -91,9 +105,15 @@ function rawAnswers(text: string): RawAnswer[] {
         line.slice(line.indexOf(':') + 1).trim()
       ])
     )
-    const length = Number(headers.get('content-length') ?? (status < 200 ? 0 : rest.length - end - 4))
-    const body = rest.slice(end + 4, end + 4 + length)
-    rest = rest.slice(end + 4 + length)
+    rest = rest.slice(end + 4)
+    const { body, length } =
+      headers.get('transfer-encoding') === 'chunked'
+        ? chunked(rest)
+        : (() => {
+            const length = Number(headers.get('content-length') ?? (status < 200 ? 0 : rest.length))
+            return { body: rest.slice(0, length), length }
+          })()
+    rest = rest.slice(length)
     if (status >= 200) answers.push({ status, headers, body })
   }
   assert.equal(rest, '', 'bytes after the last answer')
@@ -429,6 +449,26 @@ describe('HTTP at the edges', () => {
         name: 'Upgrade: websocket on Socket.io’s path with an unknown transport (refused by engine.io)',
         text: () =>
           `GET /socket.io/?EIO=4&transport=nope HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n\r\n`,
+        status: 400,
+        answer: 'BadRequest'
+      },
+      {
+        name: 'a Socket.io poll of a session that does not exist (refused by engine.io)',
+        text: () =>
+          'GET /socket.io/?EIO=4&transport=polling&sid=nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+        status: 400,
+        answer: 'BadRequest'
+      },
+      {
+        name: 'a Socket.io handshake by POST (refused by engine.io)',
+        text: () =>
+          'POST /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n',
+        status: 400,
+        answer: 'BadRequest'
+      },
+      {
+        name: 'the HTTP/2 preface (curl --http2-prior-knowledge)',
+        text: () => 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n',
         status: 400,
         answer: 'BadRequest'
       },
