@@ -102,11 +102,6 @@ export class SocketCaps {
     this.count(connection, undefined)
   }
 
-  /** Sockets counted for `userId` (authenticated) and for `address` (not). */
-  counts(userId: string, address: string) {
-    return { user: this.users.of(userId), address: this.addresses.of(address) }
-  }
-
   private count(connection: RealTimeConnection, next: Counted | undefined) {
     const previous = this.counted.get(connection)
     if (previous) {
