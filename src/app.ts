@@ -8,9 +8,9 @@ import { channels } from './realtime/channels'
 import { closedConnections } from './realtime/connections'
 import type { ApplicationConfiguration } from './configuration'
 import type { Application, HookContext, NextFunction } from './declarations'
-import { openApi } from './docs/openapi'
+import { DOCS_PAGES, openApi } from './docs/openapi'
 import { toPublicError } from './errors'
-import { apiAliases, apiRoutesOf } from './http/api-aliases'
+import { aliasResolver, apiAliases, apiRoutesOf } from './http/api-aliases'
 import { jsonBody } from './http/body'
 import { queryString } from './http/query-string'
 import { corsFor } from './http/cors'
@@ -21,7 +21,10 @@ import { FhirFacade } from './fhir/facade'
 import { fhirErrors } from './fhir/outcome'
 import type { FhirMapping } from './fhir/vocabulary'
 import { errorHandler } from './http/error-handler'
-import { health } from './http/health'
+import { refuseUnmetExpectations } from './http/expectations'
+import { HEALTH_METHODS, HEALTH_PATH, health } from './http/health'
+import { methodsAndConditions, targetsOf } from './http/methods'
+import type { Pages } from './http/methods'
 import { requestLog } from './http/request-log'
 import { loginLimiters } from './auth/login-throttle'
 import { loggerOf } from './logger'
@@ -33,6 +36,7 @@ import { services } from './declarative/runtime'
 import { sessions } from './auth/sessions'
 import type { AnyResource } from './declarative/declaration'
 import { socketSetup } from './realtime/socket'
+import { socketCaps } from './realtime/socket-caps'
 
 /** Database errors and unexpected failures are mapped once here, for every transport. */
 const publicErrors = async (context: HookContext, next: NextFunction) => {
@@ -42,6 +46,12 @@ const publicErrors = async (context: HookContext, next: NextFunction) => {
     throw toPublicError(error, loggerOf(context.params))
   }
 }
+
+/** The paths the app answers itself, outside the services, and their methods. */
+const pagesOf = (): Pages => ({
+  [HEALTH_PATH]: HEALTH_METHODS,
+  ...Object.fromEntries(DOCS_PAGES.map((path) => [path, ['GET', 'HEAD']]))
+})
 
 /**
  * Builds the application on an open, migrated database; `listen` (or `setup`) starts it.
@@ -73,13 +83,16 @@ export function createApp(
   app.use(corsFor(settings.origins))
   app.use(errorHandler())
   app.use(fhirErrors())
+  app.use(refuseUnmetExpectations())
   app.use(drain.middleware())
+  const resolveAlias = aliasResolver(resources)
+  app.use(methodsAndConditions(targetsOf(app, resolveAlias, pagesOf())))
   app.use(health(db, settings.database.timeouts.healthMs, () => app.get('eventSync')?.delivery()))
   // Before the body and the query string are read: /fhir reads neither, and answers FHIR's errors.
   app.use(new FhirFacade(app, fhir).middleware())
   app.use(jsonBody())
   app.use(queryString())
-  app.use(apiAliases(resources))
+  app.use(apiAliases(resolveAlias))
   app.configure(rest())
   // Socket.io's own default, stated: a frame over 1 MB closes the connection unanswered. Data over
   // the 100 kB body limit is a 413 (src/realtime/socket.ts); the rest of a frame (a query, held to 1,000
@@ -87,6 +100,7 @@ export function createApp(
   const maxHttpBufferSize = 1e6
   app.configure(socketio({ cors: { origin: settings.origins }, maxHttpBufferSize }, socketSetup(app)))
   app.configure(closedConnections)
+  app.configure(socketCaps)
   app.configure(routesWithoutPrototype)
   const redis = settings.redisUrl
     ? { client: createRedis(settings.redisUrl), namespace: redisNamespace(deploymentId) }

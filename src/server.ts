@@ -10,7 +10,13 @@ import type { DatabaseServer } from './database'
 import { deploymentId } from './database/deployment'
 import { createKnex, migrateToLatest } from './database/knex'
 import { answerClientErrorsAsJson } from './http/client-errors'
-import { securityHeaders, sendSecurityHeaders } from './http/security-headers'
+import { passExpectationsToApp } from './http/expectations'
+import {
+  securityHeaders,
+  sendSecurityHeaders,
+  sendSecurityHeadersOnHandshakes
+} from './http/security-headers'
+import { answerConnectAsJson, answerOtherUpgradesAsRequests } from './http/upgrades'
 import type { Application } from './declarations'
 import { configureLogger, logger } from './logger'
 import { closeRedis } from './database/redis'
@@ -65,7 +71,11 @@ async function listen(app: Application, settings: ApplicationConfiguration) {
   // After the setup, in which Socket.io puts itself in front of the app's request handler.
   const headers = await securityHeaders()
   sendSecurityHeaders(server, headers)
+  sendSecurityHeadersOnHandshakes(app.io, headers)
   answerClientErrorsAsJson(server, headers)
+  passExpectationsToApp(server)
+  answerOtherUpgradesAsRequests(server, app.io.path(), headers)
+  answerConnectAsJson(server, headers)
   server.listen(settings.port, settings.host)
   await once(server, 'listening')
   return server

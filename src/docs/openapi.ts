@@ -11,6 +11,12 @@ import { toOpenApiSchema } from './service-docs'
 export const OPENAPI_PATH = '/openapi.json'
 export const DOCS_PATH = '/docs'
 
+/**
+ * The paths feathers-swagger answers whatever the method (the document, the UI's redirect and its
+ * script): GET and HEAD only (src/http/methods.ts). The UI's files are koa-static's, GET and HEAD.
+ */
+export const DOCS_PAGES = [OPENAPI_PATH, DOCS_PATH, `${DOCS_PATH}/swagger-initializer.js`] as const
+
 // Served as a file (never inline), so the page works under a `script-src 'self'` policy.
 const SWAGGER_UI_INITIALIZER = `window.addEventListener('load', function () {
   window.ui = SwaggerUIBundle({
