@@ -17,8 +17,9 @@ import { resources } from '../src/services'
 import { startServer } from '../src/server'
 import type { RunningServer } from '../src/server'
 import { testContext } from './setup'
-import { logIn, signUp, testDatabase, uniqueEmail, validDoctor, validPatient } from './helpers'
+import { logIn, signUp, testDatabase, uniqueEmail, validPatient } from './helpers'
 import type { TestUser } from './helpers'
+import { ContractClient } from './contract'
 import { closeSockets, connectSocket, rawSocket } from './sockets'
 import type { TestSocket } from './sockets'
 
@@ -581,40 +582,32 @@ describe('HTTP at the edges', () => {
 
   describe('conditional requests: never ignored', () => {
     let alice: TestUser
-    let patient: any
-    let doctor: any
-    let mapping: any
-    let auditId: string
 
     before(async () => {
       alice = await signUp('Alice', edgesUrl())
-      patient = await created('/api/patients', alice, validPatient())
-      doctor = await created('/api/doctors', alice, validDoctor())
-      const other = await created('/api/doctors', alice, validDoctor({ name: 'Dr. Other' }))
-      mapping = await created('/api/mappings', alice, { patientId: patient.id, doctorId: doctor.id })
-      fixtures.mappings.create = { patientId: patient.id, doctorId: other.id }
-      const trail = await send('GET', '/audit?$limit=1', { token: alice.token })
-      auditId = trail.body.data[0].id
+      for (const resource of resources) {
+        const record = (await contract.record(resource, alice)) as { id: string }
+        records[resource.path] = record
+        const data = resource.methods.includes('create')
+          ? await contract.sampleData(resource, alice)
+          : undefined
+        fixtures[resource.path] = { id: () => record.id, create: data, update: data, patch: data }
+        if (resource.history) fixtures[`${resource.path}/:id/history`] = { id: () => '1' }
+      }
     })
 
-    /** Per service path: a record id, and a body that each write would otherwise take. */
+    const contract = new ContractClient(() => ({ url: edgesUrl(), db: testDatabase() }))
+
+    /** Records reached by Alice, per declared resource: each record's id and a write's body, from the declarations. */
+    const records: Record<string, { id: string }> = {}
+
+    /** Per service path: a record id, and a body each write would otherwise take (the services no declaration makes by hand). */
     const fixtures: Record<string, { id?: () => string } & Partial<Record<string, unknown>>> = {
-      users: {
-        id: () => alice.id,
-        create: { name: 'New', email: uniqueEmail(), password: 'correct horse battery' },
-        patch: { name: 'Renamed' }
-      },
       authentication: {},
-      patients: { id: () => patient.id, create: validPatient() },
-      doctors: { id: () => doctor.id, create: validDoctor() },
-      mappings: { id: () => mapping.id },
-      audit: { id: () => auditId },
-      sessions: { id: () => alice.sessionId },
-      'patients/:id/history': { id: () => '1' },
-      'doctors/:id/history': { id: () => '1' }
+      sessions: { id: () => alice.sessionId }
     }
 
-    const recordOf = (path: string) => ({ patients: patient, doctors: doctor })[path] as { id: string }
+    const recordOf = (path: string) => records[path]
 
     /** The REST request of `method` on the service at `path`, as the Feathers REST client makes it. */
     function restCall(path: string, method: string) {
@@ -744,7 +737,7 @@ describe('HTTP at the edges', () => {
     it('the versioned resources evaluate them on every method that takes them', async () => {
       for (const resource of resources.filter(({ history }) => history)) {
         const api = `/api/${resource.path}`
-        const body = resource.path === 'patients' ? validPatient() : validDoctor()
+        const body = await contract.sampleData(resource, alice)
         const record = await created(api, alice, body)
         const url = `${api}/${record.id}`
         const headers = (value: Record<string, string>) => ({ token: alice.token, headers: value })
