@@ -46,12 +46,12 @@ describe('errors', () => {
 
   it('an unexpected failure is a bare 500: no message, SQL, stack or path', async () => {
     const { app } = testContext().server
-    app.use('failing' as any, {
+    app.use('fake-failing' as any, {
       async find() {
         throw new Error('select secret from patients at /work/src/app.ts:10:5')
       }
     })
-    const reply = await http('GET', '/failing')
+    const reply = await http('GET', '/fake-failing')
     assertBareServerError(reply)
   })
 
