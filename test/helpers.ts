@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
+import net from 'node:net'
 import type { ApplicationConfiguration } from '../src/configuration'
 import { logger, redirectLogs } from '../src/logger'
 import type { LogLevel } from '../src/logger'
@@ -281,4 +282,20 @@ export async function captureLogs(
   level: LogLevel = 'info'
 ): Promise<Record<string, any>[]> {
   return (await captureOutput(fn, level)).lines
+}
+
+/** Sends raw bytes and resolves with everything the server answers until it closes the connection. */
+export function rawExchange(
+  url: string,
+  send: (socket: net.Socket) => void
+): Promise<{ text: string; ms: number }> {
+  const { hostname, port } = new URL(url)
+  const started = Date.now()
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname, () => send(socket))
+    let text = ''
+    socket.on('data', (chunk) => (text += chunk))
+    socket.on('error', reject)
+    socket.on('close', () => resolve({ text, ms: Date.now() - started }))
+  })
 }
