@@ -7,6 +7,7 @@ import type { LogLevel } from '../src/logger'
 import { startServer } from '../src/server'
 import type { RunningServer, ServerOptions } from '../src/server'
 import { BACKGROUND } from '../src/auth/sessions/store'
+import { resources } from '../src/services'
 import { testContext } from './setup'
 
 export interface Reply<T = any> {
@@ -173,6 +174,17 @@ export async function created<T = any>(path: string, user: TestUser, body: unkno
 
 /** The running app's own database connection, for reading or arranging rows behind the API. */
 export const testDatabase = () => testContext().server.app.get('postgresqlClient')
+
+const WRITES = ['create', 'update', 'patch', 'remove']
+
+/**
+ * The tables of the declared resources a client writes to: where a refused request must leave
+ * every row as it was (the audit trail, written by every call, is not one of them).
+ */
+export const tablesClientsWrite = () =>
+  resources
+    .filter(({ methods }) => methods.some((method) => WRITES.includes(method)))
+    .map(({ table }) => table)
 
 /** Rows in a table, read directly: to prove that a rejected request changed nothing. */
 export async function countRows(table: string, where: Record<string, unknown> = {}) {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import type { Socket } from 'socket.io-client'
 import { rawSocket } from '../sockets'
-import { assertNoLeak, countRows, http } from '../helpers'
+import { assertNoLeak, countRows, http, tablesClientsWrite } from '../helpers'
 import type { TestUser } from '../helpers'
 
 /** A row of a table: its name is the name of its test. */
@@ -76,13 +76,12 @@ export function socketPool() {
   }
 }
 
-const TABLES = ['users', 'patients', 'doctors', 'mappings'] as const
-
 /**
  * What a refused request must leave as it was: the number of rows of each table, and the records
  * given (read back through the API as `user`).
  */
 export async function unchanged(user: TestUser, records: Array<{ path: string; record: unknown }> = []) {
+  const TABLES = tablesClientsWrite()
   const counts = Object.fromEntries(
     await Promise.all(TABLES.map(async (table) => [table, await countRows(table)]))
   )

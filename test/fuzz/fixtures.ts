@@ -3,7 +3,19 @@
 import assert from 'node:assert/strict'
 import { createHmac } from 'node:crypto'
 import { testContext } from '../setup'
-import { created, http as request, logIn, signUp, testDatabase, validDoctor, validPatient } from '../helpers'
+import type { AnyResource } from '../../src/declarative/declaration'
+import { referencesOf } from '../../src/declarative/references'
+import { resources } from '../../src/services'
+import {
+  created,
+  http as request,
+  logIn,
+  signUp,
+  tablesClientsWrite,
+  testDatabase,
+  validDoctor,
+  validPatient
+} from '../helpers'
 import type { TestUser } from '../helpers'
 
 export interface Fixtures {
@@ -166,7 +178,8 @@ export async function createFixtures(): Promise<Fixtures> {
 // ------------------------------------------------------------------------------------------------
 // Rows: a refused write changes nothing
 
-export const TABLES = ['users', 'patients', 'doctors', 'mappings', 'sessions'] as const
+/** The tables a client's call may change: the declared resources' and the sessions. */
+export const TABLES = [...tablesClientsWrite(), 'sessions']
 export type Snapshot = Map<string, { table: string; row: Record<string, unknown>; json: string }>
 
 export async function snapshot(): Promise<Snapshot> {
@@ -188,8 +201,23 @@ export function acceptedIds(result: unknown, into: Set<string>) {
   }
 }
 
-// The app's Knex converts column names to camelCase: so do the rows read through it.
-export const FOREIGN_KEYS = ['userId', 'patientId', 'doctorId', 'createdBy']
+/**
+ * The fields that name another record (references, owners, creators; camelCase, as the app's Knex
+ * reads them): a row whose parent went may go (or lose its creator) with it.
+ */
+export const FOREIGN_KEYS = [
+  ...new Set(
+    (resources as readonly AnyResource[]).flatMap((resource) => [
+      ...referencesOf(resource).map(({ field }) => field),
+      ...[resource.ownerField, resource.scopeField].filter(
+        (field): field is string => Boolean(field) && field !== 'id'
+      ),
+      ...('creator' in resource.declaration.owner && resource.declaration.owner.creator
+        ? [resource.declaration.owner.creator]
+        : [])
+    ])
+  )
+]
 
 /** What a call may change without answering it: the session of a spent refresh token presented again ends. */
 export const mayChange = (f: Fixtures) => new Set(f.spareSessions)

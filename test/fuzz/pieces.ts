@@ -1,6 +1,8 @@
 // Hostile pieces the cases are made of: paths, ids, query strings, values, keys, bodies, content
 // types and encodings over REST; events, paths, queries, ids and data over sockets.
 import { gzipSync } from 'node:zlib'
+import { CREATE_ROUTES, LOGOUT_ROUTE, SERVICE_ROUTES, apiRoutesOf } from '../../src/http/api-aliases'
+import { resources } from '../../src/services'
 import { validDoctor, validPatient } from '../helpers'
 import type { Fixtures } from './fixtures'
 import { range } from './generator'
@@ -14,27 +16,16 @@ export const safeDecode = (value: string) => {
   }
 }
 
-export const SERVICE_PATHS = [
-  'users',
-  'authentication',
-  'patients',
-  'doctors',
-  'mappings',
-  'audit',
-  'sessions'
-]
+/** Every service: the declared resources, authentication and sessions. */
+export const SERVICE_PATHS = [...resources.map(({ path }) => path), 'authentication', 'sessions']
 
+/** Every route a client starts from: the service paths and the `/api` routes (src/http/api-aliases.ts). */
 export const REST_BASES = [
   ...SERVICE_PATHS.map((path) => `/${path}`),
-  '/api/patients',
-  '/api/doctors',
-  '/api/mappings',
-  '/api/audit',
-  '/api/auth/login',
-  '/api/auth/register',
-  '/api/auth/refresh',
-  '/api/auth/logout',
-  '/api/auth/sessions'
+  ...apiRoutesOf(resources).map(({ service }) => `/api/${service}`),
+  ...Object.keys(CREATE_ROUTES),
+  LOGOUT_ROUTE,
+  ...Object.keys(SERVICE_ROUTES)
 ]
 
 export const PROTOTYPE_NAMES = [

@@ -1,6 +1,7 @@
 // REST: cases sent as raw HTTP (paths, headers and bytes exactly as generated), and the checks of
 // every answer.
 import http from 'node:http'
+import { CREATE_ROUTES, SERVICE_ROUTES } from '../../src/http/api-aliases'
 import { baseUrl } from '../helpers'
 import type { Failures } from './failures'
 import { excerptOf } from './failures'
@@ -16,6 +17,7 @@ import {
   HOSTILE_PATHS,
   REST_BASES,
   SERVICE_METHOD_OVERRIDES,
+  SERVICE_PATHS,
   WHOLE_QUERIES,
   hostileBody,
   queryPieces,
@@ -167,15 +169,17 @@ export function extraHeaders(random: Random): Record<string, string> {
   return headers
 }
 
-export const serviceOf = (path: string) =>
-  /^\/api\/auth\/register/.test(path)
-    ? 'users'
-    : /^\/api\/auth\/sessions/.test(path)
-      ? 'sessions'
-      : /^\/api\/auth\//.test(path)
-        ? 'authentication'
-        : (/^\/(?:api\/)?(users|authentication|patients|doctors|mappings|audit|sessions)\b/.exec(path)?.[1] ??
-          'patients')
+const SERVICE_AT = new RegExp(`^/(?:api/)?(${SERVICE_PATHS.join('|')})\\b`)
+
+/** The service a route leads to (src/http/api-aliases.ts), for a body that fits it. */
+export function serviceOf(path: string) {
+  const route = Object.keys(CREATE_ROUTES).find((alias) => path.startsWith(alias))
+  if (route) return CREATE_ROUTES[route]
+  const serviceRoute = Object.keys(SERVICE_ROUTES).find((alias) => path.startsWith(alias))
+  if (serviceRoute) return SERVICE_ROUTES[serviceRoute]
+  if (path.startsWith('/api/auth/')) return 'authentication'
+  return SERVICE_AT.exec(path)?.[1] ?? 'patients'
+}
 
 export function idsFor(service: string, f: Fixtures, method: string) {
   switch (service) {
