@@ -66,7 +66,11 @@ export function leakRules({ snakeCase, identifiers }: SchemaNames): LeakRule[] {
         /\bselect\s[\s\S]{0,300}?\sfrom\s|\binsert\s+into\s|\bupdate\s+\S+\s+set\s|\bdelete\s+from\s|\bwith\s+\S+\s+as\s*\(|\breturning\s|(?<![\w$])\$\d+\b|syntax error at or near|invalid input syntax|violates [\w\s-]*constraint|duplicate key value|bind message|undefined binding|\bknex\b|operator does not exist|\bsqlstate\b/
     },
     { kind: 'schema name', pattern: new RegExp(`\\b(?:${words(snakeCase)})\\b`) },
-    { kind: 'schema name', pattern: new RegExp(`\\\\"(?:${words(identifiers)})\\\\"`) },
+    // (ajv's "must match format \"email\"" names a format, not a column.)
+    {
+      kind: 'schema name',
+      pattern: new RegExp(`(?<!must match format )\\\\"(?:${words(identifiers)})\\\\"`)
+    },
     { kind: 'schema name', pattern: /\b(?:relation|column|constraint|table|index|schema)\s+\\"/ },
     {
       kind: 'file path',
