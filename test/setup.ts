@@ -39,11 +39,12 @@ async function wipe(connectionString: string) {
  * The settings of the shared test server: those of config/test.json and the environment, except
  * what would make it another kind of server than the tests expect. REDIS_URL is for the tests that
  * start servers of their own with Redis (scale-out, sessions); the shared one runs without it, so
- * `/health` and event delivery are the same whatever the caller's shell holds.
+ * `/health` and event delivery are the same whatever the caller's shell holds. It listens on a free
+ * port whatever PORT says.
  */
 export async function testSettings(): Promise<ApplicationConfiguration> {
   const { redisUrl: _forOtherServers, ...settings } = await loadConfiguration()
-  return settings
+  return { ...settings, port: 0 }
 }
 
 /**
