@@ -45,73 +45,28 @@ const ARRAYS: Array<[string, unknown]> = [
   ['an empty array', []],
   ['an array of one valid record', [validPatient()]]
 ]
-const arrayRows: RestBody[] = ARRAYS.flatMap(([label, body]) => [
-  {
-    name: `PATCH a patient with ${label}`,
-    method: 'PATCH',
-    path: patientPath,
-    body,
-    status: 400,
-    error: 'BadRequest'
-  },
-  {
-    name: `PUT a patient with ${label}`,
-    method: 'PUT',
-    path: patientPath,
-    body,
-    status: 400,
-    error: 'BadRequest'
-  },
-  {
-    name: `PATCH a user with ${label}`,
-    method: 'PATCH',
-    path: userPath,
-    body,
-    status: 400,
-    error: 'BadRequest'
-  },
+/** Where each array is sent, and what it is answered there. */
+const ARRAY_TARGETS: Array<[string, string, (f: Fixture) => string, number, string]> = [
+  ['PATCH', 'a patient', patientPath, 400, 'BadRequest'],
+  ['PUT', 'a patient', patientPath, 400, 'BadRequest'],
+  ['PATCH', 'a user', userPath, 400, 'BadRequest'],
   // Users offer no update at all.
-  {
-    name: `PUT a user with ${label}`,
-    method: 'PUT',
-    path: userPath,
+  ['PUT', 'a user', userPath, 405, 'MethodNotAllowed'],
+  ['PATCH', 'a doctor', doctorPath, 400, 'BadRequest'],
+  ['PUT', 'a doctor', doctorPath, 400, 'BadRequest'],
+  ['POST', 'a patient', post('/api/patients'), 400, 'BadRequest'],
+  ['POST', 'a mapping', post('/api/mappings'), 400, 'BadRequest']
+]
+const arrayRows: RestBody[] = ARRAYS.flatMap(([label, body]) =>
+  ARRAY_TARGETS.map(([method, what, path, status, error]) => ({
+    name: `${method} ${what} with ${label}`,
+    method,
+    path,
     body,
-    status: 405,
-    error: 'MethodNotAllowed'
-  },
-  {
-    name: `PATCH a doctor with ${label}`,
-    method: 'PATCH',
-    path: doctorPath,
-    body,
-    status: 400,
-    error: 'BadRequest'
-  },
-  {
-    name: `PUT a doctor with ${label}`,
-    method: 'PUT',
-    path: doctorPath,
-    body,
-    status: 400,
-    error: 'BadRequest'
-  },
-  {
-    name: `POST a patient with ${label}`,
-    method: 'POST',
-    path: post('/api/patients'),
-    body,
-    status: 400,
-    error: 'BadRequest'
-  },
-  {
-    name: `POST a mapping with ${label}`,
-    method: 'POST',
-    path: post('/api/mappings'),
-    body,
-    status: 400,
-    error: 'BadRequest'
-  }
-])
+    status,
+    error
+  }))
+)
 
 const LARGE = validPatient({ disease: 'x'.repeat(150_000) })
 const largeOverRest: RestBody = {
@@ -122,6 +77,16 @@ const largeOverRest: RestBody = {
   status: 413,
   error: 'PayloadTooLarge'
 }
+
+/** A new patient of a body that is no patient: a 400. */
+const newPatient = (name: string, rawBody: string): RestBody => ({
+  name,
+  method: 'POST',
+  path: post('/api/patients'),
+  rawBody,
+  status: 400,
+  error: 'BadRequest'
+})
 
 const REST_BODIES: RestBody[] = [
   largeOverRest,
@@ -138,54 +103,12 @@ const REST_BODIES: RestBody[] = [
       assert.equal(body.className, 'bad-request')
     }
   },
-  {
-    name: 'truncated JSON',
-    method: 'POST',
-    path: post('/api/patients'),
-    rawBody: '{"name":',
-    status: 400,
-    error: 'BadRequest'
-  },
-  {
-    name: 'null',
-    method: 'POST',
-    path: post('/api/patients'),
-    rawBody: 'null',
-    status: 400,
-    error: 'BadRequest'
-  },
-  {
-    name: 'a number',
-    method: 'POST',
-    path: post('/api/patients'),
-    rawBody: '42',
-    status: 400,
-    error: 'BadRequest'
-  },
-  {
-    name: 'a string',
-    method: 'POST',
-    path: post('/api/patients'),
-    rawBody: '"patient"',
-    status: 400,
-    error: 'BadRequest'
-  },
-  {
-    name: 'a deeply nested object',
-    method: 'POST',
-    path: post('/api/patients'),
-    rawBody: deeplyNested,
-    status: 400,
-    error: 'BadRequest'
-  },
-  {
-    name: 'an age beyond any number (1e999) in a patient',
-    method: 'POST',
-    path: post('/api/patients'),
-    rawBody: '{"name":"A","age":1e999,"disease":"x"}',
-    status: 400,
-    error: 'BadRequest'
-  },
+  newPatient('truncated JSON', '{"name":'),
+  newPatient('null', 'null'),
+  newPatient('a number', '42'),
+  newPatient('a string', '"patient"'),
+  newPatient('a deeply nested object', deeplyNested),
+  newPatient('an age beyond any number (1e999) in a patient', '{"name":"A","age":1e999,"disease":"x"}'),
   {
     name: 'an age beyond any number (1e999) in a doctor',
     method: 'POST',
@@ -194,14 +117,7 @@ const REST_BODIES: RestBody[] = [
     status: 400,
     error: 'BadRequest'
   },
-  {
-    name: 'a __proto__ key',
-    method: 'POST',
-    path: post('/api/patients'),
-    rawBody: '{"name":"A","age":1,"disease":"x","__proto__":{"admin":true}}',
-    status: 400,
-    error: 'BadRequest'
-  },
+  newPatient('a __proto__ key', '{"name":"A","age":1,"disease":"x","__proto__":{"admin":true}}'),
   {
     name: 'a form instead of JSON',
     method: 'POST',
@@ -239,14 +155,7 @@ const REST_BODIES: RestBody[] = [
     error: 'BadRequest',
     answer: ({ body }) => assert.equal(body.data.length, 20)
   },
-  {
-    name: 'half a surrogate pair in a new patient',
-    method: 'POST',
-    path: post('/api/patients'),
-    rawBody: '{"name":"a\\ud800b","age":40,"disease":"Flu"}',
-    status: 400,
-    error: 'BadRequest'
-  },
+  newPatient('half a surrogate pair in a new patient', '{"name":"a\\ud800b","age":40,"disease":"Flu"}'),
   {
     name: 'half a surrogate pair in a patch',
     method: 'PATCH',
