@@ -233,7 +233,7 @@ describe('scale-out: two instances, one database, events through Redis', functio
     const alice = await signUp('Alice', a.url)
     const aliceOnB = await connectSocket(alice.token, b.url)
     const stray = [
-      '{"event":"created","path":"appointments","data":{}}',
+      '{"event":"created","path":"fake-appointments","data":{}}',
       'not JSON at all',
       'null',
       '[]',

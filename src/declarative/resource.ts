@@ -22,6 +22,12 @@ function ownerFieldOf(owner: OwnerRule): string | undefined {
 
 const nullableUuid = () => Type.Union([uuid(), Type.Null()])
 
+/**
+ * Service paths no declaration may take: tests invent services under it (`fake-appointments`), so
+ * that a resource added later can never meet one of theirs.
+ */
+export const FAKE_PATH_PREFIX = 'fake-'
+
 function historyOf(declaration: Declaration, table: string) {
   const { history } = declaration
   if (!history) return undefined
@@ -31,6 +37,11 @@ function historyOf(declaration: Declaration, table: string) {
 /** A declaration that cannot be made into a safe service stops the server here, naming what is wrong. */
 function checkDeclaration(declaration: Declaration) {
   const where = `The declaration of '${declaration.path}'`
+  if (declaration.path.startsWith(FAKE_PATH_PREFIX)) {
+    throw new Error(
+      `${where}: paths starting with '${FAKE_PATH_PREFIX}' are kept for services that tests invent`
+    )
+  }
   const owner = declaration.owner as Record<string, unknown> | undefined
   const rules = ['field', 'self', 'through', 'none'].filter((rule) => owner && rule in owner)
   if (rules.length === 0) {

@@ -50,11 +50,17 @@ const specs = () => ({
   security: [{ bearerAuth: [] }]
 })
 
+/** The paths of the services and, listed first, the `/api/...` routes that stand for them. */
+export const withApiAliases = (paths: Paths, routes: ApiRoute[]): Paths => ({
+  ...apiAliasPaths(paths, routes),
+  ...paths
+})
+
 /** Once every service is registered: the `/api/...` routes, listed first. */
 const documentApiAliases =
   (app: Application, routes: ApiRoute[]) => async (_context: HookContext, next: NextFunction) => {
     const document = (app as any).docs as { paths: Paths }
-    document.paths = { ...apiAliasPaths(document.paths, routes), ...document.paths }
+    document.paths = withApiAliases(document.paths, routes)
     await next()
   }
 

@@ -1,4 +1,4 @@
-import type { Application, HookContext, NextFunction } from '../declarations'
+import type { Application } from '../declarations'
 import { DEFAULT_COUNT, MAX_COUNT } from './request'
 import type { FhirMapping, FhirType, Interaction } from './vocabulary'
 
@@ -193,29 +193,21 @@ function metadataPath() {
   }
 }
 
-/** The /fhir routes and their schemas, added to the document once every service is registered. */
+/**
+ * The /fhir routes and their schemas, added to the document when the facade is configured: they
+ * name no service, so (unlike the `/api` routes) they need not wait for the services' registration.
+ */
 export const documentFhir = (mappings: readonly FhirMapping[]) => (app: Application) => {
-  app.hooks({
-    setup: [
-      async (_context: HookContext, next: NextFunction) => {
-        const document = (app as any).docs as { paths: Record<string, object>; components: any }
-        const types = mappings.flatMap(({ types }) => Object.entries(types))
-        document.paths = {
-          ...document.paths,
-          ...metadataPath(),
-          ...Object.assign({}, ...types.map(([name, type]) => typePaths(name, type)))
-        }
-        document.components.schemas = {
-          ...document.components.schemas,
-          FhirOperationOutcome: OPERATION_OUTCOME,
-          FhirBundle: resourceSchema('Bundle', 'A page of a search, or of a history'),
-          FhirCapabilityStatement: resourceSchema('CapabilityStatement', 'What the facade serves'),
-          ...Object.fromEntries(
-            types.map(([name, type]) => [`Fhir${name}`, resourceSchema(name, type.description)])
-          )
-        }
-        await next()
-      }
-    ]
+  // feathers-swagger keeps the document it serves as `app.docs` (its `appProperty`).
+  const document = (app as unknown as { docs: { paths: object; components: { schemas: object } } }).docs
+  const types = mappings.flatMap(({ types }) => Object.entries(types))
+  Object.assign(document.paths, metadataPath(), ...types.map(([name, type]) => typePaths(name, type)))
+  Object.assign(document.components.schemas, {
+    FhirOperationOutcome: OPERATION_OUTCOME,
+    FhirBundle: resourceSchema('Bundle', 'A page of a search, or of a history'),
+    FhirCapabilityStatement: resourceSchema('CapabilityStatement', 'What the facade serves'),
+    ...Object.fromEntries(
+      types.map(([name, type]) => [`Fhir${name}`, resourceSchema(name, type.description)])
+    )
   })
 }
