@@ -4,6 +4,7 @@ import type {
   TInteger,
   TNull,
   TObject,
+  TOptional,
   TProperties,
   TSchema,
   TString,
@@ -145,12 +146,19 @@ type VersionOf<D> = D extends { history: true | HistorySettings }
   ? { version: TInteger }
   : Record<never, never>
 
+type WriteOnlyOf<D> = D extends { writeOnly: readonly (infer W)[] } ? W : never
+/** A record carries every field (null when an optional one is empty) but the write-only ones. */
+type Carried<T> = T extends TOptional<infer U> ? U : T
+type RecordFields<F extends TProperties, W> = {
+  [K in keyof F]: K extends W ? TOptional<Carried<F[K]>> : Carried<F[K]>
+}
+
 /** The record's properties: what a row holds, before anything is hidden. */
 export type RecordProperties<D extends Declaration> = { id: TString } & {
   [K in OwnerFieldOf<D['owner']>]: TString
 } & {
   [K in CreatorFieldOf<D['owner']>]: TUnion<[TString, TNull]>
-} & Omit<D['fields'], OwnerFieldOf<D['owner']>> &
+} & RecordFields<Omit<D['fields'], OwnerFieldOf<D['owner']>>, WriteOnlyOf<D>> &
   VersionOf<D> & { createdAt: TString } & UpdatedAtOf<D>
 
 export type RecordOf<D extends Declaration> = Static<TObject<RecordProperties<D>>>

@@ -4,7 +4,7 @@ import type { TProperties } from '@feathersjs/typebox'
 import { currentUserId, ownerOnly } from '../hooks/owner-scope'
 import { ALL_METHODS } from './declaration'
 import type { Declaration, OwnerRule, Reference, Resource } from './declaration'
-import { ilike, now, timestamp, uuid } from './fields'
+import { ilike, now, required, shapeOf, timestamp, uuid } from './fields'
 import { querySyntaxFor } from './query'
 import { compileQueryValidator, compileValidator, dataValidator } from './validators'
 import { versionSchema } from './versions'
@@ -53,6 +53,14 @@ function checkDeclaration(declaration: Declaration) {
   if (unknown.length > 0) {
     throw new Error(`${where} names fields it does not declare: ${[...new Set(unknown)].join(', ')}`)
   }
+  for (const [field, schema] of Object.entries(declaration.fields)) {
+    const shape = shapeOf(schema)
+    if (shape.optional && !shape.nullable && !shape.default) {
+      throw new Error(
+        `${where}: the field '${field}' may be left out but not be null, yet a field left out is stored as NULL: declare it optional(…) (null clears it) or give it a default`
+      )
+    }
+  }
   if (declaration.history && 'version' in declaration.fields) {
     throw new Error(
       `${where} keeps a history, whose records carry the server's 'version': no field may be named so`
@@ -77,8 +85,9 @@ function recordProperties(declaration: Declaration): TProperties {
   const ownerField = ownerFieldOf(owner)
   const properties: TProperties = { id: uuid() }
   for (const [name, schema] of Object.entries(fields)) {
-    // Write-only values are taken but never read back: a record may lack them.
-    properties[name] = writeOnly.includes(name) ? Type.Optional(schema) : schema
+    // A record carries every field (null when an optional one is empty), except write-only ones,
+    // which are taken but never read back.
+    properties[name] = writeOnly.includes(name) ? Type.Optional(schema) : required(schema)
   }
   if (ownerField && ownerField !== 'id') properties[ownerField] = fields[ownerField] ?? uuid()
   if ('creator' in owner && owner.creator) properties[owner.creator] = nullableUuid()
@@ -137,7 +146,15 @@ export function defineResource<const D extends Declaration>(declaration: D): Res
   const writable = [...(declaration.writable ?? fieldNames)]
   const patchable = [...(declaration.patchable ?? writable)]
   const record = Type.Object(properties, { $id: `${name}Record`, additionalProperties: false })
-  const fieldsSchema = Type.Object(declaration.fields)
+  // A field with a default may be left out of a create even when its schema is not Optional.
+  const fieldsSchema = Type.Object(
+    Object.fromEntries(
+      Object.entries(declaration.fields).map(([field, schema]) => [
+        field,
+        shapeOf(schema).optional ? Type.Optional(schema) : schema
+      ])
+    )
+  )
   const data = Type.Pick(fieldsSchema, writable, { $id: `${name}Data`, additionalProperties: false })
   const patch = Type.Partial(Type.Pick(fieldsSchema, patchable), {
     $id: `${name}Patch`,

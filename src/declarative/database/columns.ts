@@ -2,6 +2,7 @@ import type { TSchema } from '@feathersjs/typebox'
 import { foreignKeyName, referencesOf } from '../references'
 import { snakeCase } from '../../database/naming'
 import { MAX_VERSION } from '../versions'
+import { shapeOf } from '../fields'
 import type { AnyResource, OwnerRule } from '../declaration'
 
 /**
@@ -34,7 +35,8 @@ export interface Column {
   values?: readonly string[]
   /** The range of an integer column (a CHECK constraint). */
   range?: { minimum?: number; maximum?: number }
-  default?: 'gen_random_uuid()' | 'now()' | 1
+  /** The column's default, as an SQL expression: `now()`, `1`, `'planned'`. */
+  default?: string
 }
 
 export interface ForeignKey {
@@ -48,14 +50,12 @@ export interface ForeignKey {
 const SMALLINT = 2 ** 15
 const INTEGER = 2 ** 31
 
-/** `Type.Union([X, Type.Null()])`: X, and that it may be null. */
-function unwrapNullable(schema: TSchema): { schema: TSchema; nullable: boolean } {
-  const options: TSchema[] | undefined = schema.anyOf
-  if (Array.isArray(options) && options.some((option) => option.type === 'null')) {
-    const rest = options.filter((option) => option.type !== 'null')
-    if (rest.length === 1) return { schema: rest[0], nullable: true }
-  }
-  return { schema, nullable: false }
+/** A value as an SQL literal: a default of a column. */
+export function sqlLiteral(value: unknown): string {
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value)
+  if (typeof value === 'boolean') return String(value)
+  if (typeof value === 'string') return `'${value.replace(/'/g, "''")}'`
+  throw new Error(`No SQL literal for the default ${JSON.stringify(value)}`)
 }
 
 /** The values of a string enum: `{ enum: [...] }` or a union of string literals. */
@@ -85,8 +85,15 @@ export function columnOf(
   declared: TSchema,
   storedAsText = false
 ): Column {
-  const { schema, nullable } = unwrapNullable(declared)
-  const column = { field, name: snakeCase(field), nullable }
+  const shape = shapeOf(declared)
+  const schema = shape.base
+  const fallback = shape.default
+  const column = {
+    field,
+    name: snakeCase(field),
+    nullable: shape.nullable,
+    ...(fallback && { default: 'sql' in fallback ? fallback.sql : sqlLiteral(fallback.value) })
+  }
   const values = enumValues(schema)
   if (values) return { ...column, type: 'text', values }
   if (schema.type === 'string') {
@@ -129,7 +136,7 @@ const versionColumn: Column = {
   type: 'integer',
   nullable: false,
   range: { minimum: 1, maximum: MAX_VERSION },
-  default: 1
+  default: '1'
 }
 
 /** Every column of the resource's table, in the order a migration creates them. */

@@ -29,12 +29,8 @@ function columnLine(column: Column) {
     jsonb: `table.jsonb(${name})`
   }[column.type]
   const nullability = column.name === 'id' ? '.primary()' : column.nullable ? '.nullable()' : '.notNullable()'
-  const defaults = {
-    'gen_random_uuid()': ".defaultTo(knex.raw('gen_random_uuid()'))",
-    'now()': '.defaultTo(knex.fn.now())',
-    1: '.defaultTo(1)'
-  }
-  return `${definition}${nullability}${column.default !== undefined ? defaults[column.default] : ''}`
+  const fallback = column.default === undefined ? '' : `.defaultTo(knex.raw(${quote(column.default)}))`
+  return `${definition}${nullability}${fallback}`
 }
 
 function rangeChecks(table: string, columns: Column[]) {
