@@ -13,7 +13,7 @@ import { securityHeaders, sendSecurityHeaders } from './http/security-headers'
 import type { Application } from './declarations'
 import { configureLogger, logger } from './logger'
 import { closeRedis } from './database/redis'
-import { resources as declaredResources } from './services'
+import { resources as declaredResources, tables } from './services'
 import { checkTables } from './declarative/database/drift'
 import type { AnyResource } from './declarative/declaration'
 
@@ -117,7 +117,7 @@ export async function startServer(
   let server: Server | undefined
   try {
     await migrateToLatest(db, migrations)
-    await checkTables(db, resources)
+    await checkTables(db, resources, tables)
     app = createApp(settings, db, await deploymentId(db), resources)
     await app.get('eventSync')?.ready.catch((error: Error) => {
       throw new Error(`Redis at REDIS_URL cannot be reached: ${error.message}`)

@@ -172,6 +172,11 @@ export interface Declaration<
   readonly appendOnly?: boolean
   /** Ids made by the database: random (default), or in time order (UUID version 7, for a table that only grows). */
   readonly ids?: 'random' | 'time-ordered'
+  /**
+   * Fields renamed, by their former names: `migration:new` renames the column instead of dropping
+   * the old one and adding the new. Once that migration is applied the entry may go.
+   */
+  readonly renamed?: { readonly [K in FieldName<F>]?: string }
 }
 
 // The owner rule's fields, as types.

@@ -70,6 +70,7 @@ function misnamedFields(declaration: Declaration): string[] {
   check('patchable', declaration.patchable, fields, ofFields)
   check('writeOnly', declaration.writeOnly, fields, ofFields)
   check('references', Object.keys(declaration.references ?? {}), fields, ofFields)
+  check('renamed', Object.keys(declaration.renamed ?? {}), fields, ofFields)
   check(
     'search',
     declaration.search,
