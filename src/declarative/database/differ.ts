@@ -386,7 +386,7 @@ class TableDiff {
         up: [addConstraint(this.name, checkConstraint(name, rangeCondition(declared.name, declared.range)))],
         down: [dropConstraint(this.name, name)],
         ...(narrowedRange(actual.range, declared.range) && {
-          warning: `fails if a row of ${this.name} holds a value of ${declared.name} out of ${describeRange(declared.range)}: change those rows first`
+          warning: `fails if a value of ${where} is not ${describeRange(declared.range)}: change those rows first`
         })
       })
     }

@@ -134,7 +134,7 @@ export function describeColumn(column: ColumnState): string {
 }
 
 export function describeRange({ minimum, maximum }: Range): string {
-  if (minimum !== undefined && maximum !== undefined) return `from ${minimum} to ${maximum}`
+  if (minimum !== undefined && maximum !== undefined) return `between ${minimum} and ${maximum}`
   return minimum !== undefined ? `at least ${minimum}` : `at most ${maximum}`
 }
 
