@@ -127,7 +127,8 @@ describe('the differ', () => {
         summary: 'notes.title: drop the column (varchar(40), not null)',
         up: ['ALTER TABLE notes DROP COLUMN title'],
         down: ['ALTER TABLE notes ADD COLUMN title varchar(40)'],
-        warning: 'drops notes.title and every value in it (the down migration adds the column back, empty)'
+        warning:
+          'drops notes.title and every value in it (the down migration adds the column back, without them)'
       }
     ])
   })
@@ -571,7 +572,7 @@ describe('the migration writer', () => {
 
 // Written by \`npm run migration:new -- notes\` from the declarations in src/services: review it before it is applied.
 export async function up(knex: Knex): Promise<void> {
-  // WARNING: drops notes.body and every value in it (the down migration adds the column back, empty)
+  // WARNING: drops notes.body and every value in it (the down migration adds the column back, without them)
   // notes.body: drop the column (text, not null)
   await knex.raw(\`ALTER TABLE notes DROP COLUMN body\`)
   // notes.title: add the column (varchar(40), may be null)

@@ -261,10 +261,14 @@ class TableDiff {
       summary: `${this.name}.${column.name}: drop the column (${describeColumn(column)})`,
       difference: `${this.name}.${column.name}: a column the declaration does not know (declare it, or list it in \`internal\`)`,
       up: [`ALTER TABLE ${id(this.name)} DROP COLUMN ${id(column.name)}`],
+      // Back as it was, but that a column without a default may be null: the rows there are have no value.
       down: [
-        `ALTER TABLE ${id(this.name)} ADD COLUMN ${[columnDefinition({ ...column, nullable: true }), ...checks].join(' ')}`
+        `ALTER TABLE ${id(this.name)} ADD COLUMN ${[
+          columnDefinition({ ...column, nullable: column.nullable || column.default === undefined }),
+          ...checks
+        ].join(' ')}`
       ],
-      warning: `drops ${this.name}.${column.name} and every value in it (the down migration adds the column back, empty)`
+      warning: `drops ${this.name}.${column.name} and every value in it (the down migration adds the column back, without them)`
     })
   }
 
@@ -686,14 +690,48 @@ export function diffSchemas(
     .map(({ operation }) => operation)
 }
 
-/** The operations that concern one resource (or table): its tables, its functions. */
-export function operationsOf(operations: Operation[], declared: SchemaState, path: string): Operation[] {
-  const tables = new Set([
-    ...declared.tables.filter(({ of }) => of === path).map(({ name }) => name),
-    // A resource no longer declared: its table has its path's name, its history that and `_history`.
-    ...(declared.tables.some(({ of }) => of === path) ? [] : [path, `${path}_history`])
-  ])
-  return operations.filter(({ table, of }) => of === path || (table !== undefined && tables.has(table)))
+/**
+ * The tables and functions of one resource (or table) in `actual`: its declared tables, and what
+ * its tables' triggers call and write to, so that a history or counts no longer declared are its
+ * too. A resource no longer declared has a table of its path's name.
+ */
+function concerning(actual: SchemaState, declared: SchemaState, path: string) {
+  const tables = new Set(declared.tables.filter(({ of }) => of === path).map(({ name }) => name))
+  if (tables.size === 0) tables.add(path)
+  const functions = new Set(declared.functions.filter(({ of }) => of === path).map(({ name }) => name))
+  const bodies = byName(actual.functions)
+  for (let grown = true; grown;) {
+    const size = tables.size + functions.size
+    for (const table of actual.tables.filter(({ name }) => tables.has(name))) {
+      for (const { sql } of table.triggers) {
+        for (const [, name] of sql.matchAll(/EXECUTE (?:FUNCTION|PROCEDURE) (?:\w+\.)?(\w+)\(/g))
+          functions.add(name)
+      }
+    }
+    for (const name of functions) {
+      for (const [, table] of (bodies.get(name)?.sql ?? '').matchAll(/INSERT INTO (?:\w+\.)?(\w+)/g))
+        tables.add(table)
+    }
+    grown = tables.size + functions.size > size
+  }
+  return { tables, functions }
+}
+
+/** The operations that concern one resource (or table): its tables', its functions'. */
+export function operationsOf(
+  operations: Operation[],
+  actual: SchemaState,
+  declared: SchemaState,
+  path: string
+): Operation[] {
+  const { tables, functions } = concerning(actual, declared, path)
+  const functionOf = (operation: Operation) => /function (\w+)\(\)/.exec(operation.summary)?.[1]
+  return operations.filter(
+    (operation) =>
+      operation.of === path ||
+      (operation.table !== undefined && tables.has(operation.table)) ||
+      (operation.table === undefined && functions.has(functionOf(operation) ?? ''))
+  )
 }
 
 export type { KeyState }

@@ -101,8 +101,9 @@ export async function newMigration({
   const declared = declaredState(resources, tables)
   const extra = path.resolve(directory) === path.resolve(MIGRATIONS) ? [] : [directory]
   log('Reading the schema that migrations/ build, on a shadow database…')
-  const all = diffSchemas(await migratedState(settings, extra), declared, { scope: 'all' })
-  const operations = only ? operationsOf(all, declared, only) : all
+  const actual = await migratedState(settings, extra)
+  const all = diffSchemas(actual, declared, { scope: 'all' })
+  const operations = only ? operationsOf(all, actual, declared, only) : all
   if (operations.length === 0) {
     log(`No changes: the migrations already build what the declarations${only ? ` of '${only}'` : ''} say.`)
     return { operations }
