@@ -116,7 +116,9 @@ export async function newMigration({
   )
   const command = `npm run migration:new${only ? ` -- ${only}` : ''}`
   fs.writeFileSync(file, await formatted(migrationSource(operations, command), file), { flag: 'wx' })
-  log(`The declarations differ from what the migrations build (${operations.length} operations):`)
+  log(
+    `The declarations differ from what the migrations build (${operations.length} operation${operations.length === 1 ? '' : 's'}):`
+  )
   log(describeOperations(operations))
   const warnings = operations.filter(({ warning }) => warning).length
   if (warnings > 0) {
