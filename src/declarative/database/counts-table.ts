@@ -11,6 +11,10 @@ import type { FunctionState, TableState, TriggerState } from './schema-state'
  * followed by statement triggers over their transition tables (a bulk insert costs one upsert per
  * owner); a change of owner, which no write of the API makes, by a row trigger that other updates
  * do not even call. Rows of removed owners stay behind with a sum of zero (ids are never reused).
+ *
+ * Measured before keeping them (patients, GET /api/patients, interleaved runs with and without):
+ * with 200 patients per caller no difference beyond the machine's noise; with 10,000 of 1,000,000
+ * rows, 1.34 to 1.36 times the pages per second of counting them.
  */
 const SLOTS = 8
 
