@@ -20,7 +20,7 @@ import { answerConnectAsJson, answerOtherUpgradesAsRequests } from './http/upgra
 import type { Application } from './declarations'
 import { configureLogger, logger } from './logger'
 import { closeRedis } from './database/redis'
-import { resources as declaredResources } from './services'
+import { resources as declaredResources, tables } from './services'
 import { checkTables } from './declarative/database/drift'
 import type { AnyResource } from './declarative/declaration'
 
@@ -130,7 +130,7 @@ export async function startServer(
   let server: Server | undefined
   try {
     await migrateToLatest(db, migrations)
-    await checkTables(db, resources)
+    await checkTables(db, resources, tables)
     app = createApp(settings, db, await deploymentId(db), resources, fhir)
     await app.get('eventSync')?.ready.catch((error: Error) => {
       throw new Error(`Redis at REDIS_URL cannot be reached: ${error.message}`)

@@ -14,6 +14,7 @@ import { validateRecord } from '../../hooks/validate-record'
 import { registerHistory } from './history-service'
 import { RecordService } from './record-service'
 import { foreignKeyName, referencesOf } from '../references'
+import { shapeOf } from '../fields'
 import type { Relation } from './relations'
 import type {
   AnyResource,
@@ -50,8 +51,20 @@ function serviceOptions(app: Application, resource: AnyResource) {
     relations,
     ownerCounts:
       ownerCounts && resource.scopeField ? { table: ownerCounts, owner: resource.scopeField } : undefined,
-    versioned: Boolean(resource.history)
+    versioned: Boolean(resource.history),
+    leftOut: leftOutOf(resource)
   }
+}
+
+/** What an update that leaves a writable field out stores in it: null, or the column's default. */
+function leftOutOf(resource: AnyResource) {
+  return Object.fromEntries(
+    resource.writable.flatMap((field) => {
+      const shape = shapeOf(resource.declaration.fields[field])
+      if (!shape.optional) return []
+      return [[field, shape.default ? 'default' : 'null'] as const]
+    })
+  )
 }
 
 /** Newest first (or whatever the declaration says) when the client does not sort. */
