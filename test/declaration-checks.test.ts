@@ -10,7 +10,8 @@ import { patients } from '../src/services/patients'
  * Each refusal is one message naming the resource, the option and the name.
  */
 const base = {
-  path: 'checked',
+  path: 'fake-checked',
+  table: 'fake_checked',
   description: 'A declaration with one mistake at a time',
   fields: { ...person({ minimum: 0, maximum: 150 }), note: optional(text(100)), patientId: uuid() },
   owner: { field: 'userId' },
@@ -65,7 +66,7 @@ describe('a declaration that names a field it does not have', () => {
   for (const [option, changes, message] of cases) {
     it(`is refused for ${option}, naming the resource, the option and the name`, () => {
       const refused = refusal(changes)
-      assert.match(refused, /^The declaration of 'checked': /)
+      assert.match(refused, /^The declaration of 'fake-checked': /)
       assert.match(refused, message)
     })
   }
@@ -90,7 +91,7 @@ describe('a declaration that names a field it does not have', () => {
   it('is refused when api.findBy would take the route of its own get, unless it says so', () => {
     assert.match(
       refusal({ api: { findBy: 'patientId' } }),
-      /api\.findBy 'patientId' would take GET \/api\/checked\/:id from its own get: say `replacesGet: true`/
+      /api\.findBy 'patientId' would take GET \/api\/fake-checked\/:id from its own get: say `replacesGet: true`/
     )
     assert.equal(refusal({ api: { findBy: 'patientId', replacesGet: true } }), 'accepted')
     assert.equal(refusal({ methods: ['find', 'create'], api: { findBy: 'patientId' } }), 'accepted')

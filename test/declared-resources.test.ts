@@ -29,7 +29,9 @@ import { testContext } from './setup'
 
 // A resource a new user would add: one declaration and its generated migration, no other edit.
 const visits = defineResource({
-  path: 'visits',
+  path: 'fake-visits',
+  table: 'fake_visits',
+  name: 'FakeVisit',
   description: "Visits of the caller's own patients",
   fields: {
     patientId: uuid(),
@@ -51,7 +53,7 @@ const visits = defineResource({
 })
 
 /**
- * The visits migration as `npm run migration:new -- visits` writes it, in a folder of its own:
+ * The visits migration as `npm run migration:new -- fake-visits` writes it, in a folder of its own:
  * the operations from what the migrations build (what the declarations say, `migration:check`
  * holds them to it) to that with visits.
  */
@@ -63,7 +65,7 @@ async function writeVisitsMigration() {
   )
   await fs.writeFile(
     path.join(directory, '29990101000000_visits.ts'),
-    migrationSource(operations, 'npm run migration:new -- visits')
+    migrationSource(operations, 'npm run migration:new -- fake-visits')
   )
   return directory
 }
@@ -104,23 +106,24 @@ describe('a resource added by one declaration', function () {
   const target = () => ({ url: server.url, db: server.app.get('postgresqlClient') })
   contractTests(visits, target)
 
-  it('is served at /api/visits, documented in /openapi.json, and refuses a patient of someone else', async () => {
+  it('is served at /api/fake-visits, documented in /openapi.json, and refuses a patient of someone else', async () => {
     const alice = await signUp('Alice', server.url)
     const bob = await signUp('Bob', server.url)
     const post = (user: TestUser, body: unknown, url: string) =>
       http('POST', url, { token: user.token, body, baseUrl: server.url })
     const visit = await newVisit(server, alice, bob)
-    const reply = await post(alice, visit, '/api/visits')
+    const reply = await post(alice, visit, '/api/fake-visits')
     assert.equal(reply.status, 201, JSON.stringify(reply.body))
     assert.equal(
-      (await http('GET', `/api/visits/${reply.body.id}`, { token: alice.token, baseUrl: server.url })).status,
+      (await http('GET', `/api/fake-visits/${reply.body.id}`, { token: alice.token, baseUrl: server.url }))
+        .status,
       200
     )
-    const refused = await post(bob, visit, '/api/visits')
+    const refused = await post(bob, visit, '/api/fake-visits')
     assert.deepEqual([refused.status, refused.body.message], [404, 'Patient not found'])
     const document = (await http('GET', '/openapi.json', { baseUrl: server.url })).body
-    assert.ok(document.paths['/api/visits/{id}']?.patch, Object.keys(document.paths).join(', '))
-    assert.ok(document.components.schemas.Visit)
+    assert.ok(document.paths['/api/fake-visits/{id}']?.patch, Object.keys(document.paths).join(', '))
+    assert.ok(document.components.schemas.FakeVisit)
   })
 
   it('takes the declaration and its generated migration only: fewer than 30 lines declare it', async () => {
@@ -177,28 +180,28 @@ describe('the drift check: the server does not start on a table that disagrees w
   }
 
   it('refuses a declared field without a column, naming the table and the column', async () => {
-    const message = await startAfter('ALTER TABLE visits DROP COLUMN status')
-    assert.match(message, /visits\.status: no such column for the declared field 'status'/)
+    const message = await startAfter('ALTER TABLE fake_visits DROP COLUMN status')
+    assert.match(message, /fake_visits\.status: no such column for the declared field 'status'/)
   })
 
   it('refuses a column whose type, length or nullability disagrees', async () => {
     assert.match(
-      await startAfter('ALTER TABLE visits ALTER COLUMN seen_at TYPE text'),
-      /visits\.seen_at: the column is text, the declaration says timestamptz/
+      await startAfter('ALTER TABLE fake_visits ALTER COLUMN seen_at TYPE text'),
+      /fake_visits\.seen_at: the column is text, the declaration says timestamptz/
     )
     assert.match(
-      await startAfter('ALTER TABLE visits ALTER COLUMN notes TYPE varchar(100)'),
-      /visits\.notes: the column holds 100 characters, the declaration says 2000/
+      await startAfter('ALTER TABLE fake_visits ALTER COLUMN notes TYPE varchar(100)'),
+      /fake_visits\.notes: the column holds 100 characters, the declaration says 2000/
     )
     assert.match(
-      await startAfter('ALTER TABLE visits ALTER COLUMN notes DROP NOT NULL'),
-      /visits\.notes: the column may be null, the declaration says it may not/
+      await startAfter('ALTER TABLE fake_visits ALTER COLUMN notes DROP NOT NULL'),
+      /fake_visits\.notes: the column may be null, the declaration says it may not/
     )
   })
 
   it('refuses a column the declaration does not know, unless it is declared internal, and never sends it', async () => {
-    const extra = "ALTER TABLE visits ADD COLUMN billing_code text NOT NULL DEFAULT 'B-42'"
-    assert.match(await startAfter(extra), /visits\.billing_code: a column the declaration does not know/)
+    const extra = "ALTER TABLE fake_visits ADD COLUMN billing_code text NOT NULL DEFAULT 'B-42'"
+    assert.match(await startAfter(extra), /fake_visits\.billing_code: a column the declaration does not know/)
     const internal = defineResource({
       ...visits.declaration,
       name: 'InternalVisit',
@@ -207,9 +210,9 @@ describe('the drift check: the server does not start on a table that disagrees w
     const started = await startAfter(extra, internal, async (server) => {
       const alice = await signUp('Alice', server.url)
       const body = await newVisit(server, alice)
-      const visit = await http('POST', '/api/visits', { token: alice.token, body, baseUrl: server.url })
+      const visit = await http('POST', '/api/fake-visits', { token: alice.token, body, baseUrl: server.url })
       assert.equal(visit.status, 201, JSON.stringify(visit.body))
-      const read = await http('GET', `/api/visits/${visit.body.id}`, {
+      const read = await http('GET', `/api/fake-visits/${visit.body.id}`, {
         token: alice.token,
         baseUrl: server.url
       })
@@ -219,31 +222,31 @@ describe('the drift check: the server does not start on a table that disagrees w
   })
 
   it('refuses a missing foreign key of a reference', async () => {
-    const message = await startAfter('ALTER TABLE visits DROP CONSTRAINT visits_doctor_id_foreign')
-    assert.match(message, /visits: no foreign key visits_doctor_id_foreign/)
+    const message = await startAfter('ALTER TABLE fake_visits DROP CONSTRAINT fake_visits_doctor_id_foreign')
+    assert.match(message, /fake_visits: no foreign key fake_visits_doctor_id_foreign/)
   })
 
   it('checks the history too: its table, its columns, no foreign key to what it outlives, and its triggers', async () => {
     const message = await startAfter(`
-      ALTER TABLE visits DROP COLUMN version CASCADE;
-      ALTER TABLE visits_history ALTER COLUMN data TYPE text;
-      ALTER TABLE visits_history ADD CONSTRAINT visits_history_record_foreign
-        FOREIGN KEY (record_id) REFERENCES visits (id);
-      DROP TRIGGER visits_versioned ON visits;
-      DROP TRIGGER visits_history_append_only ON visits_history`)
+      ALTER TABLE fake_visits DROP COLUMN version CASCADE;
+      ALTER TABLE fake_visits_history ALTER COLUMN data TYPE text;
+      ALTER TABLE fake_visits_history ADD CONSTRAINT fake_visits_history_record_foreign
+        FOREIGN KEY (record_id) REFERENCES fake_visits (id);
+      DROP TRIGGER fake_visits_versioned ON fake_visits;
+      DROP TRIGGER fake_visits_history_append_only ON fake_visits_history`)
     for (const problem of [
-      /visits\.version: no such column for the declared field 'version'/,
-      /visits_history\.data: the column is text, the declaration says jsonb/,
-      /visits_history: a foreign key visits_history_record_foreign \(record_id\) → visits\(id\) ON DELETE NO ACTION the declaration does not know/,
-      /visits: no trigger visits_versioned \(of 'visits'\)/,
-      /visits: no trigger visits_next_version/,
-      /visits_history: no trigger visits_history_append_only/
+      /fake_visits\.version: no such column for the declared field 'version'/,
+      /fake_visits_history\.data: the column is text, the declaration says jsonb/,
+      /fake_visits_history: a foreign key fake_visits_history_record_foreign \(record_id\) → fake_visits\(id\) ON DELETE NO ACTION the declaration does not know/,
+      /fake_visits: no trigger fake_visits_versioned \(of 'fake-visits'\)/,
+      /visits: no trigger fake_visits_next_version/,
+      /fake_visits_history: no trigger fake_visits_history_append_only/
     ]) {
       assert.match(message, problem)
     }
     assert.match(
-      await startAfter('DROP TABLE visits_history'),
-      /visits_history: no such table, which the declaration of 'visits' needs/
+      await startAfter('DROP TABLE fake_visits_history'),
+      /fake_visits_history: no such table, which the declaration of 'fake-visits' needs/
     )
   })
 
@@ -257,11 +260,11 @@ describe('a declaration without an owner rule', () => {
     assert.throws(
       () =>
         defineResource({
-          path: 'loose',
+          path: 'fake-loose',
           description: 'Nobody said whose',
           fields: { note: text(10) }
         } as any),
-      /The declaration of 'loose' has no owner rule/
+      /The declaration of 'fake-loose' has no owner rule/
     )
   })
 
@@ -269,7 +272,7 @@ describe('a declaration without an owner rule', () => {
     assert.throws(
       () =>
         defineResource({
-          path: 'loose',
+          path: 'fake-loose',
           description: 'x',
           fields: { doctorId: uuid() },
           owner: { through: 'doctorId' }

@@ -19,21 +19,22 @@ import type { TestUser } from './helpers'
 import { testContext } from './setup'
 
 /**
- * Day two, end to end: a throwaway resource (a path of its own, `zz_trials`, that no real resource
- * takes) goes through every kind of change a declaration makes. At each step the migration is
+ * Day two, end to end: a throwaway resource (a path no real resource can take, `fake-trials`, with
+ * the table `zz_trials`) goes through every kind of change a declaration makes. At each step the migration is
  * written by `migration:new`'s own function (from what the migrations build on a shadow
  * database), the drift check refuses the database before it is applied and passes after, the
  * rows there were are still there, and at the end a server serves them. Then every migration's
  * `down` takes the database back, step by step, to what the declaration before it said.
  */
 
-const PATH = 'zz_trials'
+const TABLE = 'zz_trials'
 let versions = 0
 
 /** The trial resource as a step declares it (each its own schema names). */
 const trials = (declaration: Record<string, unknown>) =>
   defineResource({
-    path: PATH,
+    path: 'fake-trials',
+    table: TABLE,
     name: `ZzTrial${++versions}`,
     description: 'A throwaway resource that day two changes',
     owner: { field: 'userId' },
@@ -74,7 +75,7 @@ const { label: _label, ...withoutLabel } = referring
 const renamed = { ...withoutLabel, title: defaulted(text(20), 'none') }
 const { note: _note, ...withoutNote } = renamed
 
-const rowsOf = (db: Knex) => db.raw(`SELECT * FROM ${PATH} ORDER BY code`).then(({ rows }) => rows)
+const rowsOf = (db: Knex) => db.raw(`SELECT * FROM ${TABLE} ORDER BY code`).then(({ rows }) => rows)
 
 const steps = (alice: () => TestUser, doctor: () => string): Step[] => [
   {
@@ -83,11 +84,11 @@ const steps = (alice: () => TestUser, doctor: () => string): Step[] => [
     summaries: [/^create the table zz_trials \(id, code, score, status, user_id, created_at, updated_at\)$/],
     rows: async (db) => {
       // Rows the next steps must keep, of a real user.
-      await db.raw(`INSERT INTO ${PATH} (code, score, user_id) VALUES ('A-1', 7, ?), ('B-2', 99, ?)`, [
+      await db.raw(`INSERT INTO ${TABLE} (code, score, user_id) VALUES ('A-1', 7, ?), ('B-2', 99, ?)`, [
         alice().id,
         alice().id
       ])
-      await db.raw(`INSERT INTO ${PATH} (code, score, status, user_id) VALUES ('C-3', 0, 'done', ?)`, [
+      await db.raw(`INSERT INTO ${TABLE} (code, score, status, user_id) VALUES ('C-3', 0, 'done', ?)`, [
         alice().id
       ])
     }
@@ -109,7 +110,7 @@ const steps = (alice: () => TestUser, doctor: () => string): Step[] => [
           ['C-3', null, 'none']
         ]
       )
-      await db.raw(`UPDATE ${PATH} SET note = 'kept' WHERE code = 'A-1'`)
+      await db.raw(`UPDATE ${TABLE} SET note = 'kept' WHERE code = 'A-1'`)
     }
   },
   {
@@ -122,7 +123,7 @@ const steps = (alice: () => TestUser, doctor: () => string): Step[] => [
       /^zz_trials\.score: check its range \(between 0 and 1000\)$/
     ],
     rows: async (db) => {
-      await db.raw(`UPDATE ${PATH} SET score = 512.5, code = ? WHERE code = 'B-2'`, ['B-2'.padEnd(30, '.')])
+      await db.raw(`UPDATE ${TABLE} SET score = 512.5, code = ? WHERE code = 'B-2'`, ['B-2'.padEnd(30, '.')])
     }
   },
   {
@@ -153,7 +154,7 @@ const steps = (alice: () => TestUser, doctor: () => string): Step[] => [
       /^zz_trials\.status: check its values \('open', 'done', 'late'\)$/
     ],
     rows: async (db) => {
-      await db.raw(`UPDATE ${PATH} SET status = 'late' WHERE code = 'A-1'`)
+      await db.raw(`UPDATE ${TABLE} SET status = 'late' WHERE code = 'A-1'`)
     }
   },
   {
@@ -161,7 +162,7 @@ const steps = (alice: () => TestUser, doctor: () => string): Step[] => [
     resource: trials({ fields: required, unique: [['userId', 'code']] }),
     // The migration would refuse a row that holds the value removed: such rows change first.
     before: async (db) => {
-      await db.raw(`UPDATE ${PATH} SET status = 'open' WHERE status = 'late'`)
+      await db.raw(`UPDATE ${TABLE} SET status = 'open' WHERE status = 'late'`)
     },
     summaries: [
       /^zz_trials\.status: drop the check of its values \('open', 'done', 'late'\)$/,
@@ -182,7 +183,7 @@ const steps = (alice: () => TestUser, doctor: () => string): Step[] => [
       /^zz_trials: add the foreign key zz_trials_doctor_id_foreign \(doctor_id\) → doctors\(id\) ON DELETE SET NULL$/
     ],
     rows: async (db) => {
-      await db.raw(`UPDATE ${PATH} SET doctor_id = ? WHERE code = 'A-1'`, [doctor()])
+      await db.raw(`UPDATE ${TABLE} SET doctor_id = ? WHERE code = 'A-1'`, [doctor()])
     }
   },
   {
@@ -346,7 +347,7 @@ describe('day two of a declared resource: every kind of change, as migration:new
       const log: string[] = []
       const { file, operations } = await newMigration({
         settings: settings.database,
-        path: PATH,
+        path: 'fake-trials',
         resources: declared,
         tables,
         directory,
@@ -386,7 +387,10 @@ describe('day two of a declared resource: every kind of change, as migration:new
       { resources: [...resources, last], migrations: [directory] }
     )
     try {
-      const page = await http('GET', `/${PATH}?$sort[code]=1`, { token: alice.token, baseUrl: server.url })
+      const page = await http('GET', `/fake-trials?$sort[code]=1`, {
+        token: alice.token,
+        baseUrl: server.url
+      })
       assert.equal(page.status, 200, JSON.stringify(page.body))
       assert.deepEqual(
         page.body.data.map(({ code, score, status, title, doctorId }: any) => [
@@ -402,31 +406,32 @@ describe('day two of a declared resource: every kind of change, as migration:new
           ['C-3', 0, 'done', 'none', null]
         ]
       )
-      const create = await http('POST', `/${PATH}`, {
+      const create = await http('POST', '/fake-trials', {
         token: alice.token,
         body: { code: 'D-4', score: 1000 },
         baseUrl: server.url
       })
       assert.equal(create.status, 201, JSON.stringify(create.body))
       assert.deepEqual([create.body.status, create.body.title, create.body.doctorId], ['done', 'none', null])
-      const outOfRange = await http('POST', `/${PATH}`, {
+      const outOfRange = await http('POST', '/fake-trials', {
         token: alice.token,
         body: { code: 'E-5', score: 1001 },
         baseUrl: server.url
       })
       assert.equal(outOfRange.status, 400)
-      await db.raw(`DELETE FROM ${PATH} WHERE code = 'D-4'`)
+      await db.raw(`DELETE FROM ${TABLE} WHERE code = 'D-4'`)
     } finally {
       await server.stop()
     }
   })
 
-  it('removes the resource: its table is dropped with a warning, by the migration of its path', async () => {
+  // A removed resource is no longer declared: `migration:new -- <table>` names what it leaves behind.
+  it('removes the resource: its table is dropped with a warning, by the migration of its table', async () => {
     const { settings } = testContext()
     const log: string[] = []
     const { operations } = await newMigration({
       settings: settings.database,
-      path: PATH,
+      path: TABLE,
       resources,
       tables,
       directory,
@@ -446,7 +451,7 @@ describe('day two of a declared resource: every kind of change, as migration:new
       log.join('\n')
     )
     await migrateToLatest(db, [directory])
-    const { rows } = await db.raw(`SELECT to_regclass('${PATH}') AS found`)
+    const { rows } = await db.raw(`SELECT to_regclass('${TABLE}') AS found`)
     assert.equal(rows[0].found, null)
   })
 
@@ -468,7 +473,7 @@ describe('day two of a declared resource: every kind of change, as migration:new
       )
     }
     await downOnce(db, directory)
-    const { rows } = await db.raw(`SELECT to_regclass('${PATH}') AS found`)
+    const { rows } = await db.raw(`SELECT to_regclass('${TABLE}') AS found`)
     assert.equal(rows[0].found, null)
   })
 })

@@ -449,7 +449,8 @@ describe('the differ', () => {
 
 describe('the declared state', () => {
   const trials = defineResource({
-    path: 'differ_trials',
+    path: 'fake-differ-trials',
+    table: 'differ_trials',
     description: 'x',
     name: 'DifferTrial',
     fields: {
@@ -548,7 +549,7 @@ describe('the declared state', () => {
     assert.ok(state.tables.some(({ name }) => name === 'differ_trials_history'))
     assert.ok(state.tables.some(({ name }) => name === 'differ_trial_counts'))
     assert.deepEqual(
-      state.functions.filter(({ of }) => of === 'differ_trials').map(({ name }) => name),
+      state.functions.filter(({ of }) => of === 'fake-differ-trials').map(({ name }) => name),
       [
         'differ_trials_version',
         'differ_trials_history_write',

@@ -44,10 +44,10 @@ interface Expected {
 
 /** Whether `method` writes a field that a unique set holds (a 409 when another record has it). */
 function writesUnique(resource: AnyResource, method: Method) {
-  const written = method === 'patch' ? resource.patchable : TAKES_A_BODY.has(method) ? resource.writable : []
-  return (resource.declaration.unique ?? []).some((fields: readonly string[]) =>
-    fields.some((field) => written.includes(field))
-  )
+  const unique: ReadonlyArray<readonly string[]> = resource.declaration.unique ?? []
+  if (method === 'create') return unique.length > 0
+  const written = method === 'patch' ? resource.patchable : method === 'update' ? resource.writable : []
+  return unique.some((fields) => fields.some((field) => written.includes(field)))
 }
 
 /**

@@ -19,19 +19,35 @@ function testSources(directory = TEST_DIR): string[] {
 }
 
 describe('unit: fake service paths', () => {
-  it(`a declaration whose path starts with '${FAKE_PATH_PREFIX}' does not start, naming the rule`, () => {
-    assert.throws(
-      () =>
-        defineResource({
-          path: `${FAKE_PATH_PREFIX}appointments`,
-          description: 'A resource that takes a test’s name',
-          fields: { note: text(10) },
-          owner: { field: 'userId' }
-        }),
-      {
-        message: `The declaration of '${FAKE_PATH_PREFIX}appointments': paths starting with '${FAKE_PATH_PREFIX}' are kept for services that tests invent`
-      }
-    )
+  it(`outside the tests, a declaration whose path starts with '${FAKE_PATH_PREFIX}' does not start, naming the rule`, () => {
+    const environment = process.env.NODE_ENV
+    process.env.NODE_ENV = 'production'
+    try {
+      assert.throws(
+        () =>
+          defineResource({
+            path: `${FAKE_PATH_PREFIX}appointments`,
+            description: 'A resource that takes a test’s name',
+            fields: { note: text(10) },
+            owner: { field: 'userId' }
+          }),
+        {
+          message: `The declaration of '${FAKE_PATH_PREFIX}appointments': paths starting with '${FAKE_PATH_PREFIX}' are kept for services that tests invent`
+        }
+      )
+    } finally {
+      process.env.NODE_ENV = environment
+    }
+  })
+
+  it(`in the tests, such a declaration is served like any other`, () => {
+    const resource = defineResource({
+      path: `${FAKE_PATH_PREFIX}appointments`,
+      description: 'x',
+      fields: { note: text(10) },
+      owner: { field: 'userId' }
+    })
+    assert.equal(resource.path, `${FAKE_PATH_PREFIX}appointments`)
   })
 
   it('a path that only contains the prefix is a path like any other', () => {

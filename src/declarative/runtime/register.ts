@@ -184,7 +184,13 @@ function documentedErrors(resource: AnyResource) {
     )
   if ('creator' in declaration.owner && declaration.owner.creator) add(['update', 'patch', 'remove'], 403)
   if (referencesOf(resource).length > 0) add(['create'], 404)
-  if ((declaration.unique ?? []).length > 0) add(['create'], 409)
+  // A new record may meet any unique set; a change only one whose fields it may write.
+  const unique = declaration.unique ?? []
+  const changesUnique = (fields: readonly string[]) =>
+    unique.some((set: readonly string[]) => set.some((field) => fields.includes(field)))
+  if (unique.length > 0) add(['create'], 409)
+  if (changesUnique(resource.writable)) add(['update'], 409)
+  if (changesUnique(resource.patchable)) add(['patch'], 409)
   if (resource.history) add(['get', 'update', 'patch', 'remove'], 412)
   return errors
 }
