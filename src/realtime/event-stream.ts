@@ -146,6 +146,8 @@ export interface StreamWriterOptions {
 export class StreamWriter {
   private pending: Outgoing[] = []
   private sent: Sent[] = []
+  /** Numbered entries held (waiting or sent), and the bytes of all held. */
+  private numbered = 0
   private bytes = 0
   /** The first `inFlight` entries of `pending` are being written. */
   private inFlight = 0
@@ -179,7 +181,7 @@ export class StreamWriter {
 
   push(entry: Outgoing) {
     this.pending.push(entry)
-    this.bytes += entry.bytes
+    this.hold(entry, 1)
     this.makeRoom()
     void this.flush()
   }
@@ -200,20 +202,24 @@ export class StreamWriter {
     return this.pending.filter(({ numbered }) => numbered).length
   }
 
+  private hold(entry: Outgoing, sign: 1 | -1) {
+    this.bytes += sign * entry.bytes
+    if (entry.numbered) this.numbered += sign
+  }
+
+  /** Heartbeats count in bytes only: the bound is in events. */
   private overBound() {
-    return (
-      this.pending.length + this.sent.length > this.options.maxEntries || this.bytes > this.options.maxBytes
-    )
+    return this.numbered > this.options.maxEntries || this.bytes > this.options.maxBytes
   }
 
   /** The entries kept for a resend go first; past the bound still, every waiting one not in flight. */
   private makeRoom() {
     while (this.sent.length > 0 && this.overBound()) {
-      this.bytes -= this.sent.shift()!.bytes
+      this.hold(this.sent.shift()!, -1)
     }
     if (this.overBound()) {
       const dropped = this.pending.splice(this.inFlight)
-      dropped.forEach(({ bytes }) => (this.bytes -= bytes))
+      dropped.forEach((entry) => this.hold(entry, -1))
       this.options.onOverflow(dropped.filter(({ numbered }) => numbered).length)
     }
   }
@@ -256,11 +262,11 @@ export class StreamWriter {
       if (entry.numbered) {
         this.sent.push({ ...entry, at: now })
       } else {
-        this.bytes -= entry.bytes
+        this.hold(entry, -1)
       }
     }
     while (this.sent.length > 0 && this.sent[0].at < now - this.options.replayMs) {
-      this.bytes -= this.sent.shift()!.bytes
+      this.hold(this.sent.shift()!, -1)
     }
   }
 }
