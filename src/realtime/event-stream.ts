@@ -16,6 +16,8 @@ import type { RedisClient } from '../database/redis'
 const COMMAND_TIMEOUT_MS = 5000
 /** How long a reader's XREAD waits for new entries before asking again. */
 const BLOCK_MS = 1000
+/** How long the stream outlives the last entry written (heartbeats included). */
+const STREAM_TTL_MS = 60 * 60_000
 /** Entries per XREAD and per batch of XADDs. */
 const BATCH = 500
 /** How often a reader or writer that could not reach Redis tries again (node-redis reconnects meanwhile). */
@@ -152,6 +154,7 @@ export class StreamWriter {
   /** The first `inFlight` entries of `pending` are being written. */
   private inFlight = 0
   private replayDue = false
+  private expirySetAt = 0
   private retry?: NodeJS.Timeout
   private readonly connection: Connection
 
@@ -159,6 +162,7 @@ export class StreamWriter {
     this.connection = new Connection(options.redis, 'healthcare-api:events-writer', {
       ready: () => {
         this.replayDue = true
+        this.expirySetAt = 0 // a restarted Redis has a new stream
         options.onReady()
         void this.flush()
       },
@@ -239,12 +243,18 @@ export class StreamWriter {
     const batch = this.pending.slice(0, BATCH)
     this.inFlight = batch.length
     const { key, maxLength } = this.options
-    const replies = await this.connection.sendAll(
-      batch.map(({ fields }) => ['XADD', key, 'MAXLEN', '~', String(maxLength), '*', ...fields]),
-      COMMAND_TIMEOUT_MS
-    )
+    const commands = batch.map(({ fields }) => [
+      'XADD',
+      key,
+      'MAXLEN',
+      '~',
+      String(maxLength),
+      '*',
+      ...fields
+    ])
+    const replies = await this.connection.sendAll([...commands, ...this.expiry()], COMMAND_TIMEOUT_MS)
     this.inFlight = 0
-    const failed = replies.findIndex(({ status }) => status === 'rejected')
+    const failed = replies.slice(0, batch.length).findIndex(({ status }) => status === 'rejected')
     // `makeRoom` never drops what is in flight: the batch is still at the head.
     this.keep(this.pending.splice(0, failed === -1 ? batch.length : failed))
     if (failed === -1) {
@@ -254,6 +264,17 @@ export class StreamWriter {
     // Written again after a reconnect ('ready'), or after a refusal by a connected Redis (a key of another type).
     clearTimeout(this.retry)
     this.retry = setTimeout(() => void this.flush(), RETRY_MS * 10).unref()
+  }
+
+  /**
+   * Now and then, the stream's time to live set again: the stream of a deployment whose instances
+   * have all stopped (a test run's, a benchmark's) goes after a while instead of staying in a shared Redis.
+   */
+  private expiry() {
+    const now = Date.now()
+    if (now - this.expirySetAt < STREAM_TTL_MS / 10) return []
+    this.expirySetAt = now
+    return [['PEXPIRE', this.options.key, String(STREAM_TTL_MS)]]
   }
 
   private keep(written: Outgoing[]) {
