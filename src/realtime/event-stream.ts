@@ -18,8 +18,10 @@ const COMMAND_TIMEOUT_MS = 5000
 const BLOCK_MS = 1000
 /** How long the stream outlives the last entry written (heartbeats included). */
 const STREAM_TTL_MS = 60 * 60_000
-/** Entries per XREAD and per batch of XADDs. */
-const BATCH = 500
+/** Entries per batch of XADDs. */
+const WRITE_BATCH = 500
+/** Entries per XREAD: what one reply can hold is bounded (an entry may be up to 1 MB; anyone who reaches Redis can append). */
+const READ_BATCH = 100
 /** How often a reader or writer that could not reach Redis tries again (node-redis reconnects meanwhile). */
 const RETRY_MS = 100
 
@@ -57,7 +59,7 @@ class Connection {
    */
   async sendAll(commands: string[][], ms: number): Promise<Settled[]> {
     const client = this.client
-    const replies = commands.map((args) => client.sendCommand(args))
+    const replies = commands.map(async (args) => client.sendCommand(args))
     let timer: NodeJS.Timeout | undefined
     const timedOut = new Promise<undefined>((resolve) => {
       timer = setTimeout(() => resolve(undefined), ms)
@@ -111,11 +113,13 @@ function destroy(client: RedisClient) {
   }
 }
 
-/** An entry to append: its fields, its size, and whether it is numbered (kept for a resend). */
+/** An entry to append: its message, its size, and whether it is numbered (kept for a resend). */
 export interface Outgoing {
-  fields: string[]
+  message: string
   bytes: number
   numbered: boolean
+  /** The entry's fields, made when it is first written (`StreamWriterOptions.fieldsOf`). */
+  fields?: string[]
 }
 
 interface Sent extends Outgoing {
@@ -132,6 +136,8 @@ export interface StreamWriterOptions {
   maxBytes: number
   /** How long a written entry is kept to be written again after a reconnect. */
   replayMs: number
+  /** The fields of an entry (it is signed there): made when the entry is first written, not when it is pushed. */
+  fieldsOf(message: string): string[]
   /** The numbered entries dropped past the bound. */
   onOverflow(dropped: number): void
   onReady(): void
@@ -155,6 +161,7 @@ export class StreamWriter {
   private inFlight = 0
   private replayDue = false
   private expirySetAt = 0
+  private flushSoon?: NodeJS.Immediate
   private retry?: NodeJS.Timeout
   private readonly connection: Connection
 
@@ -183,11 +190,18 @@ export class StreamWriter {
     return this.connection.firstConnection()
   }
 
+  /**
+   * Written soon: the entries pushed in one turn of the event loop are written together, after
+   * the turn (the answer to the call that made them does not wait for their signature either).
+   */
   push(entry: Outgoing) {
     this.pending.push(entry)
     this.hold(entry, 1)
     this.makeRoom()
-    void this.flush()
+    this.flushSoon ??= setImmediate(() => {
+      this.flushSoon = undefined
+      void this.flush()
+    })
   }
 
   /** Written if Redis is connected now, else not at all (a heartbeat). */
@@ -202,6 +216,7 @@ export class StreamWriter {
       await sleep(20)
     }
     clearTimeout(this.retry)
+    clearImmediate(this.flushSoon)
     this.connection.close()
     return this.pending.filter(({ numbered }) => numbered).length
   }
@@ -240,18 +255,13 @@ export class StreamWriter {
     if (this.pending.length === 0) {
       return
     }
-    const batch = this.pending.slice(0, BATCH)
+    const batch = this.pending.slice(0, WRITE_BATCH)
     this.inFlight = batch.length
     const { key, maxLength } = this.options
-    const commands = batch.map(({ fields }) => [
-      'XADD',
-      key,
-      'MAXLEN',
-      '~',
-      String(maxLength),
-      '*',
-      ...fields
-    ])
+    const commands = batch.map((entry) => {
+      entry.fields ??= this.options.fieldsOf(entry.message)
+      return ['XADD', key, 'MAXLEN', '~', String(maxLength), '*', ...entry.fields]
+    })
     const replies = await this.connection.sendAll([...commands, ...this.expiry()], COMMAND_TIMEOUT_MS)
     this.inFlight = 0
     const failed = replies.slice(0, batch.length).findIndex(({ status }) => status === 'rejected')
@@ -371,7 +381,7 @@ export class StreamReader {
           [
             'XREAD',
             'COUNT',
-            String(BATCH),
+            String(READ_BATCH),
             'BLOCK',
             String(BLOCK_MS),
             'STREAMS',

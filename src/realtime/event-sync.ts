@@ -204,7 +204,7 @@ export const eventSync = (options: EventSyncOptions) => (app: Application) => {
   const dropped = dropWarnings()
 
   const entry = (message: string, numbered: boolean): Outgoing => ({
-    fields: signer.entry(self, message),
+    message,
     bytes: Buffer.byteLength(message),
     numbered
   })
@@ -215,6 +215,7 @@ export const eventSync = (options: EventSyncOptions) => (app: Application) => {
     maxEntries: options.queueMaxEvents,
     maxBytes: options.queueMaxBytes,
     replayMs: REPLAY_MS,
+    fieldsOf: (message) => signer.entry(self, message),
     onOverflow: (count) => {
       if (count > 0) {
         logger.warn(
