@@ -204,11 +204,6 @@ export class StreamWriter {
     })
   }
 
-  /** Written if Redis is connected now, else not at all (a heartbeat). */
-  pushIfConnected(entry: Outgoing) {
-    if (this.connection.isReady) this.push(entry)
-  }
-
   /** Waits up to `ms` for the waiting entries to be written, then closes; answers how many were not. */
   async close(ms: number) {
     const deadline = Date.now() + ms

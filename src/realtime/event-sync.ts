@@ -13,7 +13,6 @@ import {
 import type { Message, ParseContext, SyncedEvent } from './event-messages'
 import { OriginSequences, RecordVersions } from './event-order'
 import { StreamReader, StreamWriter } from './event-stream'
-import type { Outgoing } from './event-stream'
 import type { Application } from '../declarations'
 import { logger, outageLog } from '../logger'
 import type { SharedRedis } from '../database/redis'
@@ -178,6 +177,82 @@ function heartbeats(send: (message: string) => void, heartbeatMs: number) {
   }
 }
 
+type EventMessage = Extract<Message, { kind: 'event' }>
+
+interface ReceiverOptions {
+  context: ParseContext
+  /** When this instance started. */
+  boot: number
+  versions: RecordVersions
+  emitterOf(path: string): Emitter | undefined
+  /** A heartbeat of this instance, sent at `sentAt`, came back. */
+  echo(sentAt: number): void
+  endedSessions(ids: string[]): void
+}
+
+/**
+ * What an instance does with the entries it reads: the other instances' events emitted on its own
+ * services, each once and in version order; its own skipped; junk dropped with a warning; and its
+ * authenticated sockets told to resync (once a batch) when another instance's numbers jump.
+ */
+class StreamReceiver {
+  private readonly sequences: OriginSequences
+  private readonly dropped = dropWarnings()
+
+  constructor(
+    private readonly app: Application,
+    private readonly options: ReceiverOptions
+  ) {
+    this.sequences = new OriginSequences(options.boot)
+  }
+
+  receive(entries: Array<[string, unknown]>) {
+    let resynced = false
+    for (const [, fields] of entries) {
+      const message = parseEntry(fields, this.options.context)
+      if (message.kind === 'heartbeat') {
+        if (message.origin === this.options.context.self) this.options.echo(message.sentAt)
+        continue
+      }
+      if (message.kind === 'dropped') {
+        this.dropped(message.reason)
+        continue
+      }
+      if (message.kind === 'own') {
+        continue
+      }
+      const admission = this.sequences.admit(message.origin, message.seq, message.boot)
+      if (admission === 'duplicate') {
+        continue
+      }
+      if (admission === 'after-gap' && !resynced) {
+        resynced = true
+        this.resync(message.origin)
+      }
+      try {
+        if (message.kind === 'sessions-ended') this.options.endedSessions(message.ids)
+        else this.deliver(message)
+      } catch (error) {
+        logger.error({ err: error }, 'An event from Redis could not be delivered')
+      }
+    }
+  }
+
+  private deliver({ event, path, data, owner }: EventMessage) {
+    if (this.options.versions.admit(path, data)) {
+      const emitter = this.options.emitterOf(path)!
+      const { service } = emitter
+      const context = { app: this.app, service, path, event, dispatch: data, result: data, owner }
+      emitSafely(emitter, event, data, context)
+    }
+  }
+
+  private resync(origin: string) {
+    logger.warn({ origin }, 'Events of another instance were lost: sockets told to resync')
+    sendToAuthenticated(this.app, RESYNC_EVENT, { reason: 'events-lost' })
+  }
+}
+
 export interface EventSyncOptions {
   redis: SharedRedis
   heartbeatMs: number
@@ -186,9 +261,20 @@ export interface EventSyncOptions {
   streamMaxLength: number
 }
 
+const warnOverflow =
+  ({ queueMaxEvents, queueMaxBytes }: EventSyncOptions) =>
+  (dropped: number) => {
+    if (dropped > 0) {
+      logger.warn(
+        { dropped, queueMaxEvents, queueMaxBytes },
+        'Events for the other instances past the queue bound were dropped: their sockets will be told to resync'
+      )
+    }
+  }
+
 /** Configures the event sync on the app's Redis; call before the services are registered. */
 export const eventSync = (options: EventSyncOptions) => (app: Application) => {
-  const { redis, heartbeatMs } = options
+  const { redis } = options
   const self = randomUUID()
   const boot = Date.now()
   let seq = 0
@@ -198,99 +284,40 @@ export const eventSync = (options: EventSyncOptions) => (app: Application) => {
     "Redis unreachable: events reach this instance's sockets only; the other instances get them once it is back",
     'Events stream on Redis reachable again'
   )
-  const endedSessionListeners: Array<(ids: string[]) => void> = []
-  const versions = new RecordVersions()
-  const sequences = new OriginSequences(boot)
-  const dropped = dropWarnings()
-
-  const entry = (message: string, numbered: boolean): Outgoing => ({
-    message,
-    bytes: Buffer.byteLength(message),
-    numbered
-  })
+  const connection = { redis: redis.client, key: stream, onReady: outage.recovered, onError: outage.failed }
   const writer = new StreamWriter({
-    redis: redis.client,
-    key: stream,
+    ...connection,
     maxLength: options.streamMaxLength,
     maxEntries: options.queueMaxEvents,
     maxBytes: options.queueMaxBytes,
     replayMs: REPLAY_MS,
     fieldsOf: (message) => signer.entry(self, message),
-    onOverflow: (count) => {
-      if (count > 0) {
-        logger.warn(
-          { dropped: count, queueMaxEvents: options.queueMaxEvents, queueMaxBytes: options.queueMaxBytes },
-          'Events for the other instances past the queue bound were dropped: their sockets will be told to resync'
-        )
-      }
-    },
-    onReady: outage.recovered,
-    onError: outage.failed
+    onOverflow: warnOverflow(options)
   })
+  const send = (message: string, numbered: boolean) =>
+    writer.push({ message, bytes: Buffer.byteLength(message), numbered })
+  const sequence = () => ({ boot, seq: ++seq })
+
+  const versions = new RecordVersions()
   const emitterOf = interceptServiceEvents(app, versions, (event) =>
-    writer.push(entry(serializeEvent(event, { boot, seq: ++seq }), true))
+    send(serializeEvent(event, sequence()), true)
   )
-  const heartbeat = heartbeats((message) => writer.pushIfConnected(entry(message, false)), heartbeatMs)
-  const context: ParseContext = { self, signer, isPublished: (path) => emitterOf(path) !== undefined }
-
-  function deliver(message: Extract<Message, { kind: 'event' }>) {
-    const { event, path, data, owner } = message
-    if (versions.admit(path, data)) {
-      const emitter = emitterOf(path)!
-      const { service } = emitter
-      emitSafely(emitter, event, data, { app, service, path, event, dispatch: data, result: data, owner })
-    }
-  }
-
-  /** A batch of entries read from the stream; the sockets are told to resync once for all its gaps. */
-  function receive(entries: Array<[string, unknown]>) {
-    let resynced = false
-    for (const [, fields] of entries) {
-      const message = parseEntry(fields, context)
-      if (message.kind === 'heartbeat') {
-        if (message.origin === self) heartbeat.echo(message.sentAt)
-        continue
-      }
-      if (message.kind === 'dropped') {
-        dropped(message.reason)
-        continue
-      }
-      if (message.kind === 'own') {
-        continue
-      }
-      const admission = sequences.admit(message.origin, message.seq, message.boot)
-      if (admission === 'duplicate') {
-        continue
-      }
-      if (admission === 'after-gap' && !resynced) {
-        resynced = true
-        logger.warn(
-          { origin: message.origin },
-          'Events of another instance were lost: sockets told to resync'
-        )
-        sendToAuthenticated(app, RESYNC_EVENT, { reason: 'events-lost' })
-      }
-      try {
-        if (message.kind === 'sessions-ended') {
-          endedSessionListeners.forEach((listener) => listener(message.ids))
-        } else {
-          deliver(message)
-        }
-      } catch (error) {
-        logger.error({ err: error }, 'An event from Redis could not be delivered')
-      }
-    }
-  }
-
-  const reader = new StreamReader({
-    redis: redis.client,
-    key: stream,
-    onEntries: receive,
-    onReady: outage.recovered,
-    onError: outage.failed
+  const heartbeat = heartbeats((message) => {
+    if (writer.connected) send(message, false)
+  }, options.heartbeatMs)
+  const endedSessionListeners: Array<(ids: string[]) => void> = []
+  const receiver = new StreamReceiver(app, {
+    context: { self, signer, isPublished: (path) => emitterOf(path) !== undefined },
+    boot,
+    versions,
+    emitterOf,
+    echo: heartbeat.echo,
+    endedSessions: (ids) => endedSessionListeners.forEach((listener) => listener(ids))
   })
+  const reader = new StreamReader({ ...connection, onEntries: (entries) => receiver.receive(entries) })
+
   // The shared client (the login throttle's counts) reconnects by itself; the writer and reader
-  // report whether Redis can be reached.
+  // tell whether Redis can be reached.
   redis.client.connect().catch(() => undefined)
   const ready = Promise.all([writer.firstConnection(), reader.start()]).then(() => heartbeat.start())
   ready.catch(() => undefined) // awaited by startServer; not an unhandled rejection meanwhile
@@ -301,11 +328,7 @@ export const eventSync = (options: EventSyncOptions) => (app: Application) => {
     delivery: () => (writer.connected && reader.connected && !heartbeat.overdue() ? 'ok' : 'down'),
     publishEndedSessions: async (ids) => {
       for (let start = 0; start < ids.length; start += MAX_ENDED_SESSIONS) {
-        const message = serializeEndedSessions(ids.slice(start, start + MAX_ENDED_SESSIONS), {
-          boot,
-          seq: ++seq
-        })
-        writer.push(entry(message, true))
+        send(serializeEndedSessions(ids.slice(start, start + MAX_ENDED_SESSIONS), sequence()), true)
       }
     },
     onEndedSessions: (listener) => endedSessionListeners.push(listener),
