@@ -51,12 +51,13 @@ export type Message =
 const publicPayload = (data: unknown) => getDispatch(data) ?? data
 
 /** An event as it is sent: never throws (the row is already written; the call must not fail). */
-export function serializeEvent({ event, path, data, owner }: SyncedEvent, sequence: Sequence): string {
+export function serializeEvent({ event, path, data, owner }: SyncedEvent, { boot, seq }: Sequence): string {
   try {
-    return JSON.stringify({ ...sequence, event, path, data: publicPayload(data), ...(owner && { owner }) })
+    // (JSON leaves `owner` out when it is undefined.)
+    return JSON.stringify({ seq, boot, event, path, data: publicPayload(data), owner })
   } catch (error) {
     logger.error({ path, event, err: error }, 'An event could not be serialized; sent without payload')
-    return JSON.stringify({ ...sequence, event, path, data: null })
+    return JSON.stringify({ seq, boot, event, path, data: null })
   }
 }
 
