@@ -65,6 +65,13 @@ class Ledger {
     return written
   }
 
+  /** Until `count` writes were sent in `phase` and answered. */
+  async untilWritten(phase: Phase, count: number) {
+    while (this.writes.filter((write) => write.phase === phase).length < count) {
+      await sleep(20)
+    }
+  }
+
   /** What the socket of `user` on `server` must receive, each exactly once. */
   expectedOn(user: TestUser, server: RunningServer) {
     return this.writes.filter((write) => write.user === user && write.supersededOn !== server)
@@ -206,11 +213,11 @@ describe('realtime through a Redis outage: two instances, Redis killed and resta
     let writing = true
     const writers = users.map(({ user }) => writeSteadily(ledger, user, [a, b], () => writing))
 
-    await sleep(500)
+    await ledger.untilWritten('before', 16)
     await redis.kill()
     ledger.phase = 'outage'
     await untilEvents('down', a, b)
-    await sleep(1000)
+    await ledger.untilWritten('outage', 16)
     // A change made on A, then the next on B, while neither hears of the other's.
     const onA = await ledger.patch(alice.user, a, shared.id, 70)
     await ledger.patch(alice.user, b, shared.id, 71)
@@ -218,7 +225,6 @@ describe('realtime through a Redis outage: two instances, Redis killed and resta
 
     // During the outage: what each instance wrote reached its own sockets, and only those.
     const duringOutage = ledger.writes.filter(({ phase }) => phase === 'outage')
-    assert.ok(duringOutage.length >= 8, `only ${duringOutage.length} writes during the outage`)
     for (const { user, sockets } of users) {
       for (const [server, socket] of sockets) {
         const mine = duringOutage.filter((write) => write.user === user)
@@ -235,7 +241,7 @@ describe('realtime through a Redis outage: two instances, Redis killed and resta
 
     await redis.restart()
     ledger.phase = 'after'
-    await sleep(1000)
+    await ledger.untilWritten('after', 16)
     writing = false
     await Promise.all(writers)
     await untilEvents('ok', a, b)
@@ -262,10 +268,6 @@ describe('realtime through a Redis outage: two instances, Redis killed and resta
         .map(({ payload }) => payload.version)
     assert.deepEqual(sharedOn(a), [1, 2, 3])
     assert.deepEqual(sharedOn(b), [1, 3])
-    assert.ok(
-      ledger.writes.some(({ phase }) => phase === 'after'),
-      'no writes after Redis came back: the test did not cover them'
-    )
   })
 })
 
