@@ -2,8 +2,8 @@
 //
 //   npm run bench                          compiles, starts the app on a fresh database, measures it
 //   npm run bench -- --url http://host:port   measures a running server instead
-//   options: --duration 10 --connections 32 --scenarios a,b,c,d,e,flood --scale
-//            --pid <server pid> (with --url: also report the server's CPU per request)
+//   options: --duration 10 --connections 32 --scenarios a,b,c,d,e,fa,fb,flood,fhir --scale
+//            --pid <server pid> (with --url: also report the server's CPU per request) --rounds 5
 // With the app started here (on a PostgreSQL of this host), the database's CPU per request too: the
 // backends of the bench's database (not the WAL writer or the checkpointer).
 //
@@ -11,6 +11,9 @@
 // d GET /api/mappings/:patientId, e POST /api/auth/login (8 connections),
 // p PATCH /api/patients/:id (one of the 200 seeded patients, a new age each time),
 // flood: the p99 of (a) while 8 connections flood the login, against its idle p99,
+// fa GET /fhir/Patient/:id, fb GET /fhir/Patient (a search page of 10),
+// fhir: (a) against (fa) and (b) against (fb) in alternating rounds (--rounds, default 5): the
+// medians, and the median of each round's FHIR / API ratio of server CPU per request and of p50,
 // scale (--scale, needs the app started here): p50 of GET /api/patients for a caller with
 // 10,000 patients in a table of 1,000,000 rows, against the same with 1,000 rows, with plans.
 import autocannon from 'autocannon'
@@ -25,9 +28,10 @@ const { values: options } = parseArgs({
     url: { type: 'string' },
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '32' },
-    scenarios: { type: 'string', default: 'a,b,c,d,e,flood' },
+    scenarios: { type: 'string', default: 'a,b,c,d,e,fa,fb,flood' },
     scale: { type: 'boolean', default: false },
-    pid: { type: 'string' }
+    pid: { type: 'string' },
+    rounds: { type: 'string', default: '5' }
   }
 })
 
@@ -174,7 +178,14 @@ const pick = <T>(list: T[]) => list[Math.floor(Math.random() * list.length)]
 
 function requests(seedData: Seed): Record<string, autocannon.Request> {
   const auth = { authorization: `Bearer ${seedData.token}`, 'content-type': 'application/json' }
+  const fhirAuth = { authorization: `Bearer ${seedData.token}`, accept: 'application/fhir+json' }
   return {
+    fa: {
+      method: 'GET',
+      headers: fhirAuth,
+      setupRequest: (request) => ({ ...request, path: `/fhir/Patient/${pick(seedData.patientIds)}` })
+    },
+    fb: { method: 'GET', path: '/fhir/Patient', headers: fhirAuth },
     a: {
       method: 'GET',
       headers: auth,
@@ -229,6 +240,70 @@ async function loginFlood(base: string, scenarios: Record<string, autocannon.Req
       scenario: `${busy.scenario} (p99 ${(busy.p99 / idle.p99).toFixed(2)}x idle)`
     }
   ]
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}
+
+/** The median of each field over rounds (undefined where a round could not read it). */
+function medianOf(scenario: string, results: Result[]): Result {
+  const of = (read: (result: Result) => number | undefined) => {
+    const values = results.map(read).filter((value): value is number => value !== undefined)
+    return values.length === results.length ? median(values) : undefined
+  }
+  return {
+    scenario,
+    rps: of((result) => result.rps)!,
+    p50: of((result) => result.p50)!,
+    p99: of((result) => result.p99)!,
+    non2xx: results.reduce((sum, result) => sum + result.non2xx, 0),
+    errors: results.reduce((sum, result) => sum + result.errors, 0),
+    cpu: of((result) => result.cpu),
+    databaseCpu: of((result) => result.databaseCpu)
+  }
+}
+
+const ratio = (value: number | undefined, base: number | undefined) =>
+  value !== undefined && base ? (value / base).toFixed(2) : '-'
+
+/**
+ * A FHIR read and a FHIR search page against the same /api calls: alternating rounds (the order
+ * switching each round), so that whatever else the machine does meanwhile weighs on both alike.
+ * Each round's FHIR / API ratio of server CPU per request and of p50; their medians are the figures.
+ */
+async function fhirComparison(base: string, scenarios: Record<string, autocannon.Request>) {
+  const rounds = Number(options.rounds)
+  const results: Result[] = []
+  for (const [api, fhir, label] of [
+    ['a', 'fa', 'read'],
+    ['b', 'fb', 'search page']
+  ]) {
+    const apiRounds: Result[] = []
+    const fhirRounds: Result[] = []
+    // A round of each first, not counted: the first load of a route also warms its code up.
+    await load(base, api, scenarios[api])
+    await load(base, fhir, scenarios[fhir])
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? [api, fhir] : [fhir, api]
+      for (const name of order) {
+        const result = await load(base, name, scenarios[name])
+        ;(name === api ? apiRounds : fhirRounds).push(result)
+      }
+    }
+    const cpuRatios = fhirRounds.map((result, index) => Number(ratio(result.cpu, apiRounds[index].cpu)))
+    const p50Ratios = fhirRounds.map((result, index) => Number(ratio(result.p50, apiRounds[index].p50)))
+    const cpuRatio = cpuRatios.every(Number.isFinite) ? median(cpuRatios).toFixed(2) : '-'
+    const summary = `FHIR / API ${label}, median of ${rounds} rounds: CPU ${cpuRatio}x, p50 ${median(p50Ratios).toFixed(2)}x`
+    console.error(`${summary} (CPU per round ${cpuRatios.join(', ')}; p50 per round ${p50Ratios.join(', ')})`)
+    results.push(
+      medianOf(`${api} (median of ${rounds})`, apiRounds),
+      medianOf(`${fhir} (median of ${rounds}; ${summary})`, fhirRounds)
+    )
+  }
+  return results
 }
 
 async function scaleScenario({ db, url: base }: BenchServer) {
@@ -288,6 +363,7 @@ async function main() {
     const results: Result[] = []
     for (const name of options.scenarios.split(',')) {
       if (name === 'flood') results.push(...(await loginFlood(base, scenarios)))
+      else if (name === 'fhir') results.push(...(await fhirComparison(base, scenarios)))
       else if (name === 'e')
         results.push(await load(base, 'e POST /api/auth/login', scenarios.e, LOGIN_CONNECTIONS))
       else if (scenarios[name]) results.push(await load(base, name, scenarios[name]))

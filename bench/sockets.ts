@@ -51,7 +51,11 @@ interface SocketBenchServer extends BenchServer {
 async function startSocketBenchServer(): Promise<SocketBenchServer> {
   const server = await startBenchServer({
     nodeArguments: ['--expose-gc', '-r', './bench/memory-probe.cjs'],
-    environment: { REDIS_URL: options.redis ? options['redis-url'] : undefined },
+    environment: {
+      REDIS_URL: options.redis ? options['redis-url'] : undefined,
+      // Every socket comes from 127.0.0.1, a batch at a time unauthenticated: above the batch.
+      UNAUTHENTICATED_SOCKETS_PER_ADDRESS: String(2 * CONNECT_BATCH)
+    },
     poolMax: 4
   })
   let probed: ((memory: Memory) => void) | undefined

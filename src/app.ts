@@ -8,26 +8,35 @@ import { channels } from './realtime/channels'
 import { closedConnections } from './realtime/connections'
 import type { ApplicationConfiguration } from './configuration'
 import type { Application, HookContext, NextFunction } from './declarations'
-import { openApi } from './docs/openapi'
+import { DOCS_PAGES, openApi } from './docs/openapi'
 import { toPublicError } from './errors'
-import { apiAliases, apiRoutesOf } from './http/api-aliases'
+import { aliasResolver, apiAliases, apiRoutesOf } from './http/api-aliases'
 import { jsonBody } from './http/body'
 import { queryString } from './http/query-string'
 import { corsFor } from './http/cors'
 import { Drain } from './http/drain'
 import { eventSync } from './realtime/event-sync'
+import { documentFhir } from './fhir/openapi'
+import { FhirFacade } from './fhir/facade'
+import { fhirErrors } from './fhir/outcome'
+import type { FhirMapping } from './fhir/vocabulary'
 import { errorHandler } from './http/error-handler'
-import { health } from './http/health'
+import { refuseUnmetExpectations } from './http/expectations'
+import { HEALTH_METHODS, HEALTH_PATH, health } from './http/health'
+import { methodsAndConditions, targetsOf } from './http/methods'
+import type { Pages } from './http/methods'
 import { requestLog } from './http/request-log'
 import { loginLimiters } from './auth/login-throttle'
 import { loggerOf } from './logger'
 import { createRedis, redisNamespace } from './database/redis'
 import { routesWithoutPrototype } from './http/routes-without-prototype'
 import { resources as declaredResources } from './services'
+import { fhirMappings } from './services/fhir'
 import { services } from './declarative/runtime'
 import { sessions } from './auth/sessions'
 import type { AnyResource } from './declarative/declaration'
 import { socketSetup } from './realtime/socket'
+import { socketCaps } from './realtime/socket-caps'
 
 /** Database errors and unexpected failures are mapped once here, for every transport. */
 const publicErrors = async (context: HookContext, next: NextFunction) => {
@@ -38,16 +47,24 @@ const publicErrors = async (context: HookContext, next: NextFunction) => {
   }
 }
 
+/** The paths the app answers itself, outside the services, and their methods. */
+const pagesOf = (): Pages => ({
+  [HEALTH_PATH]: HEALTH_METHODS,
+  ...Object.fromEntries(DOCS_PAGES.map((path) => [path, ['GET', 'HEAD']]))
+})
+
 /**
  * Builds the application on an open, migrated database; `listen` (or `setup`) starts it.
  * `deploymentId` (src/database/deployment.ts) names what the app shares on Redis; `resources` are
- * the declared resources it serves (src/services).
+ * the declared resources it serves (src/services), `fhir` the FHIR mappings served under /fhir
+ * (by default those of src/services/fhir.ts whose resource is served).
  */
 export function createApp(
   settings: ApplicationConfiguration,
   db: Knex,
   deploymentId: string,
-  resources: readonly AnyResource[] = declaredResources
+  resources: readonly AnyResource[] = declaredResources,
+  fhir: readonly FhirMapping[] = fhirMappings.filter((mapping) => resources.includes(mapping.resource))
 ): Application {
   const app: Application = koa(feathers())
   for (const [name, value] of Object.entries(settings)) {
@@ -65,11 +82,17 @@ export function createApp(
   app.use(helmet())
   app.use(corsFor(settings.origins))
   app.use(errorHandler())
+  app.use(fhirErrors())
+  app.use(refuseUnmetExpectations())
   app.use(drain.middleware())
+  const resolveAlias = aliasResolver(resources)
+  app.use(methodsAndConditions(targetsOf(app, resolveAlias, pagesOf())))
   app.use(health(db, settings.database.timeouts.healthMs, () => app.get('eventSync')?.delivery()))
+  // Before the body and the query string are read: /fhir reads neither, and answers FHIR's errors.
+  app.use(new FhirFacade(app, fhir).middleware())
   app.use(jsonBody())
   app.use(queryString())
-  app.use(apiAliases(resources))
+  app.use(apiAliases(resolveAlias))
   app.configure(rest())
   // Socket.io's own default, stated: a frame over 1 MB closes the connection unanswered. Data over
   // the 100 kB body limit is a 413 (src/realtime/socket.ts); the rest of a frame (a query, held to 1,000
@@ -77,6 +100,7 @@ export function createApp(
   const maxHttpBufferSize = 1e6
   app.configure(socketio({ cors: { origin: settings.origins }, maxHttpBufferSize }, socketSetup(app)))
   app.configure(closedConnections)
+  app.configure(socketCaps)
   app.configure(routesWithoutPrototype)
   const redis = settings.redisUrl
     ? { client: createRedis(settings.redisUrl), namespace: redisNamespace(deploymentId) }
@@ -89,6 +113,7 @@ export function createApp(
   }
 
   app.configure(openApi(apiRoutesOf(resources)))
+  app.configure(documentFhir(fhir))
   app.configure(authentication)
   app.configure(services(resources))
   app.configure(sessions)

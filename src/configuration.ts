@@ -116,7 +116,22 @@ export const configurationSchema = Type.Object(
       },
       { additionalProperties: false }
     ),
+    /** Caps on Socket.io connections, per instance (src/socket-caps.ts). */
+    sockets: Type.Object(
+      {
+        /** Sockets one user may have authenticated at once; one more is refused its login (429). */
+        perUser: count,
+        /** Sockets one address may hold unauthenticated at once; one more is refused at the handshake. */
+        unauthenticatedPerAddress: count
+      },
+      { additionalProperties: false }
+    ),
     redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+    /**
+     * Where clients reach this server (`PUBLIC_URL`): the FHIR facade's absolute URLs start with it.
+     * Unset: `http://localhost:<the port the server listens on>`.
+     */
+    publicUrl: Type.Optional(Type.String({ pattern: '^https?://[^\\s?#]+$' })),
     events: Type.Object(
       {
         /** With `redisUrl`: how often an instance checks that its events go round through Redis. */

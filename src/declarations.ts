@@ -10,6 +10,9 @@ import type { AuditStamp } from './declarative/runtime/audit-statement'
 
 export type { NextFunction }
 
+/** A conditional request header, as Node names it. */
+export type ConditionHeader = 'if-match' | 'if-none-match'
+
 export interface Configuration extends ApplicationConfiguration {
   postgresqlClient: Knex
   drain: Drain
@@ -50,5 +53,15 @@ declare module '@feathersjs/feathers' {
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
   interface ServiceOptions<MethodTypes = string> {
     docs?: ServiceSwaggerOptions
+    /**
+     * The conditional headers each method evaluates: a REST request that sends another (an
+     * `If-Match` anywhere, an `If-None-Match` on a write) is refused before it runs (src/http/methods.ts).
+     */
+    conditions?: Readonly<Record<string, readonly ConditionHeader[]>>
+    /**
+     * The methods besides `find` and `create` the service answers at its path without an id
+     * (`DELETE /authentication` logs out); an adapter says it with its `multi` option instead.
+     */
+    methodsWithoutId?: readonly string[]
   }
 }

@@ -3,17 +3,24 @@ import http from 'node:http'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createApp } from './app'
+import type { FhirMapping } from './fhir/vocabulary'
 import type { ApplicationConfiguration } from './configuration'
 import { startDatabase } from './database'
 import type { DatabaseServer } from './database'
 import { deploymentId } from './database/deployment'
 import { createKnex, migrateToLatest } from './database/knex'
 import { answerClientErrorsAsJson } from './http/client-errors'
-import { securityHeaders, sendSecurityHeaders } from './http/security-headers'
+import { passExpectationsToApp } from './http/expectations'
+import {
+  securityHeaders,
+  sendSecurityHeaders,
+  sendSecurityHeadersOnHandshakes
+} from './http/security-headers'
+import { answerConnectAsJson, answerOtherUpgradesAsRequests } from './http/upgrades'
 import type { Application } from './declarations'
 import { configureLogger, logger } from './logger'
 import { closeRedis } from './database/redis'
-import { resources as declaredResources } from './services'
+import { resources as declaredResources, tables } from './services'
 import { checkTables } from './declarative/database/drift'
 import type { AnyResource } from './declarative/declaration'
 
@@ -22,6 +29,8 @@ export interface ServerOptions {
   resources?: readonly AnyResource[]
   /** Directories of migrations beyond migrations/ (a test's throwaway resource). */
   migrations?: readonly string[]
+  /** The FHIR mappings served under /fhir (default: src/services/fhir.ts, of the served resources). */
+  fhir?: readonly FhirMapping[]
 }
 
 export interface RunningServer {
@@ -62,7 +71,11 @@ async function listen(app: Application, settings: ApplicationConfiguration) {
   // After the setup, in which Socket.io puts itself in front of the app's request handler.
   const headers = await securityHeaders()
   sendSecurityHeaders(server, headers)
+  sendSecurityHeadersOnHandshakes(app.io, headers)
   answerClientErrorsAsJson(server, headers)
+  passExpectationsToApp(server)
+  answerOtherUpgradesAsRequests(server, app.io.path(), headers)
+  answerConnectAsJson(server, headers)
   server.listen(settings.port, settings.host)
   await once(server, 'listening')
   return server
@@ -108,7 +121,7 @@ async function drainAndClose(app: Application, server: Server, shutdownTimeoutMs
  */
 export async function startServer(
   settings: ApplicationConfiguration,
-  { resources = declaredResources, migrations = [] }: ServerOptions = {}
+  { resources = declaredResources, migrations = [], fhir }: ServerOptions = {}
 ): Promise<RunningServer> {
   await configureLogger({ level: settings.logLevel, format: settings.logFormat })
   const database = await startDatabase(settings.database)
@@ -117,8 +130,8 @@ export async function startServer(
   let server: Server | undefined
   try {
     await migrateToLatest(db, migrations)
-    await checkTables(db, resources)
-    app = createApp(settings, db, await deploymentId(db), resources)
+    await checkTables(db, resources, tables)
+    app = createApp(settings, db, await deploymentId(db), resources, fhir)
     await app.get('eventSync')?.ready.catch((error: Error) => {
       throw new Error(`Redis at REDIS_URL cannot be reached: ${error.message}`)
     })

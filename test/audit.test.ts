@@ -369,15 +369,15 @@ describe('audit trail', () => {
 
   it('a service that cannot write the record in its own statement gets it written by the hook', async () => {
     const { app } = testContext().server
-    app.use('audited-notes' as any, {
+    app.use('fake-audited-notes' as any, {
       async get(id: string) {
         return { id, text: 'a note' }
       }
     })
-    app.service('audited-notes' as any).hooks({ around: { all: [authenticate('jwt'), audit()] } })
+    app.service('fake-audited-notes' as any).hooks({ around: { all: [authenticate('jwt'), audit()] } })
     const alice = await signUp('Alice')
     const id = '0b7e1a4e-9a39-4a8e-8f57-2f1d0b6f1c11'
-    assert.equal((await http('GET', `/audited-notes/${id}`, { token: alice.token })).status, 200)
-    assert.deepEqual((await trailOf(alice)).slice(-1), [['get', 'audited-notes', id]])
+    assert.equal((await http('GET', `/fake-audited-notes/${id}`, { token: alice.token })).status, 200)
+    assert.deepEqual((await trailOf(alice)).slice(-1), [['get', 'fake-audited-notes', id]])
   })
 })

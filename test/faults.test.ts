@@ -298,12 +298,12 @@ describe('faults', function () {
   describe('errors in hooks', () => {
     it('a hook that throws is a 500 and the server keeps serving', async () => {
       const { app } = testContext().server
-      app.use('throwing-hook' as any, {
+      app.use('fake-throwing-hook' as any, {
         async find() {
           return []
         }
       })
-      app.service('throwing-hook' as any).hooks({
+      app.service('fake-throwing-hook' as any).hooks({
         before: {
           find: [
             async () => {
@@ -312,7 +312,7 @@ describe('faults', function () {
           ]
         }
       })
-      const reply = await request('GET', '/throwing-hook')
+      const reply = await request('GET', '/fake-throwing-hook')
       assertBareServerError(reply)
       assert.deepEqual((await request('GET', '/health')).body, { status: 'ok' })
     })

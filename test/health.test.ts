@@ -10,9 +10,10 @@ describe('health', () => {
     assert.equal(reply.headers.get('cache-control'), 'no-store')
   })
 
-  it('other methods on /health are not served', async () => {
+  it('other methods on /health are not served: 405 with Allow', async () => {
     const reply = await http('POST', '/health', { body: {} })
-    assert.equal(reply.status, 404)
-    assert.equal(reply.body.name, 'NotFound')
+    assert.equal(reply.status, 405)
+    assert.equal(reply.body.name, 'MethodNotAllowed')
+    assert.equal(reply.headers.get('allow'), 'GET, HEAD, OPTIONS')
   })
 })

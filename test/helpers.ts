@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
+import net from 'node:net'
 import type { ApplicationConfiguration } from '../src/configuration'
 import { logger, redirectLogs } from '../src/logger'
 import type { LogLevel } from '../src/logger'
 import { startServer } from '../src/server'
 import type { RunningServer, ServerOptions } from '../src/server'
 import { BACKGROUND } from '../src/auth/sessions/store'
+import { resources } from '../src/services'
 import { testContext } from './setup'
 
 export interface Reply<T = any> {
@@ -173,6 +175,17 @@ export async function created<T = any>(path: string, user: TestUser, body: unkno
 /** The running app's own database connection, for reading or arranging rows behind the API. */
 export const testDatabase = () => testContext().server.app.get('postgresqlClient')
 
+const WRITES = ['create', 'update', 'patch', 'remove']
+
+/**
+ * The tables of the declared resources a client writes to: where a refused request must leave
+ * every row as it was (the audit trail, written by every call, is not one of them).
+ */
+export const tablesClientsWrite = () =>
+  resources
+    .filter(({ methods }) => methods.some((method) => WRITES.includes(method)))
+    .map(({ table }) => table)
+
 /** Rows in a table, read directly: to prove that a rejected request changed nothing. */
 export async function countRows(table: string, where: Record<string, unknown> = {}) {
   const [{ count }] = await testDatabase()(table).where(where).count({ count: '*' })
@@ -281,4 +294,20 @@ export async function captureLogs(
   level: LogLevel = 'info'
 ): Promise<Record<string, any>[]> {
   return (await captureOutput(fn, level)).lines
+}
+
+/** Sends raw bytes and resolves with everything the server answers until it closes the connection. */
+export function rawExchange(
+  url: string,
+  send: (socket: net.Socket) => void
+): Promise<{ text: string; ms: number }> {
+  const { hostname, port } = new URL(url)
+  const started = Date.now()
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname, () => send(socket))
+    let text = ''
+    socket.on('data', (chunk) => (text += chunk))
+    socket.on('error', reject)
+    socket.on('close', () => resolve({ text, ms: Date.now() - started }))
+  })
 }

@@ -80,14 +80,14 @@ describe('logs', () => {
 
     it('a 500 is logged as an error (pino `err`) with the request id the client was given', async () => {
       const { app } = testContext().server
-      app.use('failing-for-log' as any, {
+      app.use('fake-failing-for-log' as any, {
         async find() {
           throw new Error('something broke deep inside')
         }
       })
       let requestId: string | null = null
       const lines = await captureLogs(async () => {
-        const reply = await http('GET', '/failing-for-log')
+        const reply = await http('GET', '/fake-failing-for-log')
         assert.equal(reply.status, 500)
         assert.equal(reply.body.message, 'Internal Server Error')
         requestId = reply.headers.get('x-request-id')
@@ -95,7 +95,7 @@ describe('logs', () => {
       const error = lines.find((line) => line.level === ERROR)
       assert.ok(error, JSON.stringify(lines))
       assert.equal(error.msg, 'Unexpected error')
-      assert.deepEqual(error.req, { id: requestId, method: 'GET', url: '/failing-for-log' })
+      assert.deepEqual(error.req, { id: requestId, method: 'GET', url: '/fake-failing-for-log' })
       assert.equal(error.err.type, 'Error')
       assert.equal(error.err.message, 'something broke deep inside')
       assert.match(error.err.stack, /^Error: something broke deep inside\n\s+at /)
@@ -166,7 +166,7 @@ describe('logs', () => {
 
     it('a 500 in a socket call is logged as an error with the connection id', async () => {
       const { app } = testContext().server
-      app.use('failing-on-socket' as any, {
+      app.use('fake-failing-on-socket' as any, {
         async find() {
           throw new Error('broke during a socket call')
         }
@@ -174,7 +174,7 @@ describe('logs', () => {
       const alice = await signUp('Alice')
       const socket = await connectSocket(alice.token)
       const lines = await captureLogs(async () => {
-        await assert.rejects(socket.client.service('failing-on-socket' as any).find(), {
+        await assert.rejects(socket.client.service('fake-failing-on-socket' as any).find(), {
           name: 'GeneralError',
           message: 'Internal Server Error'
         })
@@ -185,7 +185,7 @@ describe('logs', () => {
       const [call] = callLines(lines)
       assert.deepEqual(
         [call.call.service, call.res],
-        ['failing-on-socket', { statusCode: 500, error: 'GeneralError' }]
+        ['fake-failing-on-socket', { statusCode: 500, error: 'GeneralError' }]
       )
     })
   })
@@ -233,7 +233,7 @@ describe('logs', () => {
       ]
       // A service whose 500s carry a patient (and a token) in their data, as a careless hook might,
       // and a database error (not mapped: a 500) whose detail holds a value.
-      app.use('failing-with-patient' as any, {
+      app.use('fake-failing-with-patient' as any, {
         async create(data: any) {
           throw new GeneralError('Rejected', {
             patient: data,
@@ -278,10 +278,14 @@ describe('logs', () => {
           `/api/patients?name=${encodeURIComponent(patientBody.name)}&disease[$ne]=${encodeURIComponent(patientBody.disease)}`,
           { token }
         )
-        assert.equal((await http('POST', '/failing-with-patient', { token, body: patientBody })).status, 500)
-        assert.equal((await http('GET', '/failing-with-patient', { token })).status, 500)
         assert.equal(
-          (await http('PATCH', `/failing-with-patient/${randomUUID()}`, { token, body: patientBody })).status,
+          (await http('POST', '/fake-failing-with-patient', { token, body: patientBody })).status,
+          500
+        )
+        assert.equal((await http('GET', '/fake-failing-with-patient', { token })).status, 500)
+        assert.equal(
+          (await http('PATCH', `/fake-failing-with-patient/${randomUUID()}`, { token, body: patientBody }))
+            .status,
           500
         )
         await http('PATCH', `/users/${registered.body.id}`, { token, body: { password: newPassword } })
@@ -301,10 +305,10 @@ describe('logs', () => {
           .service('patients')
           .patch(onSocket.id, { disease: `${patientBody.disease} worse` })
         await socket.client.service('patients').find({ query: { name: patientBody.name } })
-        await assert.rejects(socket.client.service('failing-with-patient' as any).create(patientBody), {
+        await assert.rejects(socket.client.service('fake-failing-with-patient' as any).create(patientBody), {
           name: 'GeneralError'
         })
-        await assert.rejects(socket.client.service('failing-with-patient' as any).find(), {
+        await assert.rejects(socket.client.service('fake-failing-with-patient' as any).find(), {
           name: 'GeneralError'
         })
         await socket.client.logout()

@@ -308,7 +308,7 @@ describe('login throttling', () => {
     })
   })
 
-  describe('with counters in Redis', () => {
+  describe(`with counters in Redis (pending unless Redis answers at ${REDIS_URL}: TEST_REDIS_URL)`, () => {
     let first: RunningServer
     let second: RunningServer
     let namespace: string
@@ -320,10 +320,8 @@ describe('login throttling', () => {
         () => false
       )
       if (reachable) await redis.close()
-      if (!reachable) {
-        console.warn(`    Redis is not reachable at ${REDIS_URL}: skipping (set TEST_REDIS_URL)`)
-        this.skip()
-      }
+      // Pending, not failed, without Redis: the suite's title says where it was looked for.
+      if (!reachable) this.skip()
       namespace = `healthcare-api:${await deploymentId(testDatabase())}`
       first = await startThrottledServer({}, REDIS_URL)
       second = await startThrottledServer({}, REDIS_URL)

@@ -1,17 +1,18 @@
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
-import path from 'node:path'
 import SwaggerParser from '@apidevtools/swagger-parser'
 import { getServiceOptions } from '@feathersjs/feathers'
 import { Ajv, addFormats } from '@feathersjs/schema'
 import { createApp } from '../src/app'
 import { deploymentId } from '../src/database/deployment'
+import type { AnyResource, Method } from '../src/declarative/declaration'
+import { referencesOf } from '../src/declarative/references'
+import { CREATE_ROUTES, LOGOUT_ROUTE, SERVICE_ROUTES } from '../src/http/api-aliases'
+import { resources } from '../src/services'
 import { created, http, signUp, uniqueEmail, validDoctor, validPatient } from './helpers'
 import type { Reply, TestUser } from './helpers'
 import { testContext } from './setup'
 
-const README = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8')
-const HTTP_METHODS: Record<string, string> = {
+const HTTP_METHODS: Record<Method, string> = {
   find: 'get',
   get: 'get',
   create: 'post',
@@ -19,43 +20,153 @@ const HTTP_METHODS: Record<string, string> = {
   patch: 'patch',
   remove: 'delete'
 }
-const WITH_ID = new Set(['get', 'update', 'patch', 'remove'])
+const WITH_ID = new Set<Method>(['get', 'update', 'patch', 'remove'])
+const TAKES_A_BODY = new Set<Method>(['create', 'update', 'patch'])
+const CHANGES_A_RECORD = new Set<Method>(['update', 'patch', 'remove'])
+const SUCCESS: Record<Method, number> = {
+  find: 200,
+  get: 200,
+  create: 201,
+  update: 200,
+  patch: 200,
+  remove: 200
+}
 
-/** `/api/patients/:id` and `/api/patients/{id}` are the same route: parameters become `{}`. */
-const routeShape = (method: string, route: string) =>
-  `${method.toUpperCase()} ${route.replace(/:[A-Za-z]+|\{[A-Za-z]+\}/g, '{}')}`
-
-interface ReadmeRoute {
+/** An operation of the document and the statuses it must document, with where they come from. */
+interface Expected {
+  /** `PATCH /api/patients/{id}` */
   route: string
-  answers: string[]
-  errors: string[]
+  statuses: number[]
+  anonymous: boolean
+  /** What the statuses follow from, for the test's name. */
+  from: string
 }
 
-const statuses = (line = '') => [...line.matchAll(/`(\d{3})`/g)].map(([, status]) => status)
-
-/** The routes the README's API reference documents: a heading #### `POST /api/...`, then lines
- * `Answers: `201` …` and `Errors: `400`, `401` …`. */
-function readmeRoutes(): ReadmeRoute[] {
-  const sections = README.split(/^(?=#{3,4} )/m)
-  return sections.flatMap((section) => {
-    const heading = /^#{3,4} `(GET|POST|PUT|PATCH|DELETE) (\/[^`\s]+)`/.exec(section)
-    if (!heading) return []
-    const lines = section.split('\n')
-    return [
-      {
-        route: routeShape(heading[1], heading[2]),
-        answers: statuses(lines.find((line) => line.startsWith('Answers:'))),
-        errors: statuses(lines.find((line) => line.startsWith('Errors:')))
-      }
-    ]
-  })
-}
-
-function documentRoutes(document: any) {
-  return Object.entries(document.paths as Record<string, object>).flatMap(([route, item]) =>
-    Object.keys(item).map((method) => routeShape(method, route))
+/** Whether `method` writes a field that a unique set holds (a 409 when another record has it). */
+function writesUnique(resource: AnyResource, method: Method) {
+  const written = method === 'patch' ? resource.patchable : TAKES_A_BODY.has(method) ? resource.writable : []
+  return (resource.declaration.unique ?? []).some((fields: readonly string[]) =>
+    fields.some((field) => written.includes(field))
   )
 }
+
+/**
+ * The statuses a method of a declared resource answers, from its declaration: every call's query is
+ * validated (400), an id may name no record (404), a body may be too large (413), a token is needed
+ * unless the method is anonymous (401), a creator rule refuses everyone else's changes (403), a
+ * reference may name no record (404 on create), a unique set may be taken (409), a history makes
+ * writes and gets conditional (412) and gets answer 304; anything may fail unexpectedly (500) or find the
+ * database unavailable (503).
+ */
+function statusesOf(resource: AnyResource, method: Method): number[] {
+  const { declaration, history, authenticated } = resource
+  const owner = declaration.owner as { creator?: string }
+  const statuses = new Set([SUCCESS[method], 400, 500, 503])
+  const add = (condition: unknown, status: number) => condition && statuses.add(status)
+  add(authenticated.includes(method), 401)
+  add(WITH_ID.has(method), 404)
+  add(method === 'create' && referencesOf(resource).length > 0, 404)
+  add(TAKES_A_BODY.has(method), 413)
+  add(CHANGES_A_RECORD.has(method) && owner.creator, 403)
+  add(writesUnique(resource, method), 409)
+  add((CHANGES_A_RECORD.has(method) || method === 'get') && history, 412)
+  add(method === 'get' && history, 304)
+  return [...statuses].sort()
+}
+
+/** A history's find and get: read-only, with a token, for a record's id that may name none (404). */
+const HISTORY_STATUSES = [200, 400, 401, 404, 500, 503]
+
+/** Every operation a declared resource implies, at its service path and at its `/api` alias. */
+function operationsOf(resource: AnyResource): Expected[] {
+  const { path, declaration, methods, authenticated, history } = resource
+  const operations: Expected[] = []
+  const add = (route: string, statuses: number[], anonymous: boolean, from: string) => {
+    operations.push({ route, statuses, anonymous, from })
+    if (declaration.api) operations.push({ route: route.replace(' /', ' /api/'), statuses, anonymous, from })
+  }
+  for (const method of methods) {
+    if ((declaration.docs?.operations as Record<string, unknown> | undefined)?.[method] === false) continue
+    const route = `${HTTP_METHODS[method].toUpperCase()} /${path}${WITH_ID.has(method) ? '/{id}' : ''}`
+    operations.push({
+      route,
+      statuses: statusesOf(resource, method),
+      anonymous: !authenticated.includes(method),
+      from: `${path}.${method}`
+    })
+    const findBy = declaration.api?.findBy
+    if (declaration.api && !(findBy && method === 'get')) {
+      operations.push({ ...operations.at(-1)!, route: route.replace(' /', ' /api/') })
+    }
+  }
+  const findBy = declaration.api?.findBy
+  if (findBy && methods.includes('find')) {
+    operations.push({
+      route: `GET /api/${path}/{id}`,
+      statuses: statusesOf(resource, 'find'),
+      anonymous: !authenticated.includes('find'),
+      from: `${path}.find by ${findBy}`
+    })
+  }
+  if (history) {
+    add(`GET /${path}/{id}/history`, HISTORY_STATUSES, false, `${path} history.find`)
+    add(`GET /${path}/{id}/history/{version}`, HISTORY_STATUSES, false, `${path} history.get`)
+  }
+  return operations
+}
+
+/**
+ * The two services that are no declaration, written out: authentication (a wrong password is a
+ * 401, too many failed logins a 429) and sessions.
+ */
+const NOT_DECLARED: Expected[] = [
+  {
+    route: 'POST /authentication',
+    statuses: [201, 400, 401, 413, 429, 500, 503],
+    anonymous: true,
+    from: 'authentication.create'
+  },
+  { route: 'GET /sessions', statuses: [200, 400, 401, 500, 503], anonymous: false, from: 'sessions.find' },
+  {
+    route: 'DELETE /sessions/{id}',
+    statuses: [200, 400, 401, 404, 500, 503],
+    anonymous: false,
+    from: 'sessions.remove'
+  },
+  // A refresh is no login: it is never throttled.
+  {
+    route: 'POST /api/auth/refresh',
+    statuses: [201, 400, 401, 413, 500, 503],
+    anonymous: true,
+    from: 'authentication.create (refresh)'
+  },
+  {
+    route: `POST ${LOGOUT_ROUTE}`,
+    statuses: [200, 401, 500, 503],
+    anonymous: false,
+    from: 'authentication.remove'
+  }
+]
+
+/** The `/api/auth/...` routes of src/http/api-aliases.ts: each documents what the route it stands for does. */
+function authAliases(known: Expected[]): Expected[] {
+  const standingFor = (route: string, target: string) => {
+    const expected = known.find((operation) => operation.route === target)
+    return expected ? [{ ...expected, route }] : []
+  }
+  return [
+    ...Object.entries(CREATE_ROUTES)
+      .filter(([route]) => !known.some((operation) => operation.route === `POST ${route}`))
+      .flatMap(([route, service]) => standingFor(`POST ${route}`, `POST /${service}`)),
+    ...Object.entries(SERVICE_ROUTES).flatMap(([route, service]) => [
+      ...standingFor(`GET ${route}`, `GET /${service}`),
+      ...standingFor(`DELETE ${route}/{id}`, `DELETE /${service}/{id}`)
+    ])
+  ]
+}
+
+const DECLARED = [...resources.flatMap(operationsOf), ...NOT_DECLARED]
+const EXPECTED = [...DECLARED, ...authAliases(DECLARED)]
 
 describe('OpenAPI document and /docs', () => {
   let document: any
@@ -71,42 +182,33 @@ describe('OpenAPI document and /docs', () => {
     await SwaggerParser.validate(structuredClone(document))
   })
 
-  it('has every route the README documents, and the README documents every /api route', () => {
-    const documented = new Set(documentRoutes(document))
-    const inReadme = readmeRoutes().map(({ route }) => route)
-    assert.ok(inReadme.length >= 24, `only ${inReadme.length} routes found in the README`)
-    assert.deepEqual(
-      inReadme.filter((route) => !documented.has(route)),
-      [],
-      'README routes missing from /openapi.json'
-    )
-    const apiRoutes = [...documented].filter((route) => route.includes(' /api/'))
-    assert.deepEqual(
-      apiRoutes.filter((route) => !inReadme.includes(route)),
-      [],
-      '/api routes the README does not document'
-    )
-  })
-
-  it('has the success and error statuses the README gives each route', () => {
-    const operations = new Map(
-      Object.entries(document.paths as Record<string, Record<string, any>>).flatMap(([route, item]) =>
-        Object.entries(item).map(([method, operation]) => [routeShape(method, route), operation] as const)
-      )
-    )
-    for (const { route, answers, errors } of readmeRoutes()) {
-      const codes = Object.keys(operations.get(route).responses)
-      assert.deepEqual(
-        answers,
-        codes.filter((code) => code.startsWith('2')),
-        `${route}: Answers`
-      )
-      assert.deepEqual(
-        errors,
-        codes.filter((code) => code.startsWith('4')),
-        `${route}: Errors`
-      )
+  describe('documents the statuses each declaration implies', () => {
+    const operation = (route: string) => {
+      const [method, path] = route.split(' ')
+      return document.paths[path]?.[method.toLowerCase()]
     }
+
+    for (const { route, statuses, anonymous, from } of EXPECTED) {
+      it(`${route} (${from}): ${statuses.join(' ')}${anonymous ? ', no token' : ''}`, () => {
+        const documented = operation(route)
+        assert.ok(documented, `${route} is not documented`)
+        assert.deepEqual(Object.keys(documented.responses).map(Number), statuses)
+        assert.deepEqual(documented.security, anonymous ? [] : [{ bearerAuth: [] }])
+      })
+    }
+
+    // The /fhir routes are the FHIR mappings', checked by test/fhir.test.ts.
+    it('and documents no operation beyond those (and the FHIR facade)', () => {
+      const documented = Object.entries(document.paths as Record<string, object>)
+        .filter(([path]) => !path.startsWith('/fhir/'))
+        .flatMap(([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`))
+      const expected = new Set(EXPECTED.map(({ route }) => route))
+      assert.equal(expected.size, EXPECTED.length, 'an operation expected twice')
+      assert.deepEqual(
+        documented.filter((route) => !expected.has(route)),
+        []
+      )
+    })
   })
 
   it('documents every method of every service the app registers', async () => {
@@ -122,7 +224,7 @@ describe('OpenAPI document and /docs', () => {
       for (const method of methods) {
         if (docs.operations?.[method] === false) continue
         const route = `${base}${WITH_ID.has(method) ? `/{${docs.idNames?.[method] ?? 'id'}}` : ''}`
-        if (!document.paths[route]?.[HTTP_METHODS[method]]) missing.push(`${servicePath}.${method}`)
+        if (!document.paths[route]?.[HTTP_METHODS[method as Method]]) missing.push(`${servicePath}.${method}`)
       }
     }
     assert.ok(Object.keys(app.services).length >= 6)

@@ -260,7 +260,7 @@ describe('scale-out: two instances, one database, events through Redis', functio
       signed('null'),
       signed('[]'),
       signed('"a string"'),
-      signed(event({ path: 'appointments' })),
+      signed(event({ path: 'fake-appointments' })),
       signed(event({ path: '__proto__' })),
       signed(event({ path: 'constructor' })),
       signed(event({ event: 'constructor' })),

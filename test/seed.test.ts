@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { DEMO_PASSWORD, demoMappings, demoUsers } from '../src/seed/demo-data'
-import { seed } from '../src/seed/seed'
+import { demoLogins, seed } from '../src/seed/seed'
 import { countRows, http } from './helpers'
 import { testContext } from './setup'
 
@@ -45,5 +45,31 @@ describe('npm run seed', () => {
       ['Dr. Gregory House', 'Dr. Michaela Quinn']
     )
     assert.equal(demoMappings.filter(({ patient }) => patient === 'jane').length, 2)
+  })
+
+  it('names the demo password only where it logs in: a demo email registered with another password is said so', async () => {
+    const { app } = testContext().server
+    await seed(app, silent)
+    const everyDemoUser = Object.values(demoUsers).map(({ email }) => ({ email, password: DEMO_PASSWORD }))
+    assert.deepEqual(await demoLogins(app), everyDemoUser)
+
+    // As when someone registered ada@example.org with a password of their own before seeding.
+    const [ada] = await app.service('users').find({ query: { email: demoUsers.ada.email }, paginate: false })
+    await app.service('users').patch(ada.id, { password: 'a-password-of-their-own' })
+    try {
+      await seed(app, silent)
+      assert.deepEqual(
+        await demoLogins(app),
+        everyDemoUser.map((login) =>
+          login.email === demoUsers.ada.email ? { ...login, password: undefined } : login
+        )
+      )
+      const withDemoPassword = await http('POST', '/api/auth/login', {
+        body: { email: demoUsers.ada.email, password: DEMO_PASSWORD }
+      })
+      assert.equal(withDemoPassword.status, 401)
+    } finally {
+      await app.service('users').patch(ada.id, { password: DEMO_PASSWORD })
+    }
   })
 })

@@ -4,11 +4,12 @@ import { AuthenticationService } from '@feathersjs/authentication'
 import type {
   AuthenticationParams,
   AuthenticationResult,
-  AuthenticationRequest
+  AuthenticationRequest,
+  ConnectionEvent
 } from '@feathersjs/authentication'
 import type { LocalStrategy } from '@feathersjs/authentication-local'
 import { NotAuthenticated } from '@feathersjs/errors'
-import type { Params } from '@feathersjs/feathers'
+import type { Params, RealTimeConnection } from '@feathersjs/feathers'
 import type { Application } from '../declarations'
 import { isUuid } from '../declarative/fields'
 import { clientAddress } from '../hooks/audit-trail'
@@ -88,6 +89,26 @@ export class SessionAuthenticationService extends KeyedAuthenticationService {
     } = (await this.authenticate(data, params, ...strategies)) as AuthenticationResult & {
       [VERIFIED_HASH]?: string
     }
+    // A socket logging in counts for its user from here (or is refused, 429): before any session opens.
+    const { connection } = params
+    const uncount = connection
+      ? this.app.get('socketCaps').authenticate(connection, authResult.user.id)
+      : undefined
+    try {
+      return await this.sessionOf(authResult, renewed, verifiedHash, params)
+    } catch (error) {
+      uncount?.()
+      throw error
+    }
+  }
+
+  /** The login's new session, the refresh's renewed one, or, for a socket's access token, its own. */
+  private async sessionOf(
+    authResult: AuthenticationResult,
+    renewed: RenewedSession | undefined,
+    verifiedHash: string | undefined,
+    params: AuthenticationParams
+  ) {
     // A socket logging in with its access token goes on in the session the token names.
     if (authResult.accessToken) {
       return authResult
@@ -109,6 +130,19 @@ export class SessionAuthenticationService extends KeyedAuthenticationService {
       ...authResult,
       authentication: { ...authResult.authentication, payload: await this.verifyAccessToken(accessToken) }
     }
+  }
+
+  /**
+   * A socket that loses its authentication (logout, an ended session, an expired token) but stays
+   * connected counts for its address again (src/realtime/socket-caps.ts).
+   */
+  async handleConnection(
+    event: ConnectionEvent,
+    connection: RealTimeConnection,
+    authResult?: AuthenticationResult
+  ) {
+    await super.handleConnection(event, connection, authResult)
+    if (!connection.authentication) this.app.get('socketCaps').unauthenticated(connection)
   }
 
   /** A login's session; a 401 like a wrong password if the password changed since it was verified. */

@@ -1,9 +1,12 @@
 import type { AuthenticationResult } from '@feathersjs/authentication'
 import { NotAuthenticated } from '@feathersjs/errors'
 import type { Params } from '@feathersjs/feathers'
+import { hooks as schemaHooks } from '@feathersjs/schema'
+import { Type } from '@feathersjs/typebox'
 import { durationSeconds } from '../configuration'
 import type { Application, HookContext, NextFunction } from '../declarations'
 import { isUuid } from '../declarative/fields'
+import { compileQueryValidator } from '../declarative/validators'
 import { serviceDocs } from '../docs/service-docs'
 import { auditLoginFailures } from '../hooks/audit-trail'
 import { isClosed } from '../realtime/connections'
@@ -33,6 +36,14 @@ const requireSession = async (context: HookContext, next: NextFunction) => {
   }
   await next()
 }
+
+/**
+ * Logging in and out take no query: a parameter there (`$ifMatch`, a condition nothing here
+ * evaluates, or any other) is a 400 before anything runs, on every transport, as on every service.
+ */
+const withoutQuery = schemaHooks.validateQuery(
+  compileQueryValidator(Type.Object({}, { additionalProperties: false }))
+)
 
 /**
  * The sessions' registry: which sessions ended (refused by the JWT strategy), which sockets belong
@@ -86,6 +97,8 @@ export const authentication = (app: Application) => {
   authentication.register('refresh', new RefreshTokenStrategy(registry))
 
   app.use('authentication', authentication, {
+    // `DELETE /authentication` logs out the session of the caller's token.
+    methodsWithoutId: ['remove'],
     docs: serviceDocs({
       description:
         'Log in for an access token (JWT) and a refresh token; renew them with the refresh token (`strategy: "refresh"`)',
@@ -99,6 +112,7 @@ export const authentication = (app: Application) => {
   app.service('authentication').hooks({
     // Throttled attempts are failed logins too, so the audit hook sits outside the throttle.
     around: {
+      all: [withoutQuery],
       create: [auditLoginFailures(), loginThrottle(app.get('loginLimiters')), withoutConnectionUser],
       remove: [requireSession]
     }

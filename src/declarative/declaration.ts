@@ -4,6 +4,7 @@ import type {
   TInteger,
   TNull,
   TObject,
+  TOptional,
   TProperties,
   TSchema,
   TString,
@@ -23,11 +24,19 @@ export type Method = 'find' | 'get' | 'create' | 'update' | 'patch' | 'remove'
 
 export const ALL_METHODS: readonly Method[] = ['find', 'get', 'create', 'update', 'patch', 'remove']
 
+/** The names of a declaration's own fields. */
+export type FieldName<F extends TProperties> = keyof F & string
+
+/** The fields whose values are text: those `search` may name (any name, of fields not yet known). */
+export type TextFieldName<F extends TProperties> = string extends keyof F
+  ? string
+  : { [K in keyof F]: NonNullable<Static<F[K]>> extends string ? K : never }[keyof F] & string
+
 /**
  * Who owns a record, and so who may reach it. Every declaration says it: one without an owner rule
  * does not start.
  */
-export type OwnerRule =
+export type OwnerRule<F extends TProperties = TProperties> =
   /** The caller's records: `field` is set to the caller on create, and every query is scoped to it. */
   | { readonly field: string }
   /** The record is the caller (users): every query is scoped to the caller's id. */
@@ -37,7 +46,7 @@ export type OwnerRule =
    * owner is kept in `field` (default `userId`), set to the caller on create, checked against the
    * referenced record by the database, and never sent.
    */
-  | { readonly through: string; readonly field?: string }
+  | { readonly through: FieldName<F>; readonly field?: string }
   /**
    * Nobody's: a directory every authenticated user reads. With `creator`, that field is set to the
    * caller on create and only the creator may update, patch or remove (403 for anyone else).
@@ -60,19 +69,37 @@ export interface Reference {
   readonly notFound: string
   /** What removing the referenced record does to this one (the foreign key's ON DELETE). */
   readonly onDelete: 'cascade' | 'set null' | 'restrict'
-  /** Embed the referenced record in every result under this name. */
+  /** Embed the referenced record in every result under this name (not a field's name). */
   readonly embed?: string
 }
 
-type FieldName<F extends TProperties> = keyof F & string
+/** An index beyond those the declaration implies (the owner's pages, each foreign key). */
+export interface IndexDeclaration<N extends string = string> {
+  /** The indexed fields, in order. */
+  readonly fields: readonly N[]
+  /** The index's name (default `<table>_<columns>_index`). */
+  readonly name?: string
+  /** A partial index: the rows it holds, as SQL (checked for presence, not compared as text). */
+  readonly where?: string
+}
 
+/** A property resolver of the declaration's own: `(value, data, context) => the value stored`. */
+export type PropertyResolver = (value: any, data: any, context: HookContext) => Promise<unknown>
+
+/**
+ * Everything a declaration may say. `F` is its fields, `O` its owner rule and `N` the names a
+ * record has (its fields and the server's: `id`, `createdAt`, `updatedAt`, `version`, the owner's
+ * and the creator's): every option that names a field is typed against them, so a misspelt name
+ * does not compile (defineResource, `TypedDeclaration`), and is refused at startup when it gets
+ * past the compiler (resource.ts, `checkDeclaration`).
+ */
 export interface Declaration<
-  Path extends string = string,
   F extends TProperties = TProperties,
-  O extends OwnerRule = OwnerRule
+  O extends OwnerRule<F> = OwnerRule<F>,
+  N extends string = string
 > {
   /** The Feathers service path, also the table's name unless `table` says otherwise. */
-  readonly path: Path
+  readonly path: string
   /** What the resource is, for the API documentation. */
   readonly description: string
   /** The fields a client writes or reads besides `id`, the owner fields and the timestamps. */
@@ -89,16 +116,16 @@ export interface Declaration<
   /** Fields that are written but never read back, in a response, an event or a query (a password). Stored as text. */
   readonly writeOnly?: readonly FieldName<F>[]
   /** Fields a query may name (default every field that is not hidden). */
-  readonly queryable?: readonly string[]
+  readonly queryable?: readonly N[]
   /** Text fields that take `$ilike`. */
-  readonly search?: readonly FieldName<F>[]
+  readonly search?: readonly TextFieldName<F>[]
   readonly references?: { readonly [K in FieldName<F>]?: Reference }
   /** Sets of fields no two records share (a 409). */
-  readonly unique?: readonly (readonly string[])[]
+  readonly unique?: readonly (readonly N[])[]
   /** Whether records have `updatedAt` (default true); `createdAt` they always have. */
   readonly updatedAt?: boolean
   /** The order of a page when the client gives none (default oldest first). */
-  readonly sort?: Readonly<Record<string, 1 | -1>>
+  readonly sort?: { readonly [K in N]?: 1 | -1 }
   /** Who hears of a change (default: nobody). */
   readonly publish?: PublishRule
   /** Whether every outside call writes an audit record. */
@@ -110,25 +137,46 @@ export interface Declaration<
    * statement as the change, into `<table>_history`.
    */
   readonly history?: boolean | HistorySettings
-  /** The REST alias: `/api/<path>`, and a field that `GET /api/<path>/:value` finds by instead of a get. */
-  readonly api?: { readonly findBy?: FieldName<F> | 'id' }
+  /**
+   * The REST alias: `/api/<path>` and `/api/<path>/:id`. With `findBy`, `GET /api/<path>/:value`
+   * finds the records whose field has that value; on a resource that offers `get`, that takes the
+   * get's route, which the declaration must say with `replacesGet: true` (the get stays at
+   * `/<path>/:id` and on every socket).
+   */
+  readonly api?: { readonly findBy?: N; readonly replacesGet?: true }
   /** Columns of the table that the declaration does not describe, e.g. kept for the database's own use. */
   readonly internal?: readonly string[]
-  /** The table of per-owner counts kept by the database, for a page's total. */
-  readonly ownerCounts?: string
+  /**
+   * Each owner's number of records, kept by the database in this table (slots per connection,
+   * written by statement triggers), so that a page's total is read instead of counted.
+   */
+  readonly ownerCounts?: O extends { field: string } | { through: string } ? string : never
   /** The table's name when it is not the path. */
   readonly table?: string
   /** The schemas' `$id` stem (`Patient`): default the path without its plural `s`, capitalised. */
   readonly name?: string
   /** Extra property resolvers: on create (`data`) and on update and patch (`patch`). */
   readonly resolve?: {
-    readonly data?: Record<string, (value: any, data: any, context: HookContext) => Promise<unknown>>
-    readonly patch?: Record<string, (value: any, data: any, context: HookContext) => Promise<unknown>>
+    readonly data?: { readonly [K in N]?: PropertyResolver }
+    readonly patch?: { readonly [K in N]?: PropertyResolver }
   }
   /** Hooks of this resource only; they run before the ones the declaration makes. */
   readonly hooks?: Record<string, unknown>
   /** More for the API documentation: a method's summary, or `false` to leave it out. */
   readonly docs?: { readonly operations?: Record<string, unknown> }
+  /** Indexes beyond the ones the declaration implies. */
+  readonly indexes?: readonly IndexDeclaration<N>[]
+  /** CHECK constraints beyond the fields' own, by name (`<table>_<name>`): SQL over the columns. */
+  readonly checks?: Readonly<Record<string, string>>
+  /** Rows are never updated or deleted, whoever connects (a trigger refuses it). */
+  readonly appendOnly?: boolean
+  /** Ids made by the database: random (default), or in time order (UUID version 7, for a table that only grows). */
+  readonly ids?: 'random' | 'time-ordered'
+  /**
+   * Fields renamed, by their former names: `migration:new` renames the column instead of dropping
+   * the old one and adding the new. Once that migration is applied the entry may go.
+   */
+  readonly renamed?: { readonly [K in FieldName<F>]?: string }
 }
 
 // The owner rule's fields, as types.
@@ -145,18 +193,91 @@ type VersionOf<D> = D extends { history: true | HistorySettings }
   ? { version: TInteger }
   : Record<never, never>
 
+type WriteOnlyOf<D> = D extends { writeOnly: readonly (infer W)[] } ? W : never
+/** A record carries every field (null when an optional one is empty) but the write-only ones. */
+type Carried<T> = T extends TOptional<infer U> ? U : T
+type RecordFields<F extends TProperties, W> = {
+  [K in keyof F]: K extends W ? TOptional<Carried<F[K]>> : Carried<F[K]>
+}
+
 /** The record's properties: what a row holds, before anything is hidden. */
 export type RecordProperties<D extends Declaration> = { id: TString } & {
   [K in OwnerFieldOf<D['owner']>]: TString
 } & {
   [K in CreatorFieldOf<D['owner']>]: TUnion<[TString, TNull]>
-} & Omit<D['fields'], OwnerFieldOf<D['owner']>> &
+} & RecordFields<Omit<D['fields'], OwnerFieldOf<D['owner']>>, WriteOnlyOf<D>> &
   VersionOf<D> & { createdAt: TString } & UpdatedAtOf<D>
 
 export type RecordOf<D extends Declaration> = Static<TObject<RecordProperties<D>>>
 export type DataOf<D extends Declaration> = Static<TObject<D['fields']>>
 export type PatchOf<D extends Declaration> = Partial<DataOf<D>>
 export type QueryOf<D extends Declaration> = Partial<RecordOf<D>> & Record<string, any>
+
+/** The names a record of `D` has: its fields and the server's. */
+export type NamesOf<D extends Declaration> =
+  | FieldName<D['fields']>
+  | 'id'
+  | 'createdAt'
+  | (D extends { updatedAt: false } ? never : 'updatedAt')
+  | (D extends { history: true | HistorySettings } ? 'version' : never)
+  | OwnerFieldOf<D['owner']>
+  | CreatorFieldOf<D['owner']>
+
+/** Names that stay on the server: no query may name them. */
+type HiddenOf<D extends Declaration> =
+  WriteOnlyOf<D> | (D['owner'] extends { through: string } ? OwnerFieldOf<D['owner']> : never)
+
+/** What a misspelt key is typed as: an error that names it (an object, so it never merges into `never`). */
+type NotAName<K> = { readonly [M in `'${K & string}' is not a field of this declaration`]: never }
+
+/** An object keyed by names: each key that is not one of `Allowed` is typed as the error it is. */
+type KeyedBy<T, Allowed, V> = { readonly [K in keyof T]: K extends Allowed ? V : NotAName<K> }
+
+/** A reference whose embedded record would take the name of one of the record's own. */
+type ReferenceIn<R, N> = R extends { embed: infer E extends string }
+  ? E extends N
+    ? Reference & { readonly embed: `'${E}' is a name of the record itself: embed under another` }
+    : Reference
+  : Reference
+
+type ReferencesOf<D extends Declaration> = {
+  readonly [K in keyof D['references']]: K extends FieldName<D['fields']>
+    ? ReferenceIn<D['references'][K], NamesOf<D>>
+    : NotAName<K>
+}
+
+type OffersGet<D> = D extends { methods: readonly (infer M)[] } ? ('get' extends M ? true : false) : true
+
+/** `api.findBy` on a resource that offers `get` takes the get's route: `replacesGet: true` says so. */
+type ApiOf<D extends Declaration> = D extends { api: { findBy: string } }
+  ? OffersGet<D> extends true
+    ? { readonly findBy: NamesOf<D>; readonly replacesGet: true }
+    : { readonly findBy: NamesOf<D> }
+  : { readonly findBy?: NamesOf<D> }
+
+/**
+ * `D` with every option that names a field typed against its own fields (and, where a record's
+ * names will do, the server's): what `defineResource` takes, so that a misspelt name is a compile
+ * error at the name.
+ */
+export type TypedDeclaration<D extends Declaration> = Declaration<
+  D['fields'],
+  OwnerRule<D['fields']>,
+  NamesOf<D>
+> & {
+  readonly owner: OwnerRule<D['fields']>
+  readonly queryable?: readonly Exclude<NamesOf<D>, HiddenOf<D>>[]
+  readonly sort?: KeyedBy<D['sort'], Exclude<NamesOf<D>, HiddenOf<D>>, 1 | -1>
+  readonly references?: ReferencesOf<D>
+  readonly resolve?: {
+    readonly data?: KeyedBy<NonNullable<D['resolve']>['data'], NamesOf<D>, PropertyResolver>
+    readonly patch?: KeyedBy<NonNullable<D['resolve']>['patch'], NamesOf<D>, PropertyResolver>
+  }
+  readonly api?: ApiOf<D>
+  readonly ownerCounts?: D['owner'] extends { field: string } | { through: string }
+    ? string
+    : { readonly 'records nobody owns have no owner to count by': never }
+}
 
 export interface Resource<D extends Declaration = Declaration> {
   readonly declaration: D

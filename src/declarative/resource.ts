@@ -1,10 +1,10 @@
 import { resolve } from '@feathersjs/schema'
 import { Type } from '@feathersjs/typebox'
-import type { TProperties } from '@feathersjs/typebox'
+import type { TProperties, TSchema } from '@feathersjs/typebox'
 import { currentUserId, ownerOnly } from '../hooks/owner-scope'
 import { ALL_METHODS } from './declaration'
-import type { Declaration, OwnerRule, Reference, Resource } from './declaration'
-import { ilike, now, timestamp, uuid } from './fields'
+import type { Declaration, OwnerRule, Reference, Resource, TypedDeclaration } from './declaration'
+import { ilike, now, required, shapeOf, timestamp, uuid } from './fields'
 import { querySyntaxFor } from './query'
 import { compileQueryValidator, compileValidator, dataValidator } from './validators'
 import { versionSchema } from './versions'
@@ -22,15 +22,110 @@ function ownerFieldOf(owner: OwnerRule): string | undefined {
 
 const nullableUuid = () => Type.Union([uuid(), Type.Null()])
 
+/**
+ * Service paths no declaration may take: tests invent services under it (`fake-appointments`), so
+ * that a resource added later can never meet one of theirs.
+ */
+export const FAKE_PATH_PREFIX = 'fake-'
+
 function historyOf(declaration: Declaration, table: string) {
   const { history } = declaration
   if (!history) return undefined
   return { table: (typeof history === 'object' && history.table) || `${table}_history` }
 }
 
+/** Every name a record has: its fields and the server's. */
+function namesOfRecord(declaration: Declaration): string[] {
+  const { owner } = declaration
+  return [
+    ...Object.keys(declaration.fields),
+    'id',
+    'createdAt',
+    ...(declaration.updatedAt === false ? [] : ['updatedAt']),
+    ...(declaration.history ? ['version'] : []),
+    ...[ownerFieldOf(owner), 'creator' in owner ? owner.creator : undefined].filter(
+      (name): name is string => name !== undefined && name !== 'id'
+    )
+  ]
+}
+
+const isText = (schema: TSchema) => {
+  const { base } = shapeOf(schema)
+  return base.type === 'string' || Array.isArray(base.enum)
+}
+
+/**
+ * What the types of a declaration catch at compile time, checked again for declarations they do
+ * not see (built at run time, or spread from another): each option that names a field, by name.
+ */
+function misnamedFields(declaration: Declaration): string[] {
+  const fields = Object.keys(declaration.fields)
+  const names = namesOfRecord(declaration)
+  const hidden = hiddenFields(declaration)
+  const visible = names.filter((name) => !hidden.includes(name))
+  const problems: string[] = []
+  const check = (option: string, named: readonly string[] | undefined, allowed: string[], what: string) => {
+    for (const name of new Set(named ?? [])) {
+      if (!allowed.includes(name)) problems.push(`${option} names '${name}', which is not ${what}`)
+    }
+  }
+  const ofFields = 'one of its fields'
+  const ofRecord = `a name of its records (${names.join(', ')})`
+  const ofVisible = `a name of its records that a client may see (${visible.join(', ')})`
+  check('writable', declaration.writable, fields, ofFields)
+  check('patchable', declaration.patchable, fields, ofFields)
+  check('writeOnly', declaration.writeOnly, fields, ofFields)
+  check('references', Object.keys(declaration.references ?? {}), fields, ofFields)
+  check('renamed', Object.keys(declaration.renamed ?? {}), fields, ofFields)
+  check(
+    'search',
+    declaration.search,
+    fields.filter((field) => isText(declaration.fields[field])),
+    'one of its text fields'
+  )
+  check('queryable', declaration.queryable, visible, ofVisible)
+  check('sort', Object.keys(declaration.sort ?? {}), visible, ofVisible)
+  check('unique', declaration.unique?.flat(), names, ofRecord)
+  check('api.findBy', declaration.api?.findBy ? [declaration.api.findBy] : [], visible, ofVisible)
+  check('resolve.data', Object.keys(declaration.resolve?.data ?? {}), names, ofRecord)
+  check('resolve.patch', Object.keys(declaration.resolve?.patch ?? {}), names, ofRecord)
+  check(
+    'indexes',
+    declaration.indexes?.flatMap((index) => index.fields),
+    names,
+    ofRecord
+  )
+  if ('through' in declaration.owner) {
+    check('owner.through', [declaration.owner.through], fields, ofFields)
+  }
+  const embeds = Object.values<Reference | undefined>(declaration.references ?? {}).flatMap((reference) =>
+    reference?.embed ? [reference.embed] : []
+  )
+  for (const embed of embeds.filter(
+    (embed, index) => names.includes(embed) || embeds.indexOf(embed) < index
+  )) {
+    problems.push(`references embed a record as '${embed}', a name its records already have`)
+  }
+  const methods = declaration.methods ?? ALL_METHODS
+  if (declaration.api?.findBy && methods.includes('get') && !declaration.api.replacesGet) {
+    problems.push(
+      `api.findBy '${declaration.api.findBy}' would take GET /api/${declaration.path}/:id from its own get: say \`replacesGet: true\` to mean it (the get stays at /${declaration.path}/:id and on sockets), or leave get out of \`methods\``
+    )
+  }
+  if (declaration.ownerCounts && ('none' in declaration.owner || 'self' in declaration.owner)) {
+    problems.push(`ownerCounts '${declaration.ownerCounts}' counts by owner, but its records have none`)
+  }
+  return problems
+}
+
 /** A declaration that cannot be made into a safe service stops the server here, naming what is wrong. */
 function checkDeclaration(declaration: Declaration) {
   const where = `The declaration of '${declaration.path}'`
+  if (declaration.path.startsWith(FAKE_PATH_PREFIX)) {
+    throw new Error(
+      `${where}: paths starting with '${FAKE_PATH_PREFIX}' are kept for services that tests invent`
+    )
+  }
   const owner = declaration.owner as Record<string, unknown> | undefined
   const rules = ['field', 'self', 'through', 'none'].filter((rule) => owner && rule in owner)
   if (rules.length === 0) {
@@ -41,17 +136,17 @@ function checkDeclaration(declaration: Declaration) {
   if (rules.length > 1 && !(rules.length === 2 && rules.includes('through') && rules.includes('field'))) {
     throw new Error(`${where} has more than one owner rule: ${rules.join(', ')}`)
   }
-  const fields = Object.keys(declaration.fields)
-  const listed = [
-    ...(declaration.writable ?? []),
-    ...(declaration.patchable ?? []),
-    ...(declaration.writeOnly ?? []),
-    ...(declaration.search ?? []),
-    ...Object.keys(declaration.references ?? {})
-  ]
-  const unknown = listed.filter((field) => !fields.includes(field))
-  if (unknown.length > 0) {
-    throw new Error(`${where} names fields it does not declare: ${[...new Set(unknown)].join(', ')}`)
+  const misnamed = misnamedFields(declaration)
+  if (misnamed.length > 0) {
+    throw new Error(`${where}: ${misnamed.join('; ')}`)
+  }
+  for (const [field, schema] of Object.entries(declaration.fields)) {
+    const shape = shapeOf(schema)
+    if (shape.optional && !shape.nullable && !shape.default) {
+      throw new Error(
+        `${where}: the field '${field}' may be left out but not be null, yet a field left out is stored as NULL: declare it optional(…) (null clears it) or give it a default`
+      )
+    }
   }
   if (declaration.history && 'version' in declaration.fields) {
     throw new Error(
@@ -77,8 +172,9 @@ function recordProperties(declaration: Declaration): TProperties {
   const ownerField = ownerFieldOf(owner)
   const properties: TProperties = { id: uuid() }
   for (const [name, schema] of Object.entries(fields)) {
-    // Write-only values are taken but never read back: a record may lack them.
-    properties[name] = writeOnly.includes(name) ? Type.Optional(schema) : schema
+    // A record carries every field (null when an optional one is empty), except write-only ones,
+    // which are taken but never read back.
+    properties[name] = writeOnly.includes(name) ? Type.Optional(schema) : required(schema)
   }
   if (ownerField && ownerField !== 'id') properties[ownerField] = fields[ownerField] ?? uuid()
   if ('creator' in owner && owner.creator) properties[owner.creator] = nullableUuid()
@@ -127,7 +223,9 @@ function ownerResolvers(declaration: Declaration) {
  * Makes a resource of a declaration: its schemas, validators and resolvers. Registering it
  * (register.ts) makes the service. Throws when the declaration is not safe to serve.
  */
-export function defineResource<const D extends Declaration>(declaration: D): Resource<D> {
+export function defineResource<const D extends Declaration>(
+  declaration: D & NoInfer<TypedDeclaration<D>>
+): Resource<D> {
   checkDeclaration(declaration)
   const name = declaration.name ?? singular(declaration.path)
   const methods = declaration.methods ?? ALL_METHODS
@@ -137,7 +235,15 @@ export function defineResource<const D extends Declaration>(declaration: D): Res
   const writable = [...(declaration.writable ?? fieldNames)]
   const patchable = [...(declaration.patchable ?? writable)]
   const record = Type.Object(properties, { $id: `${name}Record`, additionalProperties: false })
-  const fieldsSchema = Type.Object(declaration.fields)
+  // A field with a default may be left out of a create even when its schema is not Optional.
+  const fieldsSchema = Type.Object(
+    Object.fromEntries(
+      Object.entries(declaration.fields).map(([field, schema]) => [
+        field,
+        shapeOf(schema).optional ? Type.Optional(schema) : schema
+      ])
+    )
+  )
   const data = Type.Pick(fieldsSchema, writable, { $id: `${name}Data`, additionalProperties: false })
   const patch = Type.Partial(Type.Pick(fieldsSchema, patchable), {
     $id: `${name}Patch`,

@@ -11,6 +11,12 @@ import { toOpenApiSchema } from './service-docs'
 export const OPENAPI_PATH = '/openapi.json'
 export const DOCS_PATH = '/docs'
 
+/**
+ * The paths feathers-swagger answers whatever the method (the document, the UI's redirect and its
+ * script): GET and HEAD only (src/http/methods.ts). The UI's files are koa-static's, GET and HEAD.
+ */
+export const DOCS_PAGES = [OPENAPI_PATH, DOCS_PATH, `${DOCS_PATH}/swagger-initializer.js`] as const
+
 // Served as a file (never inline), so the page works under a `script-src 'self'` policy.
 const SWAGGER_UI_INITIALIZER = `window.addEventListener('load', function () {
   window.ui = SwaggerUIBundle({
@@ -44,11 +50,17 @@ const specs = () => ({
   security: [{ bearerAuth: [] }]
 })
 
+/** The paths of the services and, listed first, the `/api/...` routes that stand for them. */
+export const withApiAliases = (paths: Paths, routes: ApiRoute[]): Paths => ({
+  ...apiAliasPaths(paths, routes),
+  ...paths
+})
+
 /** Once every service is registered: the `/api/...` routes, listed first. */
 const documentApiAliases =
   (app: Application, routes: ApiRoute[]) => async (_context: HookContext, next: NextFunction) => {
     const document = (app as any).docs as { paths: Paths }
-    document.paths = { ...apiAliasPaths(document.paths, routes), ...document.paths }
+    document.paths = withApiAliases(document.paths, routes)
     await next()
   }
 

@@ -26,6 +26,13 @@ export class PreconditionFailed extends FeathersError {
   }
 }
 
+/** An `Expect` other than `100-continue`: no such expectation is met here (RFC 9110 §10.1.1). */
+export class ExpectationFailed extends FeathersError {
+  constructor(message = 'Only the expectation 100-continue is met') {
+    super(message, 'ExpectationFailed', 417, 'expectation-failed', undefined)
+  }
+}
+
 export class UnsupportedMediaType extends FeathersError {
   constructor(message = 'Unsupported media type') {
     super(message, 'UnsupportedMediaType', 415, 'unsupported-media-type', undefined)

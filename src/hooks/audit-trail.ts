@@ -4,6 +4,7 @@ import { isDatabaseUnavailable } from '../errors'
 import { loggerOf } from '../logger'
 import type { Logger } from '../logger'
 import { appendAudit } from '../declarative/runtime/audit-statement'
+import { users } from '../services/users'
 import type { AuditEntry, AuditStamp } from '../declarative/runtime/audit-statement'
 import { isUuid, normalisedEmail } from '../declarative/fields'
 
@@ -101,7 +102,7 @@ async function userIdOfEmail(db: Knex, email: unknown): Promise<string | null> {
   if (typeof email !== 'string') {
     return null
   }
-  const row = await db('users')
+  const row = await db(users.table)
     .where({ email: normalisedEmail(email) })
     .first('id')
   return row?.id ?? null

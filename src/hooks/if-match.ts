@@ -1,4 +1,5 @@
 import { BadRequest } from '@feathersjs/errors'
+import { PreconditionFailed } from '../errors'
 import type { HookContext, NextFunction } from '../declarations'
 import { parseVersion } from '../declarative/versions'
 
@@ -75,6 +76,21 @@ export const ifNoneMatchOfGet = () => async (context: HookContext, next: NextFun
     }
   }
   await next()
+}
+
+/**
+ * Around hook of `get` of a resource with history: `If-Match` holds a read to the versions it
+ * names, as it holds a write (RFC 9110 §13.1.1): the record at another version is a 412, a value
+ * that names no version a 400, `*` any version.
+ */
+export const ifMatchOfGet = () => async (context: HookContext, next: NextFunction) => {
+  const header = restHeader(context, 'if-match')
+  const versions = header === undefined ? undefined : versionsOfIfMatch(header)
+  await next()
+  const version = (context.result as { version?: unknown } | undefined)?.version
+  if (versions && typeof version === 'number' && !versions.includes(version)) {
+    throw new PreconditionFailed(`The record is at version ${version}, not ${versions.join(' or ')}`)
+  }
 }
 
 /**

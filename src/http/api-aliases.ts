@@ -60,48 +60,87 @@ function withStrategy(body: any, { strategy, forced }: { strategy: string; force
 // The routes are letters and slashes: nothing to escape.
 const serviceRoute = new RegExp(`^(${Object.keys(SERVICE_ROUTES).join('|')})(?:/([^/]+))?$`)
 
+/** Where an `/api/...` request goes: a service path, the method it runs there, and what it adds. */
+export interface AliasTarget {
+  path: string
+  /** Another HTTP method than the request's (logout is a DELETE of `authentication`). */
+  method?: string
+  /** The strategy the body gets (login, refresh). */
+  strategy?: { strategy: string; forced: boolean }
+  /** `find` with this field equal to the path's value, still percent-encoded. */
+  findBy?: { field: string; value: string }
+}
+
+/** The alias table as a function: where `method` on `path` (under `/api/`) goes, if anywhere. */
+export type AliasResolver = (path: string, method: string) => AliasTarget | undefined
+
+/**
+ * The documented `/api/...` routes, resolved to the Feathers service paths they run. A GET is
+ * also a HEAD. A path or method the table does not name resolves to nothing: the request stays
+ * where it is (and finds no route).
+ */
+export function aliasResolver(resources: readonly AnyResource[]): AliasResolver {
+  const routes = new Map(apiRoutesOf(resources).map((route) => [route.service, route]))
+  const resource = new RegExp(`^/api/(${[...routes.keys()].join('|')})(?:/([^/]+)(/history(?:/([^/]+))?)?)?$`)
+  return (requestPath, method) => {
+    if (!requestPath.startsWith('/api/')) {
+      return undefined
+    }
+    const path = requestPath.length > 5 ? requestPath.replace(/\/+$/, '') : requestPath
+    const createService = Object.hasOwn(CREATE_ROUTES, path) ? CREATE_ROUTES[path] : undefined
+    if (createService) {
+      return method === 'POST'
+        ? {
+            path: `/${createService}`,
+            strategy: Object.hasOwn(STRATEGIES, path) ? STRATEGIES[path] : undefined
+          }
+        : undefined
+    }
+    if (path === LOGOUT_ROUTE) {
+      return method === 'POST' ? { path: '/authentication', method: 'DELETE' } : undefined
+    }
+    const service = serviceRoute.exec(path)
+    if (service) {
+      const [, route, id] = service
+      return { path: `/${SERVICE_ROUTES[route]}${id === undefined ? '' : `/${id}`}` }
+    }
+    const match = resource.exec(path)
+    if (!match) {
+      return undefined
+    }
+    const [, name, id, history, version] = match
+    const { findBy, history: hasHistory } = routes.get(name) ?? {}
+    if (history !== undefined) {
+      // A resource without a history has no such route: the path stays unknown (a 404).
+      return hasHistory
+        ? { path: `/${name}/${id}/history${version === undefined ? '' : `/${version}`}` }
+        : undefined
+    }
+    if (findBy && id !== undefined && (method === 'GET' || method === 'HEAD')) {
+      return { path: `/${name}`, findBy: { field: findBy, value: id } }
+    }
+    return { path: id === undefined ? `/${name}` : `/${name}/${id}` }
+  }
+}
+
 /**
  * The documented `/api/...` routes are rewritten to the Feathers service paths before routing, so
  * they run exactly the same service, hooks and access rules as `client.service(name)`.
  * (src/docs/alias-paths.ts documents them from the same declarations.)
  */
-export const apiAliases = (resources: readonly AnyResource[]): Middleware => {
-  const routes = new Map(apiRoutesOf(resources).map((route) => [route.service, route]))
-  const resource = new RegExp(`^/api/(${[...routes.keys()].join('|')})(?:/([^/]+)(/history(?:/([^/]+))?)?)?$`)
+export const apiAliases = (resolve: AliasResolver): Middleware => {
   return async (ctx, next) => {
-    if (!ctx.path.startsWith('/api/')) {
-      return next()
-    }
-    const path = ctx.path.length > 5 ? ctx.path.replace(/\/+$/, '') : ctx.path
-    const createService = Object.hasOwn(CREATE_ROUTES, path) ? CREATE_ROUTES[path] : undefined
-    const service = serviceRoute.exec(path)
-    if (createService && ctx.method === 'POST') {
-      ctx.path = `/${createService}`
-      if (Object.hasOwn(STRATEGIES, path)) {
-        ctx.request.body = withStrategy(ctx.request.body, STRATEGIES[path])
+    const target = resolve(ctx.path, ctx.method)
+    if (target) {
+      ctx.path = target.path
+      if (target.method) {
+        ctx.method = target.method
       }
-    } else if (path === LOGOUT_ROUTE && ctx.method === 'POST') {
-      ctx.path = '/authentication'
-      ctx.method = 'DELETE'
-    } else if (service) {
-      const [, route, id] = service
-      ctx.path = `/${SERVICE_ROUTES[route]}${id === undefined ? '' : `/${id}`}`
-    } else {
-      const match = resource.exec(path)
-      if (match) {
-        const [, service, id, history, version] = match
-        const findBy = routes.get(service)?.findBy
-        if (history !== undefined) {
-          // A resource without a history has no such route: the path stays unknown (a 404).
-          if (routes.get(service)?.history) {
-            ctx.path = `/${service}/${id}/history${version === undefined ? '' : `/${version}`}`
-          }
-        } else if (findBy && id !== undefined && ctx.method === 'GET') {
-          ctx.path = `/${service}`
-          ctx.query = { ...ctx.query, [findBy]: decodedSegment(id) }
-        } else {
-          ctx.path = id === undefined ? `/${service}` : `/${service}/${id}`
-        }
+      if (target.strategy) {
+        ctx.request.body = withStrategy(ctx.request.body, target.strategy)
+      }
+      if (target.findBy) {
+        ctx.query = { ...ctx.query, [target.findBy.field]: decodedSegment(target.findBy.value) }
       }
     }
     return next()

@@ -11,6 +11,9 @@ function within<T>(ms: number, promise: Promise<T>): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
+export const HEALTH_PATH = '/health'
+export const HEALTH_METHODS = ['GET', 'HEAD'] as const
+
 /**
  * GET /health: 200 `{ status: 'ok' }` while the database answers `SELECT 1` in time, else 503.
  * With Redis, `events` tells whether this instance's events go round through it (`ok` or `down`):
@@ -19,7 +22,7 @@ function within<T>(ms: number, promise: Promise<T>): Promise<T> {
 export const health =
   (db: Knex, timeoutMs: number, eventDelivery: () => EventDelivery | undefined): Middleware =>
   async (ctx, next) => {
-    if (ctx.path !== '/health' || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) {
+    if (ctx.path !== HEALTH_PATH || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) {
       return next()
     }
     try {

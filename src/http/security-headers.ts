@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import helmet from 'koa-helmet'
+import type { Server as SocketIoServer } from 'socket.io'
 
 export type Headers = ReadonlyArray<readonly [string, string]>
 
@@ -25,5 +26,16 @@ export async function securityHeaders(): Promise<Headers> {
 export function sendSecurityHeaders(server: Server, headers: Headers) {
   server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
     for (const [name, value] of headers) res.setHeader(name, value)
+  })
+}
+
+/**
+ * The `101 Switching Protocols` of a Socket.io WebSocket is written by ws, with the headers set by
+ * Socket.io's middlewares: the security headers are among them.
+ */
+export function sendSecurityHeadersOnHandshakes(io: SocketIoServer, headers: Headers) {
+  io.engine.use((_req: IncomingMessage, res: ServerResponse, next: () => void) => {
+    for (const [name, value] of headers) res.setHeader(name, value)
+    next()
   })
 }

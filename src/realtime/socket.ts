@@ -173,7 +173,8 @@ function clientIp(app: Application, req: IncomingMessage): string {
 /**
  * Socket.io set-up: calls carry the client's address (`params.ip`) as HTTP calls do, and a logger
  * whose lines carry the connection's id (`params.logger`, `socket.id`); they fail only with
- * public errors, and each is logged.
+ * public errors, and each is logged. A new socket from an address that holds its cap of
+ * unauthenticated sockets is refused (src/socket-caps.ts).
  */
 export const socketSetup = (app: Application) => (io: Server) => {
   io.engine.use(feathersShapedRefusals)
@@ -181,9 +182,21 @@ export const socketSetup = (app: Application) => (io: Server) => {
   const methods = new Set<unknown>(
     Object.values(app.services).flatMap((service) => getServiceOptions(service).methods)
   )
+  const caps = app.get('socketCaps')
   io.use((socket, next) => {
     const connection = socket as FeathersSocket
-    connection.feathers.ip = clientIp(app, socket.request)
+    const ip = clientIp(app, socket.request)
+    connection.feathers.ip = ip
+    if (!caps.admitGuest(connection.feathers, ip)) {
+      next(caps.guestRefusal())
+      // Its engine.io connection goes too, once the refusal is on its way.
+      setImmediate(() => socket.conn.close())
+      return
+    }
+    // Counted until its connection closes, also one Socket.io drops before it connects.
+    const release = () => caps.release(connection.feathers)
+    if (socket.conn.readyState === 'closed') release()
+    else socket.conn.once('close', release)
     connection.feathers.logger = logger.child({ socket: { id: socket.id } })
     publicErrors(connection, methods)
     next()

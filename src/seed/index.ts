@@ -2,19 +2,24 @@ import { createApp } from '../app'
 import { loadConfiguration } from '../configuration'
 import { withMigratedDatabase } from '../database'
 import { deploymentId } from '../database/deployment'
-import { DEMO_PASSWORD, demoUsers } from './demo-data'
-import { seed } from './seed'
+import { DEMO_PASSWORD } from './demo-data'
+import { demoLogins, seed } from './seed'
 
 /** `npm run seed`: the configured database (embedded unless DATABASE_URL), migrated, then demo data. */
 async function main() {
   const settings = await loadConfiguration()
-  const { result } = await withMigratedDatabase(settings.database, async (db) =>
-    seed(createApp(settings, db, await deploymentId(db)))
-  )
-  console.log(`Done: ${result.created} created, ${result.existing} already there.`)
-  console.log('\nDemo credentials (POST /api/auth/login):')
-  for (const { email } of Object.values(demoUsers)) {
-    console.log(`  ${email} / ${DEMO_PASSWORD}`)
+  const { result } = await withMigratedDatabase(settings.database, async (db) => {
+    const app = createApp(settings, db, await deploymentId(db))
+    return { summary: await seed(app), logins: await demoLogins(app) }
+  })
+  console.log(`Done: ${result.summary.created} created, ${result.summary.existing} already there.`)
+  console.log('\nDemo logins (POST /api/auth/login):')
+  for (const { email, password } of result.logins) {
+    console.log(
+      password === undefined
+        ? `  ${email}: registered with a password of its own, not ${DEMO_PASSWORD} (the seed never changes a password)`
+        : `  ${email} / ${password}`
+    )
   }
 }
 

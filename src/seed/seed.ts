@@ -1,3 +1,4 @@
+import { verifyPassword } from '../auth/passwords'
 import type { Application } from '../declarations'
 import type { User } from '../services/users'
 import { DEMO_PASSWORD, demoDoctors, demoMappings, demoPatients, demoUsers } from './demo-data'
@@ -102,4 +103,27 @@ export async function seed(app: Application, log: Log = console.log): Promise<Se
     )
   }
   return summary
+}
+
+export interface DemoLogin {
+  email: string
+  /** The demo password, or `undefined` when the user has another one (registered before the seed ran, or changed since). */
+  password: string | undefined
+}
+
+/**
+ * The demo users' logins as they stand: the seed never changes a password, so a demo email someone
+ * registered before the seed ran keeps that person's password, and printing the demo one would
+ * print a login that answers 401.
+ */
+export async function demoLogins(app: Application): Promise<DemoLogin[]> {
+  return Promise.all(
+    Object.values(demoUsers).map(async ({ email }) => {
+      const [user] = (await app
+        .service('users')
+        .find({ query: { email, $limit: 1 }, paginate: false })) as Array<User & { password?: string }>
+      const works = typeof user?.password === 'string' && (await verifyPassword(user.password, DEMO_PASSWORD))
+      return { email, password: works ? DEMO_PASSWORD : undefined }
+    })
+  )
 }

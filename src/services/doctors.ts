@@ -9,7 +9,8 @@ export const doctors = defineResource({
   fields: { ...person({ minimum: 18, maximum: 120 }), specialty: text(200) },
   // `createdBy` is null once the creating user has been removed: the doctor stays in the directory.
   owner: { none: 'a shared directory', creator: 'createdBy' },
-  search: ['name'],
+  // `specialty` for FHIR's PractitionerRole?specialty= (the whole specialty, ignoring case).
+  search: ['name', 'specialty'],
   publish: 'authenticated',
   // Every version kept (migrations/…_patients_doctors_history.ts); writes take If-Match.
   history: true,

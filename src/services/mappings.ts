@@ -24,7 +24,9 @@ export const mappings = defineResource({
   updatedAt: false,
   publish: 'owner',
   audit: true,
-  api: { findBy: 'patientId' }
+  // GET /api/mappings/:patientId finds a patient's mappings (the contract's route); a mapping's own
+  // get stays at /mappings/:id and on every socket.
+  api: { findBy: 'patientId', replacesGet: true }
 })
 
 export type Mapping = RecordOfResource<typeof mappings>

@@ -41,6 +41,10 @@ export const users = defineResource({
   writeOnly: ['password'],
   search: ['name'],
   unique: [['email']],
+  // Emails are compared case-insensitively: the API stores them trimmed and lower-cased.
+  checks: { email_normalised: 'email = lower(btrim(email))' },
+  // The instances poll for the users changed lately (src/auth/sessions/registry.ts).
+  indexes: [{ fields: ['updatedAt'] }],
   publish: 'owner',
   resolve: { data: { password: hashValidPassword }, patch: { password: hashValidPassword } },
   hooks: { before: { create: [normaliseEmail] } },

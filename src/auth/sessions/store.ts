@@ -1,9 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Knex } from 'knex'
+import { AUDIT_INSERT } from '../../declarative/runtime/audit-statement'
+import { namesOf } from '../../declarative/names'
+import { audit } from '../../services/audit'
+import { refreshTokens, sessions } from '../../services/session-tables'
+import { users } from '../../services/users'
 
 /**
- * The sessions' statements (migrations/…_sessions.ts). Every change is one statement: a session
- * and its first refresh token and the login's audit record; a refresh's spending, its new token,
+ * The sessions' statements, on the tables declared in src/services/session-tables.ts (their names
+ * and columns come from there, as the audit trail's and the users' from theirs). Every change is
+ * one statement: a session and its first refresh token and the login's audit record; a refresh's spending, its new token,
  * the session's new `lastUsedAt` and the refresh's audit record; a session's end and its audit
  * record. Either all of a statement happens or none of it.
  */
@@ -65,9 +71,15 @@ export type Rotation =
   /** Unknown, expired, or of a session that is over. */
   | { kind: 'refused' }
 
-const RECORD_COLUMNS = `id, created_at AS "createdAt", last_used_at AS "lastUsedAt", ip, user_agent AS "userAgent"`
+const SESSIONS = sessions.table
+const TOKENS = refreshTokens.table
+const USERS = users.table
+const { table: AUDIT, columns: a } = namesOf(audit)
+const s = sessions.columns
+const t = refreshTokens.columns
+const u = namesOf(users).columns
 
-const AUDIT_INSERT = 'INSERT INTO audit (user_id, action, service, record_id, ip)'
+const RECORD_COLUMNS = `${s.id}, ${s.createdAt} AS "createdAt", ${s.lastUsedAt} AS "lastUsedAt", ${s.ip}, ${s.userAgent} AS "userAgent"`
 
 /**
  * A session opens only while the user's row still holds the password hash the login verified.
@@ -83,12 +95,12 @@ const AUDIT_INSERT = 'INSERT INTO audit (user_id, action, service, record_id, ip
  */
 const OPEN = `
   WITH opened AS (
-    INSERT INTO sessions (user_id, ip, user_agent, expires_at)
+    INSERT INTO ${SESSIONS} (${s.userId}, ${s.ip}, ${s.userAgent}, ${s.expiresAt})
     SELECT ?, ?, ?, now() + make_interval(secs => ?)
-    WHERE EXISTS (SELECT 1 FROM users WHERE id = ? AND password = ? FOR SHARE)
-    RETURNING id, user_id, expires_at
+    WHERE EXISTS (SELECT 1 FROM ${USERS} WHERE ${u.id} = ? AND ${u.password} = ? FOR SHARE)
+    RETURNING ${s.id} AS id, ${s.userId} AS user_id, ${s.expiresAt} AS expires_at
   ), token AS (
-    INSERT INTO refresh_tokens (hash, session_id, expires_at) SELECT ?, id, expires_at FROM opened
+    INSERT INTO ${TOKENS} (${t.hash}, ${t.sessionId}, ${t.expiresAt}) SELECT ?, id, expires_at FROM opened
   ), audited AS (
     ${AUDIT_INSERT} SELECT user_id, 'login', 'authentication', id, ? FROM opened
   )
@@ -98,17 +110,17 @@ const OPEN = `
 // token spent (PostgreSQL checks the row again after the wait) and spends nothing.
 const ROTATE = `
   WITH spent AS (
-    UPDATE refresh_tokens AS token SET spent_at = now()
-    FROM sessions AS session
-    WHERE token.hash = ? AND token.spent_at IS NULL AND token.expires_at > now()
-      AND session.id = token.session_id AND session.ended_at IS NULL
-    RETURNING token.session_id
+    UPDATE ${TOKENS} AS token SET ${t.spentAt} = now()
+    FROM ${SESSIONS} AS session
+    WHERE token.${t.hash} = ? AND token.${t.spentAt} IS NULL AND token.${t.expiresAt} > now()
+      AND session.${s.id} = token.${t.sessionId} AND session.${s.endedAt} IS NULL
+    RETURNING token.${t.sessionId} AS session_id
   ), renewed AS (
-    UPDATE sessions SET last_used_at = now(), expires_at = now() + make_interval(secs => ?)
-    WHERE id = (SELECT session_id FROM spent) AND ended_at IS NULL
-    RETURNING id, user_id, expires_at
+    UPDATE ${SESSIONS} SET ${s.lastUsedAt} = now(), ${s.expiresAt} = now() + make_interval(secs => ?)
+    WHERE ${s.id} = (SELECT session_id FROM spent) AND ${s.endedAt} IS NULL
+    RETURNING ${s.id} AS id, ${s.userId} AS user_id, ${s.expiresAt} AS expires_at
   ), token AS (
-    INSERT INTO refresh_tokens (hash, session_id, expires_at) SELECT ?, id, expires_at FROM renewed
+    INSERT INTO ${TOKENS} (${t.hash}, ${t.sessionId}, ${t.expiresAt}) SELECT ?, id, expires_at FROM renewed
   ), audited AS (
     ${AUDIT_INSERT} SELECT user_id, 'refresh', 'authentication', id, ? FROM renewed
   )
@@ -116,38 +128,43 @@ const ROTATE = `
 
 // Why a token was not rotated: unknown, expired, spent, or its session is over.
 const TOKEN_STATE = `
-  SELECT token.session_id AS "sessionId", session.user_id AS "userId",
-    token.spent_at IS NOT NULL AS spent, token.expires_at > now() AS live, session.ended_at IS NULL AS open
-  FROM refresh_tokens AS token JOIN sessions AS session ON session.id = token.session_id
-  WHERE token.hash = ?`
+  SELECT token.${t.sessionId} AS "sessionId", session.${s.userId} AS "userId",
+    token.${t.spentAt} IS NOT NULL AS spent, token.${t.expiresAt} > now() AS live, session.${s.endedAt} IS NULL AS open
+  FROM ${TOKENS} AS token JOIN ${SESSIONS} AS session ON session.${s.id} = token.${t.sessionId}
+  WHERE token.${t.hash} = ?`
 
 function whereOf(which: Which): { sql: string; bindings: string[] } {
   if ('id' in which) {
-    const owner = which.userId ? ' AND user_id = ?' : ''
-    const open = which.open ? ' AND expires_at > now()' : ''
-    return { sql: `id = ?${owner}${open}`, bindings: which.userId ? [which.id, which.userId] : [which.id] }
+    const owner = which.userId ? ` AND ${s.userId} = ?` : ''
+    const open = which.open ? ` AND ${s.expiresAt} > now()` : ''
+    return {
+      sql: `${s.id} = ?${owner}${open}`,
+      bindings: which.userId ? [which.id, which.userId] : [which.id]
+    }
   }
   return which.except
-    ? { sql: 'user_id = ? AND id <> ?', bindings: [which.userId, which.except] }
-    : { sql: 'user_id = ?', bindings: [which.userId] }
+    ? { sql: `${s.userId} = ? AND ${s.id} <> ?`, bindings: [which.userId, which.except] }
+    : { sql: `${s.userId} = ?`, bindings: [which.userId] }
 }
 
 const END = (where: string) => `
   WITH ended AS (
-    UPDATE sessions SET ended_at = now(), ended_reason = ?
-    WHERE ended_at IS NULL AND ${where}
-    RETURNING id, user_id, created_at, last_used_at, ip, user_agent
+    UPDATE ${SESSIONS} SET ${s.endedAt} = now(), ${s.endedReason} = ?
+    WHERE ${s.endedAt} IS NULL AND ${where}
+    RETURNING ${s.id}, ${s.userId}, ${s.createdAt}, ${s.lastUsedAt}, ${s.ip}, ${s.userAgent}
   ), audited AS (
-    ${AUDIT_INSERT} SELECT user_id, ?, ?, id, ? FROM ended
+    ${AUDIT_INSERT} SELECT ${s.userId}, ?, ?, ${s.id}, ? FROM ended
   )
-  SELECT ${RECORD_COLUMNS}, user_id AS "userId" FROM ended`
+  SELECT ${RECORD_COLUMNS}, ${s.userId} AS "userId" FROM ended`
+
+const OPEN_OF_USER = `${s.userId} = ? AND ${s.endedAt} IS NULL AND ${s.expiresAt} > now()`
 
 const PAGE = `
-  SELECT ${RECORD_COLUMNS}, count(*) OVER () AS total FROM sessions
-  WHERE user_id = ? AND ended_at IS NULL AND expires_at > now()
-  ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`
+  SELECT ${RECORD_COLUMNS}, count(*) OVER () AS total FROM ${SESSIONS}
+  WHERE ${OPEN_OF_USER}
+  ORDER BY ${s.createdAt} DESC, ${s.id} DESC LIMIT ? OFFSET ?`
 
-const COUNT = `SELECT count(*) AS total FROM sessions WHERE user_id = ? AND ended_at IS NULL AND expires_at > now()`
+const COUNT = `SELECT count(*) AS total FROM ${SESSIONS} WHERE ${OPEN_OF_USER}`
 
 // What instances poll for (src/auth/sessions/registry.ts): sessions ended and users changed since then,
 // along the partial index of session ends in the audit trail and the index of users.updated_at.
@@ -156,14 +173,14 @@ export const BACKGROUND = '/* background */'
 
 const CHANGES = `${BACKGROUND}
   SELECT now() AS now,
-    (SELECT coalesce(json_agg(json_build_array(record_id, created_at) ORDER BY created_at), '[]') FROM audit
-      WHERE action IN ('logout', 'session-ended') AND created_at > ? AND record_id IS NOT NULL) AS sessions,
-    (SELECT coalesce(json_agg(id), '[]') FROM users WHERE updated_at > ?) AS users`
+    (SELECT coalesce(json_agg(json_build_array(${a.recordId}, ${a.createdAt}) ORDER BY ${a.createdAt}), '[]') FROM ${AUDIT}
+      WHERE ${a.action} IN ('logout', 'session-ended') AND ${a.createdAt} > ? AND ${a.recordId} IS NOT NULL) AS sessions,
+    (SELECT coalesce(json_agg(${u.id}), '[]') FROM ${USERS} WHERE ${u.updatedAt} > ?) AS users`
 
 // Not ended: a session past its refresh lifetime still serves the access tokens it issued until they expire.
-const IS_OPEN = `SELECT 1 FROM sessions WHERE id = ? AND user_id = ? AND ended_at IS NULL`
+const IS_OPEN = `SELECT 1 FROM ${SESSIONS} WHERE ${s.id} = ? AND ${s.userId} = ? AND ${s.endedAt} IS NULL`
 
-const PRUNE = `${BACKGROUND} DELETE FROM refresh_tokens WHERE expires_at < now()`
+const PRUNE = `${BACKGROUND} DELETE FROM ${TOKENS} WHERE ${t.expiresAt} < now()`
 
 const bounded = (value: unknown, length: number) =>
   typeof value === 'string' ? value.slice(0, length) : null

@@ -1,4 +1,4 @@
-import type { Column } from './columns'
+import type { ColumnState, FunctionState, TableState, TriggerState } from './schema-state'
 import { snakeCase } from '../../database/naming'
 import type { AnyResource } from '../declaration'
 
@@ -12,8 +12,8 @@ import type { AnyResource } from '../declaration'
  * sets itself (RecordService, `healthcare.actor` and `healthcare.action`); without them (SQL by
  * hand) the version is still written, with no `userId`.
  *
- * migration-writer.ts writes `historySql(resource)` into a new resource's migration, and drift.ts
- * checks the columns and triggers named here.
+ * `historyStateOf` is the history as schema state (the table, triggers and functions): the
+ * migration writer makes it, the drift check holds the database to it (differ.ts).
  */
 
 export const HISTORY_ACTIONS = ['create', 'update', 'patch', 'remove'] as const
@@ -39,7 +39,7 @@ export const historyOwnerField = (resource: AnyResource) =>
   resource.scopeField && resource.scopeField !== 'id' ? resource.scopeField : undefined
 
 /** The columns of the history table, in the order its migration creates them. */
-export function historyColumnsOf(resource: AnyResource): Column[] {
+export function historyColumnsOf(resource: AnyResource): ColumnState[] {
   return [
     { field: 'recordId', name: 'record_id', type: 'uuid', nullable: false },
     { field: 'version', name: 'version', type: 'integer', nullable: false },
@@ -47,34 +47,44 @@ export function historyColumnsOf(resource: AnyResource): Column[] {
     // Who made the change: no foreign key, the history outlives its users too.
     { field: 'userId', name: 'user_id', type: 'uuid', nullable: true },
     ...(historyOwnerField(resource)
-      ? [{ field: 'ownerId', name: 'owner_id', type: 'uuid', nullable: false } as Column]
+      ? [{ field: 'ownerId', name: 'owner_id', type: 'uuid', nullable: false } as ColumnState]
       : []),
     { field: 'at', name: 'at', type: 'timestamptz', nullable: false, default: 'now()' },
     { field: 'data', name: 'data', type: 'jsonb', nullable: false }
   ]
 }
 
-/** The triggers that write and guard the history, by the table they are on. */
-export function historyTriggersOf(resource: AnyResource): Array<{ table: string; name: string }> {
-  const { table } = resource
-  const history = historyTableOf(resource)
-  return [
-    { table, name: `${table}_first_version` },
-    { table, name: `${table}_next_version` },
-    { table, name: `${table}_versioned` },
-    { table: history, name: `${history}_append_only` },
-    { table: history, name: `${history}_no_truncate` }
-  ]
+const appendOnlyFunction = (name: string, what: string): FunctionState => ({
+  name,
+  sql: `CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION '${what} are append-only' USING ERRCODE = 'insufficient_privilege';
+END $$`
+})
+
+/** A table whose rows are never updated or deleted, whoever connects: its function and trigger. */
+export function appendOnlyOf(table: string, what: string) {
+  const name = `${table}_append_only`
+  return {
+    functions: [appendOnlyFunction(name, what)],
+    triggers: [
+      {
+        table,
+        name,
+        sql: `CREATE TRIGGER ${name} BEFORE UPDATE OR DELETE ON ${table}
+  FOR EACH ROW EXECUTE FUNCTION ${name}()`
+      }
+    ]
+  }
 }
 
-const sqlList = (values: readonly string[]) => values.map((value) => `'${value}'`).join(', ')
-
 /**
- * The SQL that creates the history of a resource whose table exists (with its `version` column),
- * and the SQL that drops it again. Written into migrations, where it stays as it was written.
+ * A resource's history as schema state: the history table (with the triggers that keep it
+ * append-only), the triggers on the resource's table that write it, their functions, and, for a
+ * table that has records already, their first versions.
  */
-export function historySql(resource: AnyResource): { up: string; down: string } {
-  const { table } = resource
+export function historyStateOf(resource: AnyResource) {
+  const { table, path } = resource
   const history = historyTableOf(resource)
   const ownerField = historyOwnerField(resource)
   const ownerColumn = ownerField ? snakeCase(ownerField) : undefined
@@ -83,34 +93,23 @@ export function historySql(resource: AnyResource): { up: string; down: string } 
   const snapshot = (row: string) => `to_jsonb(${row})${hidden.join('')}`
   const columns = `record_id, version, action, user_id${ownerColumn ? ', owner_id' : ''}, data`
   const owner = (row: string) => (ownerColumn ? `, ${row}.${ownerColumn}` : '')
-  const up = `
-CREATE TABLE ${history} (
-  record_id uuid NOT NULL,
-  version integer NOT NULL,
-  action text NOT NULL CONSTRAINT ${history}_action_values CHECK (action IN (${sqlList(HISTORY_ACTIONS)})),
-  user_id uuid,${ownerColumn ? '\n  owner_id uuid NOT NULL,' : ''}
-  at timestamptz NOT NULL DEFAULT now(),
-  data jsonb NOT NULL,
-  CONSTRAINT ${history}_pkey PRIMARY KEY (record_id, version)
-);
-
--- 1 on insert, one more on every update, whatever the statement said. The statements of the API
--- already say so, and then the WHEN clause keeps this function from being called at all.
-CREATE FUNCTION ${table}_version() RETURNS trigger LANGUAGE plpgsql AS $$
+  const versionFunction: FunctionState = {
+    name: `${table}_version`,
+    // 1 on insert, one more on every update, whatever the statement said. The statements of the
+    // API already say so, and then the triggers' WHEN clauses keep it from being called at all.
+    sql: `CREATE FUNCTION ${table}_version() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   NEW.version := CASE WHEN tg_op = 'INSERT' THEN 1 ELSE OLD.version + 1 END;
   RETURN NEW;
-END $$;
-CREATE TRIGGER ${table}_first_version BEFORE INSERT ON ${table}
-  FOR EACH ROW WHEN (NEW.version IS DISTINCT FROM 1) EXECUTE FUNCTION ${table}_version();
-CREATE TRIGGER ${table}_next_version BEFORE UPDATE ON ${table}
-  FOR EACH ROW WHEN (NEW.version IS DISTINCT FROM OLD.version + 1) EXECUTE FUNCTION ${table}_version();
-
--- Each change's version, in the statement that makes it: the record as the change left it (for a
--- remove, as it was removed, with the last version plus one), who made it (the statement's
--- ${ACTOR_SETTING}; none for SQL typed by hand) and how: ${ACTION_SETTING} 'update', else a patch
--- (an update made by a foreign key's ON DELETE SET NULL is a patch by whoever removed the other record).
-CREATE FUNCTION ${table}_history_write() RETURNS trigger LANGUAGE plpgsql AS $$
+END $$`
+  }
+  // Each change's version, in the statement that makes it: the record as the change left it (for
+  // a remove, as it was removed, with the last version plus one), who made it (the statement's
+  // ACTOR_SETTING; none for SQL typed by hand) and how: ACTION_SETTING 'update', else a patch (an
+  // update made by a foreign key's ON DELETE SET NULL is a patch by whoever removed the other record).
+  const writeFunction: FunctionState = {
+    name: `${table}_history_write`,
+    sql: `CREATE FUNCTION ${table}_history_write() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   actor uuid := nullif(current_setting('${ACTOR_SETTING}', true), '')::uuid;
 BEGIN
@@ -126,28 +125,63 @@ BEGIN
         actor${owner('NEW')}, ${snapshot('NEW')});
   END IF;
   RETURN NULL;
-END $$;
-CREATE TRIGGER ${table}_versioned AFTER INSERT OR UPDATE OR DELETE ON ${table}
-  FOR EACH ROW EXECUTE FUNCTION ${table}_history_write();
+END $$`
+  }
+  const guard = appendOnlyOf(history, 'versions')
+  const noTruncate: TriggerState = {
+    table: history,
+    name: `${history}_no_truncate`,
+    sql: `CREATE TRIGGER ${history}_no_truncate BEFORE TRUNCATE ON ${history}
+  FOR EACH STATEMENT EXECUTE FUNCTION ${history}_append_only()`
+  }
+  const triggers: TriggerState[] = [
+    {
+      table,
+      name: `${table}_first_version`,
+      sql: `CREATE TRIGGER ${table}_first_version BEFORE INSERT ON ${table}
+  FOR EACH ROW WHEN (NEW.version IS DISTINCT FROM 1) EXECUTE FUNCTION ${table}_version()`
+    },
+    {
+      table,
+      name: `${table}_next_version`,
+      sql: `CREATE TRIGGER ${table}_next_version BEFORE UPDATE ON ${table}
+  FOR EACH ROW WHEN (NEW.version IS DISTINCT FROM OLD.version + 1) EXECUTE FUNCTION ${table}_version()`
+    },
+    {
+      table,
+      name: `${table}_versioned`,
+      sql: `CREATE TRIGGER ${table}_versioned AFTER INSERT OR UPDATE OR DELETE ON ${table}
+  FOR EACH ROW EXECUTE FUNCTION ${table}_history_write()`
+    }
+  ]
+  // The records there are become version 1, with a 'create' version each: by their owner or
+  // creator (the only user who could have written them as they are), at their last change.
+  const author = ownerColumn ?? creatorColumn(resource) ?? 'NULL'
+  const at = resource.declaration.updatedAt === false ? 'created_at' : 'updated_at'
+  const historyTable: TableState = {
+    name: history,
+    columns: historyColumnsOf(resource),
+    primaryKey: { name: `${history}_pkey`, columns: ['record_id', 'version'] },
+    uniques: [],
+    foreignKeys: [],
+    indexes: [],
+    checks: [],
+    triggers: [...guard.triggers, noTruncate],
+    fill: {
+      from: table,
+      sql: `INSERT INTO ${history} (${columns}, at)
+  SELECT id, version, 'create', ${author}${ownerColumn ? `, ${ownerColumn}` : ''}, ${snapshot(table)}, ${at} FROM ${table}`
+    },
+    of: path
+  }
+  return {
+    table: historyTable,
+    triggers,
+    functions: [versionFunction, writeFunction, ...guard.functions].map((fn) => ({ ...fn, of: path }))
+  }
+}
 
--- Append-only below the API too: no UPDATE, DELETE or TRUNCATE, whoever connects.
-CREATE FUNCTION ${history}_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  RAISE EXCEPTION 'versions are append-only' USING ERRCODE = 'insufficient_privilege';
-END $$;
-CREATE TRIGGER ${history}_append_only BEFORE UPDATE OR DELETE ON ${history}
-  FOR EACH ROW EXECUTE FUNCTION ${history}_append_only();
-CREATE TRIGGER ${history}_no_truncate BEFORE TRUNCATE ON ${history}
-  FOR EACH STATEMENT EXECUTE FUNCTION ${history}_append_only();
-`
-  const down = `
-DROP TRIGGER IF EXISTS ${table}_versioned ON ${table};
-DROP TRIGGER IF EXISTS ${table}_next_version ON ${table};
-DROP TRIGGER IF EXISTS ${table}_first_version ON ${table};
-DROP FUNCTION ${table}_history_write();
-DROP FUNCTION ${table}_version();
-DROP TABLE ${history};
-DROP FUNCTION ${history}_append_only();
-`
-  return { up, down }
+const creatorColumn = (resource: AnyResource) => {
+  const { owner } = resource.declaration
+  return 'creator' in owner && owner.creator ? snakeCase(owner.creator) : undefined
 }

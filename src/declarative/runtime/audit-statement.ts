@@ -1,6 +1,13 @@
 import type { Knex } from 'knex'
+import { audit } from '../../services/audit'
+import { namesOf } from '../names'
 
-export const AUDIT_TABLE = 'audit'
+/** The audit trail's table and columns (src/services/audit.ts). */
+const { table: AUDIT, columns } = namesOf(audit)
+export const AUDIT_TABLE = AUDIT
+
+/** `INSERT INTO audit (user_id, action, service, record_id, ip)`: every way into the trail. */
+export const AUDIT_INSERT = `INSERT INTO ${AUDIT} (${columns.userId}, ${columns.action}, ${columns.service}, ${columns.recordId}, ${columns.ip})`
 
 /** What a hook hands over; id and createdAt are the database's. */
 export interface AuditEntry {
@@ -14,7 +21,7 @@ export interface AuditEntry {
 
 // Written on every audited call of a service that cannot write it in its own statement: a fixed
 // statement skips the query builder, and PostgreSQL plans it once.
-const INSERT = `INSERT INTO ${AUDIT_TABLE} (user_id, action, service, record_id, ip) VALUES (?, ?, ?, ?, ?)`
+const INSERT = `${AUDIT_INSERT} VALUES (?, ?, ?, ?, ?)`
 
 /**
  * One INSERT, without RETURNING; `db` may be the transaction of the call being recorded. This and
@@ -40,8 +47,7 @@ export interface AuditStamp {
   written: boolean
 }
 
-const insertFrom = (source: string) =>
-  `INSERT INTO audit (user_id, action, service, record_id, ip) SELECT ?::uuid, ?, ?, ${source}`
+const insertFrom = (source: string) => `${AUDIT_INSERT} SELECT ?::uuid, ?, ?, ${source}`
 
 const stampBindings = ({ userId, action, service, ip }: AuditStamp) => [userId, action, service, ip]
 

@@ -33,6 +33,11 @@ export interface RecordServiceOptions extends KnexAdapterOptions {
    * version), and `params.ifMatch` and `params.ifNoneMatch` make a write conditional on it.
    */
   versioned?: boolean
+  /**
+   * Fields an update (a full replacement) may leave out, and what it then stores: `null` for an
+   * optional field, the column's default for a field that has one.
+   */
+  leftOut?: Readonly<Record<string, 'null' | 'default'>>
 }
 
 type Row = Record<string, any>
@@ -92,11 +97,13 @@ export class RecordService<
   private readonly columns: string[]
   private readonly qualifiedColumns: string[]
   private readonly versioned: boolean
+  private readonly leftOut: Array<[string, 'null' | 'default']>
 
   constructor(options: RecordServiceOptions) {
     super(options)
     this.ownerCounts = options.ownerCounts
     this.versioned = options.versioned ?? false
+    this.leftOut = Object.entries(options.leftOut ?? {})
     this.columns = [...(options.columns ?? ['*'])]
     this.qualifiedColumns = this.columns.map((column) => `${options.name}.${column}`)
     this.relations = Object.entries(options.relations ?? {}).map(([property, relation]) =>
@@ -318,9 +325,19 @@ export class RecordService<
     return this.change(id, data as Row, params, 'patch')
   }
 
-  /** A full replacement: the update schema requires every writable field, the rest is the server's. */
+  /**
+   * A full replacement: the update schema requires every writable field but the optional ones and
+   * those with a default, which a replacement that leaves them out empties or resets; the rest is
+   * the server's.
+   */
   async _update(id: Id, data: Data, params?: ServiceParams): Promise<Result> {
-    return this.change(id, data, params, 'update')
+    const replacement: Row = { ...data }
+    for (const [field, value] of this.leftOut) {
+      if (replacement[field] === undefined) {
+        replacement[field] = value === 'null' ? null : this.connection(params).raw('DEFAULT')
+      }
+    }
+    return this.change(id, replacement, params, 'update')
   }
 
   /** An update or a patch of one record, which counts its version up. */

@@ -6,7 +6,7 @@ import type { Application, HookContext } from '../../declarations'
 import { serviceDocs } from '../../docs/service-docs'
 import type { ErrorStatus } from '../../docs/schemas'
 import { audit } from '../../hooks/audit-trail'
-import { etag, ifMatch, ifNoneMatchOfGet } from '../../hooks/if-match'
+import { etag, ifMatch, ifMatchOfGet, ifNoneMatchOfGet } from '../../hooks/if-match'
 import { creatorOnly } from '../../hooks/creator-only'
 import { referencesNotFound, requireOwnReference } from '../../hooks/reference-checks'
 import { resolveValidatedQuery } from '../../hooks/resolve-query'
@@ -14,6 +14,7 @@ import { validateRecord } from '../../hooks/validate-record'
 import { registerHistory } from './history-service'
 import { RecordService } from './record-service'
 import { foreignKeyName, referencesOf } from '../references'
+import { shapeOf } from '../fields'
 import type { Relation } from './relations'
 import type {
   AnyResource,
@@ -50,8 +51,20 @@ function serviceOptions(app: Application, resource: AnyResource) {
     relations,
     ownerCounts:
       ownerCounts && resource.scopeField ? { table: ownerCounts, owner: resource.scopeField } : undefined,
-    versioned: Boolean(resource.history)
+    versioned: Boolean(resource.history),
+    leftOut: leftOutOf(resource)
   }
+}
+
+/** What an update that leaves a writable field out stores in it: null, or the column's default. */
+function leftOutOf(resource: AnyResource) {
+  return Object.fromEntries(
+    resource.writable.flatMap((field) => {
+      const shape = shapeOf(resource.declaration.fields[field])
+      if (!shape.optional) return []
+      return [[field, shape.default ? 'default' : 'null'] as const]
+    })
+  )
 }
 
 /** Newest first (or whatever the declaration says) when the client does not sort. */
@@ -77,7 +90,7 @@ function aroundHooks(resource: AnyResource) {
   if (declaration.audit) add('all', audit())
   if (resource.history) {
     offered(methods, ['update', 'patch', 'remove']).forEach((method) => add(method, ifMatch()))
-    offered(methods, ['get']).forEach((method) => add(method, ifNoneMatchOfGet()))
+    offered(methods, ['get']).forEach((method) => add(method, ifMatchOfGet(), ifNoneMatchOfGet()))
   }
   const owner = declaration.owner
   if ('creator' in owner && owner.creator) {
@@ -144,6 +157,18 @@ function afterHooks(resource: AnyResource) {
   return Object.fromEntries(one.map((method) => [method, [etag()]]))
 }
 
+/**
+ * With a history, the conditional headers a record's methods evaluate (src/hooks/if-match.ts);
+ * REST refuses any other before the call (src/http/methods.ts).
+ */
+function conditionsOf(resource: AnyResource) {
+  if (!resource.history) return undefined
+  const evaluated = ['if-match', 'if-none-match'] as const
+  return Object.fromEntries(
+    offered(resource.methods, ['get', 'update', 'patch', 'remove']).map((method) => [method, evaluated])
+  )
+}
+
 /** The Feathers hooks table a declaration makes: authentication, access, validation, resolvers, audit. */
 export function hooksOf(resource: AnyResource) {
   return { around: aroundHooks(resource), before: beforeHooks(resource), after: afterHooks(resource) }
@@ -160,7 +185,7 @@ function documentedErrors(resource: AnyResource) {
   if ('creator' in declaration.owner && declaration.owner.creator) add(['update', 'patch', 'remove'], 403)
   if (referencesOf(resource).length > 0) add(['create'], 404)
   if ((declaration.unique ?? []).length > 0) add(['create'], 409)
-  if (resource.history) add(['update', 'patch', 'remove'], 412)
+  if (resource.history) add(['get', 'update', 'patch', 'remove'], 412)
   return errors
 }
 
@@ -185,6 +210,10 @@ function historyOperations(resource: AnyResource) {
     'If-None-Match',
     'The ETag you hold (or a list, or `*`): a 304 without a body when the record is still at that version'
   )
+  const ifMatchOfGet = header(
+    'If-Match',
+    'Answer only if the record is at this version: its ETag, such as `"3"` (or a list of them). Another version is a 412, a value that names none a 400'
+  )
   const query = {
     in: 'query',
     name: '$ifMatch',
@@ -202,6 +231,7 @@ function historyOperations(resource: AnyResource) {
       : method === 'get'
         ? {
             'parameters[+1]': ifNoneMatchOfGet,
+            'parameters[+2]': ifMatchOfGet,
             'responses.304': {
               description: 'Not modified: the record is at a version you named',
               headers: etagHeader
@@ -261,7 +291,11 @@ function publisherOf(resource: AnyResource) {
 /** Registers the service of a declared resource, with its hooks, docs and publisher. */
 export function registerResource<D extends Declaration>(app: Application, resource: Resource<D>) {
   const service: ResourceService<D> = new RecordService(serviceOptions(app, resource))
-  app.use(resource.path as any, service as any, { methods: [...resource.methods], docs: docsOf(resource) })
+  app.use(resource.path as any, service as any, {
+    methods: [...resource.methods],
+    docs: docsOf(resource),
+    conditions: conditionsOf(resource)
+  })
   const registered = app.service(resource.path as any) as any
   const publisher = publisherOf(resource)
   if (publisher) registered.publish(publisher)

@@ -1,5 +1,6 @@
-import type { TObject } from '@feathersjs/typebox'
+import type { TObject, TSchema } from '@feathersjs/typebox'
 import { snakeCase } from '../../database/naming'
+import { shapeOf } from '../fields'
 
 /** A record embedded in each result of another service, e.g. a mapping's `doctor`. */
 export interface Relation {
@@ -16,7 +17,7 @@ function jsonObject(alias: string, schema: TObject) {
   const pairs = Object.entries(schema.properties).map(([field, property]) => {
     const column = `"${alias}"."${snakeCase(field)}"`
     const value =
-      (property as { format?: string }).format === 'date-time'
+      shapeOf(property as TSchema).base.format === 'date-time'
         ? `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
         : column
     return `'${field}', ${value}`
