@@ -4,7 +4,7 @@
 // cached there), the user logs out on A, and B is asked again every millisecond until it answers
 // 401. Measured from the logout's answer to B's first 401, twice:
 //
-// - B shares Redis with A (the end's message on the events channel);
+// - B shares Redis with A (the end's entry on the events stream);
 // - B has no Redis (the end reaches it only through its poll of the database, as when a message
 //   is lost).
 //
@@ -77,7 +77,7 @@ async function main() {
     console.log(
       '| B learns of the end | p50 ms | p90 ms | p99 ms | max ms | rounds |\n|---|---|---|---|---|---|'
     )
-    console.log(`| through Redis (the events channel) | ${await measure(a.url, withRedis.url)} |`)
+    console.log(`| through Redis (the events stream) | ${await measure(a.url, withRedis.url)} |`)
     console.log(`| without Redis (its poll of the database) | ${await measure(a.url, withoutRedis.url)} |`)
   } finally {
     for (const instance of instances.reverse()) await instance.stop()

@@ -18,14 +18,10 @@
 import { randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
-import { AuthenticationService } from '@feathersjs/authentication'
-import { feathers } from '@feathersjs/feathers'
-import { hash } from '@node-rs/argon2'
-import type { Knex } from 'knex'
 import { io } from 'socket.io-client'
 import type { Socket } from 'socket.io-client'
-import { loadConfiguration } from '../src/configuration'
 import { startBenchServer } from './bench-server'
+import { createUsers, tokensFor } from './bench-users'
 import type { BenchServer } from './bench-server'
 
 const { values: options } = parseArgs({
@@ -44,7 +40,6 @@ const CREATES = Number(options.creates)
 const CONCURRENCY = Number(options.concurrency)
 const BROADCASTS = Number(options.broadcasts)
 const CONNECT_BATCH = 50
-const INSERT_BATCH = 500
 const EVENT_TIMEOUT_MS = 10_000
 
 type Memory = NodeJS.MemoryUsage
@@ -73,47 +68,6 @@ async function startSocketBenchServer(): Promise<SocketBenchServer> {
       server.process.kill('SIGUSR2')
     })
   return { ...server, memory }
-}
-
-/** N users in a few INSERTs, all with the hash of one password. */
-async function createUsers(db: Knex, count: number) {
-  const password = await hash('benchmark-password')
-  const run = randomUUID().slice(0, 8)
-  const ids: string[] = []
-  for (let start = 0; start < count; start += INSERT_BATCH) {
-    const rows = Array.from({ length: Math.min(INSERT_BATCH, count - start) }, (_, offset) => ({
-      name: `Bench ${start + offset}`,
-      email: `bench-${run}-${start + offset}@example.org`,
-      password
-    }))
-    const inserted: Array<{ id: string }> = await db('users').insert(rows).returning('id')
-    ids.push(...inserted.map(({ id }) => id))
-  }
-  return ids
-}
-
-/** A session for each user, as a login would open it: an access token names its session. */
-async function openSessions(db: Knex, ids: string[]) {
-  const sessions: string[] = []
-  for (let start = 0; start < ids.length; start += INSERT_BATCH) {
-    const rows = ids
-      .slice(start, start + INSERT_BATCH)
-      .map((userId) => ({ userId, expiresAt: db.raw("now() + interval '1 day'") }))
-    const inserted: Array<{ id: string }> = await db('sessions').insert(rows).returning('id')
-    sessions.push(...inserted.map(({ id }) => id))
-  }
-  return sessions
-}
-
-async function tokensFor(db: Knex, ids: string[], secret: string) {
-  const settings = await loadConfiguration()
-  const app = feathers()
-  app.set('authentication', { ...settings.authentication, secret })
-  const authentication = new AuthenticationService(app)
-  const sessions = await openSessions(db, ids)
-  return Promise.all(
-    ids.map((id, index) => authentication.createAccessToken({ sid: sessions[index] }, { subject: id }))
-  )
 }
 
 interface Listener {

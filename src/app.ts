@@ -108,8 +108,8 @@ export function createApp(
   app.set('redis', redis?.client)
   app.set('loginLimiters', loginLimiters(settings.loginThrottle, redis))
   if (redis) {
-    // Before the services: feathers-sync wraps the event emitter of each service as it is registered.
-    app.configure(eventSync({ redis, heartbeatMs: settings.events.heartbeatMs }))
+    // Before the services: the event sync wraps the event emitter of each service as it is registered.
+    app.configure(eventSync({ redis, ...settings.events }))
   }
 
   app.configure(openApi(apiRoutesOf(resources)))

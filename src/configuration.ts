@@ -135,7 +135,21 @@ export const configurationSchema = Type.Object(
     events: Type.Object(
       {
         /** With `redisUrl`: how often an instance checks that its events go round through Redis. */
-        heartbeatMs: milliseconds
+        heartbeatMs: milliseconds,
+        /**
+         * With `redisUrl`: the events an instance holds for the other instances while Redis is away
+         * or slow (and those it keeps for 10 s to send again after a reconnect). Past it, the waiting
+         * ones are dropped and the other instances send their sockets a `resync` event.
+         */
+        queueMaxEvents: count,
+        /** The same bound in bytes of serialized events; at least one event of the largest size (1 MiB). */
+        queueMaxBytes: Type.Integer({ minimum: 1024 * 1024 }),
+        /**
+         * With `redisUrl`: the events stream on Redis is trimmed to about this many entries: an
+         * instance that cannot read for longer than they last (about 1,000 s at 100 events a
+         * second) misses some and sends its sockets a `resync` event.
+         */
+        streamMaxLength: Type.Integer({ minimum: 1000 })
       },
       { additionalProperties: false }
     ),

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createClient } from 'redis'
-import { serializeEvent } from '../src/realtime/event-sync'
+import { EntrySigner, serializeEvent } from '../src/realtime/event-messages'
 import { startServer } from '../src/server'
 import type { RunningServer } from '../src/server'
 import { testContext } from './setup'
@@ -131,12 +132,11 @@ describe('scale-out: two instances, one database, events through Redis', functio
   })
 
   it('only path, event, owner and the resolved payload cross Redis: no token, hash, params or headers', async () => {
-    const { channel } = a.app.get('eventSync')!
-    const listener = createClient({ url: REDIS_URL })
-    const messages: string[] = []
-    await listener.connect()
+    const { stream } = a.app.get('eventSync')!
+    const redis = createClient({ url: REDIS_URL })
+    await redis.connect()
     try {
-      await listener.subscribe(channel, (message) => messages.push(message))
+      const [newest] = await redis.xRevRange(stream, '+', '-', { COUNT: 1 })
       const alice = await signUp('Alice', a.url)
       const aliceOnB = await connectSocket(alice.token, b.url)
       const newPassword = 'another long passphrase'
@@ -148,9 +148,12 @@ describe('scale-out: two instances, one database, events through Redis', functio
       })
       assert.equal(reply.status, 200)
       await aliceOnB.delivered('users patched')
-      await sleep(100)
 
-      const sent = messages
+      const entries = await redis.xRange(stream, newest ? `(${newest.id}` : '-', '+')
+      // Each entry: the instance that wrote it, the message, and its signature.
+      entries.forEach(({ message }) => assert.deepEqual(Object.keys(message), ['o', 'm', 's']))
+      const written = entries.map(({ message }) => message.m)
+      const sent = written
         .map((message) => JSON.parse(message))
         .filter((message) => !('heartbeat' in message))
       // Registration, then the patch; logins (`authentication created`, with the token) stay local.
@@ -160,32 +163,34 @@ describe('scale-out: two instances, one database, events through Redis', functio
       )
       for (const message of sent) {
         // The owner travels beside the payload: its publisher sends to the owner's connections.
-        assert.deepEqual(Object.keys(message).sort(), ['data', 'event', 'owner', 'path'])
+        // `boot` and `seq` number the events of the instance that sent them.
+        assert.deepEqual(Object.keys(message).sort(), ['boot', 'data', 'event', 'owner', 'path', 'seq'])
         assert.equal(message.owner, alice.id)
         assert.deepEqual(Object.keys(message.data).sort(), ['createdAt', 'email', 'id', 'name', 'updatedAt'])
       }
+      assert.equal(sent[1].seq, sent[0].seq + 1)
       assertNoSecret(sent, newPassword)
-      assert.ok(!messages.join().includes(alice.token), 'an access token went through Redis')
-      assert.doesNotMatch(messages.join(), /authorization|headers|accessToken/i)
+      assert.ok(!written.join().includes(alice.token), 'an access token went through Redis')
+      assert.doesNotMatch(written.join(), /authorization|headers|accessToken/i)
     } finally {
-      await listener.close()
+      await redis.close()
     }
   })
 
-  async function publishOn(channel: string, messages: string[]) {
-    const publisher = createClient({ url: REDIS_URL })
-    await publisher.connect()
+  async function appendTo(stream: string, entries: string[][]) {
+    const redis = createClient({ url: REDIS_URL })
+    await redis.connect()
     try {
-      for (const message of messages) await publisher.publish(channel, message)
+      for (const fields of entries) await redis.sendCommand(['XADD', stream, '*', ...fields])
     } finally {
-      await publisher.close()
+      await redis.close()
     }
   }
 
   it('another deployment on the same Redis receives none of these events, and delivers its own', async () => {
     const other = await startOtherDeployment({ ...testContext().settings, port: 0, redisUrl: REDIS_URL })
     try {
-      assert.notEqual(other.app.get('eventSync')!.channel, a.app.get('eventSync')!.channel)
+      assert.notEqual(other.app.get('eventSync')!.stream, a.app.get('eventSync')!.stream)
       const alice = await signUp('Alice', a.url)
       const zoe = await signUp('Zoe', other.url)
       const [aliceOnB, zoeOnOther] = await Promise.all([
@@ -228,35 +233,60 @@ describe('scale-out: two instances, one database, events through Redis', functio
     }
   })
 
-  it('stray messages on the channel are dropped with a warning, and events keep flowing', async () => {
-    const { channel } = a.app.get('eventSync')!
+  it('stray entries on the stream are dropped with a warning, and events keep flowing', async () => {
+    const { stream } = a.app.get('eventSync')!
     const alice = await signUp('Alice', a.url)
     const aliceOnB = await connectSocket(alice.token, b.url)
+    const namespace = stream.slice(0, -':events'.length)
+    const origin = randomUUID()
+    // Signed with the deployment's own key: well-formed entries whose message is not.
+    const signed = (message: string) =>
+      new EntrySigner(testContext().settings.authentication.secret, namespace).entry(origin, message)
+    const event = (fields: Record<string, unknown>) =>
+      JSON.stringify({ seq: 1, boot: 1, event: 'created', path: 'patients', data: {}, ...fields })
+    const forged = event({ data: { id: randomUUID(), userId: alice.id, name: 'Forged' } })
     const stray = [
-      '{"event":"created","path":"fake-appointments","data":{}}',
-      'not JSON at all',
-      'null',
-      '[]',
-      '"a string"',
-      '{"event":"created","path":"__proto__","data":{}}',
-      '{"event":"created","path":"constructor","data":{}}',
-      '{"event":"constructor","path":"patients","data":{}}',
-      '{"event":"created","path":"patients","data":"not a record"}',
-      '{"event":"created","path":"patients","data":[{"userId":"x"}]}',
-      '{"event":"created","path":"authentication","data":{"accessToken":"x"}}',
-      '{"event":"created","path":"patients","data":{},"context":{"params":{}}}',
-      '{"__proto__":{"polluted":true},"event":"created","path":"patients","data":{}}',
-      '{"heartbeat":42}',
-      JSON.stringify({ event: 'created', path: 'patients', data: { padding: 'x'.repeat(2 * 1024 * 1024) } })
+      ['m', forged],
+      ['o', origin, 'm', forged, 's', 'not the signature'],
+      new EntrySigner('another deployment secret', namespace).entry(origin, forged),
+      new EntrySigner(testContext().settings.authentication.secret, 'another:namespace').entry(
+        origin,
+        forged
+      ),
+      [...signed(forged), 'x', 'one field too many'],
+      ['o', 'not an instance id', 'm', forged, 's', signed(forged)[5]],
+      ['__proto__', '{"polluted":true}'],
+      signed('not JSON at all'),
+      signed('null'),
+      signed('[]'),
+      signed('"a string"'),
+      signed(event({ path: 'fake-appointments' })),
+      signed(event({ path: '__proto__' })),
+      signed(event({ path: 'constructor' })),
+      signed(event({ event: 'constructor' })),
+      signed(event({ data: 'not a record' })),
+      signed(event({ data: [{ userId: 'x' }] })),
+      signed(event({ path: 'authentication', data: { accessToken: 'x' } })),
+      signed(event({ context: { params: {} } })),
+      signed(event({ owner: 'not a user id' })),
+      signed(event({ seq: 0 })),
+      signed(event({ seq: 1.5 })),
+      signed(event({ boot: undefined })),
+      signed(
+        '{"__proto__":{"polluted":true},"seq":1,"boot":1,"event":"created","path":"patients","data":{}}'
+      ),
+      signed('{"heartbeat":"now"}'),
+      signed(JSON.stringify({ seq: 1, boot: 1, sessionsEnded: ['not a session id'] })),
+      signed(event({ data: { padding: 'x'.repeat(2 * 1024 * 1024) } }))
     ]
 
     const lines = await captureLogs(async () => {
-      await publishOn(channel, stray)
+      await appendTo(stream, stray)
       await sleep(1200) // one warning a second at most: the count of the rest comes after it
     })
-    const warnings = lines.filter((line) => /Dropped a message/.test(line.msg))
+    const warnings = lines.filter((line) => /Dropped an entry/.test(line.msg))
     assert.ok(warnings.length >= 2, JSON.stringify(lines)) // at least one from each instance
-    // Every message was counted, by each instance.
+    // Every entry was counted, by each instance.
     assert.equal(
       warnings.reduce((sum, line) => sum + line.dropped, 0),
       2 * stray.length,
@@ -305,7 +335,7 @@ describe('scale-out: /health shows event delivery', function () {
       ...settings,
       port: 0,
       redisUrl: proxy.url,
-      events: { heartbeatMs: 100 }
+      events: { ...settings.events, heartbeatMs: 100 }
     })
     try {
       assert.equal(await eventsOf(server), 'ok')
@@ -345,9 +375,14 @@ describe('event serialization for Redis', () => {
     const context: any = { path: 'users', params: { headers: { authorization: 'Bearer x' } } }
     context.originalContext = context
 
-    const message = serializeEvent({ event: 'patched', path: 'users', data: raw, context } as any)
+    const message = serializeEvent({ event: 'patched', path: 'users', data: raw, context } as any, {
+      boot: 1,
+      seq: 7
+    })
 
     assert.deepEqual(JSON.parse(message), {
+      boot: 1,
+      seq: 7,
       event: 'patched',
       path: 'users',
       data: { id: 'u1', name: 'Ada' }
@@ -358,8 +393,8 @@ describe('event serialization for Redis', () => {
     const circular: any = { id: 'u1' }
     circular.self = circular
 
-    const message = serializeEvent({ event: 'created', path: 'users', data: circular })
+    const message = serializeEvent({ event: 'created', path: 'users', data: circular }, { boot: 1, seq: 7 })
 
-    assert.deepEqual(JSON.parse(message), { event: 'created', path: 'users', data: null })
+    assert.deepEqual(JSON.parse(message), { boot: 1, seq: 7, event: 'created', path: 'users', data: null })
   })
 })

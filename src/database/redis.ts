@@ -12,19 +12,31 @@ export interface SharedRedis {
 export const redisNamespace = (deploymentId: string) => `healthcare-api:${deploymentId}`
 
 /**
- * The app's one Redis client (node-redis): the login throttle's counts and the events' publisher.
- * It connects when the event sync starts (feathers-sync connects the client it is given and gives
- * its duplicate, the subscriber, the same listeners).
+ * The app's one Redis client (node-redis) for the login throttle's counts. It connects when the
+ * event sync starts, which opens connections of its own beside it (`dedicatedRedis`).
  */
 export function createRedis(url: string): RedisClient {
   const client = createClient({ url })
-  const outages = outageLog(
-    'Redis unreachable: events wait and logins are refused until it is back',
-    'Redis connected again'
-  )
+  const outages = outageLog('Redis unreachable: logins are refused until it is back', 'Redis connected again')
   client.on('error', outages.failed)
   client.on('ready', outages.recovered)
   return client
+}
+
+/**
+ * After an outage, tries again at 50 ms, doubling up to 1 s, with up to 100 ms of jitter so that
+ * instances do not all arrive at once (node-redis's default waits up to 2.2 s).
+ */
+const reconnectStrategy = (retries: number) =>
+  Math.min(50 * 2 ** retries, 1000) + Math.floor(Math.random() * 100)
+
+/**
+ * A connection of its own to the server of `client` (a blocking read needs one), named `name` in
+ * CLIENT LIST. While disconnected a command fails at once instead of waiting in node-redis's
+ * unbounded offline queue: its user keeps a bounded queue of its own.
+ */
+export function dedicatedRedis(client: RedisClient, name: string): RedisClient {
+  return client.duplicate({ name, disableOfflineQueue: true, socket: { reconnectStrategy } })
 }
 
 export async function closeRedis(client: RedisClient) {

@@ -1,5 +1,6 @@
 import type { RealTimeConnection } from '@feathersjs/feathers'
 import type { AuthenticationResult } from '@feathersjs/authentication'
+import { CombinedChannel } from '@feathersjs/transport-commons'
 import { isClosed } from './connections'
 import type { Application, HookContext } from '../declarations'
 
@@ -67,6 +68,17 @@ export const publishToOwner = <T>(ownerOf: OwnerOf<T>) =>
 /** A publisher that sends an event to every authenticated connection. */
 export const publishToAuthenticated = () =>
   declared((record, context) => (record ? existingChannel(context.app, AUTHENTICATED_CHANNEL) : undefined))
+
+/**
+ * Sends `event` (not a service's: no path) with `payload` to every authenticated connection of this
+ * instance, through Feathers' dispatcher as service events go.
+ */
+export function sendToAuthenticated(app: Application, event: string, payload: Record<string, unknown>) {
+  const channel = existingChannel(app, AUTHENTICATED_CHANNEL)
+  if (channel && channel.length > 0) {
+    app.emit('publish', event, new CombinedChannel([channel]), { path: '', dispatch: payload }, payload)
+  }
+}
 
 function joinUserChannels(
   app: Application,

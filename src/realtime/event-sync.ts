@@ -1,76 +1,72 @@
 import { randomUUID } from 'node:crypto'
-import { getDispatch } from '@feathersjs/schema'
-import { SYNC, redis as redisSync } from 'feathers-sync'
-import { isDeclaredPublisher, ownerOfEvent } from './channels'
-import type { Application, HookContext, NextFunction } from '../declarations'
-import { logger } from '../logger'
-import { closeRedis } from '../database/redis'
-import { isUuid } from '../declarative/fields'
-import type { RedisClient, SharedRedis } from '../database/redis'
+import { isDeclaredPublisher, ownerOfEvent, sendToAuthenticated } from './channels'
+import {
+  EntrySigner,
+  MAX_ENDED_SESSIONS,
+  SERVICE_EVENTS,
+  dropWarnings,
+  parseEntry,
+  serializeEndedSessions,
+  serializeEvent,
+  serializeHeartbeat
+} from './event-messages'
+import type { Message, ParseContext, SyncedEvent } from './event-messages'
+import { OriginSequences, RecordVersions } from './event-order'
+import { StreamReader, StreamWriter } from './event-stream'
+import type { Application } from '../declarations'
+import { logger, outageLog } from '../logger'
+import type { SharedRedis } from '../database/redis'
 
 /**
- * Scale-out: with REDIS_URL, every published service event goes through Redis (feathers-sync) and
- * each instance runs the same publishers on it for its own connections. Only what the publishers
- * and the sockets need crosses Redis: the path, the event and the payload after the external
- * resolvers. Never the hook context (circular in Feathers 5, and it carries the raw record with the
- * password hash, the caller's params and request headers).
+ * Scale-out: with REDIS_URL, the instances of a deployment share their service events through a
+ * Redis Stream (event-stream.ts).
  *
- * What comes back from Redis is checked before anything runs on it: the channel is shared with the
- * other instances of the deployment, and anyone else who can publish on it. A message that is not
- * an event of a published service of this app is dropped with a warning, and delivery goes on.
+ * - An event reaches the sockets of the instance where it happened at once, through the service's
+ *   own publishers, whatever state Redis is in; it is also appended to the stream (event-messages.ts
+ *   says what crosses Redis, and how it is signed and checked).
+ * - Every instance reads the stream and emits the events of the other instances on its own
+ *   services, so that their publishers (and every other listener: the log-off of a removed user,
+ *   the authentication cache) run here as for a local event. Its own it skips: they were delivered.
+ * - Each event is delivered at most once per instance, so once per socket (event-order.ts: numbered
+ *   per instance, duplicates dropped), and never an older version of a record after a newer one.
+ * - While Redis is away, events for the other instances wait in a bounded queue and are written
+ *   once it is back (readers resume from their last entry, or read a stream that Redis began again
+ *   from its start). Past the bound they are dropped; an instance that notices a gap in what it
+ *   read sends its authenticated sockets a `resync` event: refetch, events were missed.
  */
 
 export type EventDelivery = 'ok' | 'down'
 
 export interface EventSync {
-  /** The Redis Pub/Sub channel the events go through. */
-  channel: string
-  /** Resolves once this instance is subscribed; rejects when Redis cannot be reached. */
+  /** The Redis stream the events go through. */
+  stream: string
+  /** Resolves once this instance writes and reads the stream; rejects when Redis cannot be reached. */
   ready: Promise<void>
   /** Whether this instance's own heartbeat came back through Redis lately. */
   delivery(): EventDelivery
   /**
-   * Tells every instance of the deployment, this one included, that these sessions have ended: on
-   * the events channel, so they arrive in order with the events this instance publishes.
+   * Tells every other instance of the deployment that these sessions have ended: on the events
+   * stream, so they arrive in order with the events this instance sends.
    */
   publishEndedSessions(ids: string[]): Promise<void>
-  /** `listener` hears of the sessions any instance reported ended. */
+  /** `listener` hears of the sessions other instances reported ended. */
   onEndedSessions(listener: (ids: string[]) => void): void
   close(): Promise<void>
 }
 
-export interface SyncedEvent {
-  event: string
-  path: string
-  data: unknown
-  /** The owner of the record, when its publisher sends to the owner (see channels.ts `ownerOfEvent`). */
-  owner?: string
-}
+/** What a socket receives when events meant for it were lost: refetch what it shows. */
+export const RESYNC_EVENT = 'resync'
 
-const SERVICE_EVENTS = new Set(['created', 'updated', 'patched', 'removed'])
-const MAX_MESSAGE_BYTES = 1024 * 1024
-/** Ended sessions per message: a user's many sessions go in several. */
-const MAX_ENDED_SESSIONS = 1000
 // A heartbeat is overdue, and delivery down, after this many intervals without one coming back.
 const MISSED_HEARTBEATS = 3
-const DROP_WARNING_INTERVAL_MS = 1000
-
-/** The payload the sockets get: the record as the external resolvers left it. */
-const publicPayload = (data: unknown) => getDispatch(data) ?? data
-
 /**
- * feathers-sync hands over `{ event, path, data, context }`; what is sent is the path, the event,
- * the payload as the external resolvers left it, and the record's owner when its publisher needs it.
+ * How long an event written to Redis is kept to be written again after a reconnect: Redis may
+ * have lost it in a restart before every instance had read it (they read within milliseconds,
+ * or within seconds after an outage of their own connection).
  */
-export function serializeEvent({ event, path, data, owner }: SyncedEvent): string {
-  try {
-    return JSON.stringify({ event, path, data: publicPayload(data), ...(owner && { owner }) })
-  } catch (error) {
-    // Never fail the service call that emitted the event: the row is already written.
-    logger.error({ path, event, err: error }, 'An event could not be serialized; sent without payload')
-    return JSON.stringify({ event, path, data: null })
-  }
-}
+const REPLAY_MS = 10_000
+/** How long a stopping instance waits for its queued events to reach Redis. */
+const CLOSE_WAIT_MS = 2000
 
 // Where @feathersjs/transport-commons keeps the publishers of a service and of the app.
 const PUBLISHERS = Symbol.for('@feathersjs/transport-commons/publishers')
@@ -84,141 +80,88 @@ const declaredPublishersOf = (target: any) => {
 
 const declaresPublisher = (target: any) => declaredPublishersOf(target).length > 0
 
+const servicesOf = (app: Application) => app.services as unknown as Record<string, any>
+
 /** The owner of an event's record, read by the service's own publisher. */
 function ownerOf(app: Application, path: string, data: unknown) {
-  const service = servicesOf(app)[path]
-  return declaredPublishersOf(service)
+  return declaredPublishersOf(servicesOf(app)[path])
     .map((publisher) => ownerOfEvent(publisher, data))
     .find((owner) => owner !== undefined)
 }
 
+/**
+ * Only events published by the publishers of channels.ts are shared. The others stay inside this
+ * instance, above all `authentication created`, which carries the access token: the
+ * authentication service registers a publisher of its own that publishes nothing.
+ */
 const hasPublisher = (app: Application, service: unknown) =>
   declaresPublisher(service) || declaresPublisher(app)
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype
+type Emit = (this: unknown, event: string | symbol, ...args: unknown[]) => boolean
 
-const servicesOf = (app: Application) => app.services as unknown as Record<string, any>
-
-/** The service that may publish `path`'s events here, if this app has one. */
-function publishingService(app: Application, path: unknown) {
-  if (typeof path !== 'string' || !Object.hasOwn(app.services, path)) {
-    return undefined
-  }
-  const service = servicesOf(app)[path]
-  return hasPublisher(app, service) ? service : undefined
+/** The emit of a service as Feathers made it, and what an event of the stream is emitted with there. */
+interface Emitter {
+  service: any
+  emit: Emit
 }
 
-type Message =
-  | { kind: 'event'; event: string; path: string; data: Record<string, unknown>; owner?: string }
-  | { kind: 'heartbeat'; from: string }
-  | { kind: 'sessions-ended'; ids: string[] }
-
-/** What a message from the channel is, or why it is dropped. */
-export function parseMessage(
-  app: Application,
-  raw: Buffer | string
-): Message | { kind: 'dropped'; reason: string } {
-  if (raw.length > MAX_MESSAGE_BYTES) {
-    return { kind: 'dropped', reason: 'too large' }
-  }
-  let message: unknown
+function emitSafely({ service, emit }: Emitter, event: string, data: unknown, context: unknown) {
   try {
-    message = JSON.parse(raw.toString())
-  } catch {
-    return { kind: 'dropped', reason: 'not JSON' }
-  }
-  if (!isPlainObject(message)) {
-    return { kind: 'dropped', reason: 'not an object' }
-  }
-  if (typeof message.heartbeat === 'string' && Object.keys(message).length === 1) {
-    return { kind: 'heartbeat', from: message.heartbeat }
-  }
-  if ('sessionsEnded' in message) {
-    const ids = message.sessionsEnded
-    const valid =
-      Object.keys(message).length === 1 &&
-      Array.isArray(ids) &&
-      ids.length > 0 &&
-      ids.length <= MAX_ENDED_SESSIONS &&
-      ids.every(isUuid)
-    return valid
-      ? { kind: 'sessions-ended', ids: ids.map((id: string) => id.toLowerCase()) }
-      : { kind: 'dropped', reason: 'not a list of session ids' }
-  }
-  const { event, path, data, owner, ...rest } = message
-  if (Object.keys(rest).length > 0 || typeof event !== 'string' || !SERVICE_EVENTS.has(event)) {
-    return { kind: 'dropped', reason: 'not a service event' }
-  }
-  if (owner !== undefined && !isUuid(owner)) {
-    return { kind: 'dropped', reason: 'the owner is not a user id' }
-  }
-  if (!publishingService(app, path)) {
-    return { kind: 'dropped', reason: 'no such published service' }
-  }
-  if (!isPlainObject(data)) {
-    return { kind: 'dropped', reason: 'the payload is not a record' }
-  }
-  return { kind: 'event', event, path: path as string, data, owner }
-}
-
-/**
- * Only events published by the publishers of channels.ts go through Redis. The others stay inside
- * this instance (feathers-sync passes an event through locally when its context says so), above
- * all `authentication created`, which carries the access token: the authentication service
- * registers a publisher of its own that publishes nothing.
- */
-const keepUnpublishedEventsLocal = (app: Application) => async (context: HookContext, next: NextFunction) => {
-  if (!hasPublisher(app, context.service)) {
-    ;(context as any)[SYNC] = false
-  }
-  await next()
-}
-
-/**
- * One warning a second at most: the first drop at once, the ones after it counted and warned of
- * together when the second is over, so junk cannot flood the log and none goes uncounted.
- */
-function dropWarnings() {
-  let lastWarning = 0
-  let dropped = 0
-  let lastReason = ''
-  let pending: NodeJS.Timeout | undefined
-  const warn = () => {
-    logger.warn(
-      { reason: lastReason, dropped },
-      'Dropped a message on the events channel that is not an event of this app'
+    return emit.call(service, event, data, context)
+  } catch (error) {
+    // A listener that throws must not fail the call whose change is already written.
+    logger.error(
+      { err: error, event, path: (context as { path?: string })?.path },
+      'An event listener failed'
     )
-    lastWarning = Date.now()
-    dropped = 0
-    pending = undefined
-  }
-  return (reason: string) => {
-    dropped++
-    lastReason = reason
-    const wait = lastWarning + DROP_WARNING_INTERVAL_MS - Date.now()
-    if (wait <= 0) {
-      warn()
-    } else {
-      pending ??= setTimeout(warn, wait).unref()
-    }
+    return true
   }
 }
 
 /**
- * Every `heartbeatMs` the instance publishes a heartbeat of its own on the channel; delivery is
- * down while the subscriber is not connected or the last one did not come back in time. That
- * covers a broken connection as well as a silent one.
+ * Wraps the `emit` of every service registered from now on: a service event of a published
+ * service is delivered here (in version order) and handed to `share`. Answers the emitters by
+ * path, to emit what comes from the stream.
  */
-function heartbeats(publisher: RedisClient, channel: string, heartbeatMs: number) {
-  const instance = randomUUID()
-  let lastEcho = Date.now()
-  const beat = () => {
-    if (publisher.isReady) {
-      publisher.publish(channel, JSON.stringify({ heartbeat: instance })).catch(() => undefined)
+function interceptServiceEvents(
+  app: Application,
+  versions: RecordVersions,
+  share: (event: SyncedEvent) => void
+) {
+  const emitters = new Map<string, Emitter>()
+  app.mixins.push((service: any, path: string) => {
+    const emitter: Emitter = { service, emit: service.emit }
+    emitters.set(path, emitter)
+    service.emit = function (event: string | symbol, data: unknown, context: unknown) {
+      if (typeof event !== 'string' || !SERVICE_EVENTS.has(event) || !hasPublisher(app, service)) {
+        return emitter.emit.call(this, event, data, context)
+      }
+      if (!versions.admit(path, data)) {
+        return false
+      }
+      const delivered = emitSafely(emitter, event, data, context)
+      share({ event, path, data, owner: ownerOf(app, path, data) })
+      return delivered
     }
+  })
+  /** The emitter of `path` if it is a service of this app that publishes its events. */
+  return (path: string) => {
+    const emitter = Object.hasOwn(app.services, path) ? emitters.get(path) : undefined
+    return emitter && emitter.service === servicesOf(app)[path] && hasPublisher(app, emitter.service)
+      ? emitter
+      : undefined
   }
+}
+
+/**
+ * Every `heartbeatMs` the instance writes a heartbeat on the stream; delivery is down while its
+ * connections are not ready or the last heartbeat written did not come back in time. That covers
+ * a broken connection as well as a silent one.
+ */
+function heartbeats(send: (message: string) => void, heartbeatMs: number) {
+  let lastEcho = Date.now()
   let timer: NodeJS.Timeout | undefined
+  const beat = () => send(serializeHeartbeat(Date.now()))
   return {
     start() {
       lastEcho = Date.now()
@@ -226,88 +169,182 @@ function heartbeats(publisher: RedisClient, channel: string, heartbeatMs: number
       beat()
     },
     stop: () => clearInterval(timer),
-    received(from: string) {
-      if (from === instance) lastEcho = Date.now()
+    /** A heartbeat of this instance, written at `sentAt`, came back. */
+    echo(sentAt: number) {
+      lastEcho = Math.max(lastEcho, sentAt)
     },
     overdue: () => Date.now() - lastEcho > MISSED_HEARTBEATS * heartbeatMs
   }
 }
 
-/** Replaces feathers-sync's handler of incoming messages, which trusts them (and throws on junk). */
-function receiveMessages(
-  app: Application,
-  onHeartbeat: (from: string) => void,
-  onEndedSessions: (ids: string[]) => void
-) {
-  const dropped = dropWarnings()
-  app.removeAllListeners('sync-in')
-  app.on('sync-in', (raw: Buffer | string) => {
-    try {
-      const message = parseMessage(app, raw)
+type EventMessage = Extract<Message, { kind: 'event' }>
+
+interface ReceiverOptions {
+  context: ParseContext
+  /** When this instance started. */
+  boot: number
+  versions: RecordVersions
+  emitterOf(path: string): Emitter | undefined
+  /** A heartbeat of this instance, sent at `sentAt`, came back. */
+  echo(sentAt: number): void
+  endedSessions(ids: string[]): void
+}
+
+/**
+ * What an instance does with the entries it reads: the other instances' events emitted on its own
+ * services, each once and in version order; its own skipped; junk dropped with a warning; and its
+ * authenticated sockets told to resync (once a batch) when another instance's numbers jump.
+ */
+class StreamReceiver {
+  private readonly sequences: OriginSequences
+  private readonly dropped = dropWarnings()
+
+  constructor(
+    private readonly app: Application,
+    private readonly options: ReceiverOptions
+  ) {
+    this.sequences = new OriginSequences(options.boot)
+  }
+
+  receive(entries: Array<[string, unknown]>) {
+    let resynced = false
+    for (const [, fields] of entries) {
+      const message = parseEntry(fields, this.options.context)
       if (message.kind === 'heartbeat') {
-        onHeartbeat(message.from)
-      } else if (message.kind === 'sessions-ended') {
-        onEndedSessions(message.ids)
-      } else if (message.kind === 'dropped') {
-        dropped(message.reason)
-      } else {
-        const { event, path, data, owner } = message
-        const service = servicesOf(app)[path]
-        service._emit(event, data, { app, service, path, event, dispatch: data, result: data, owner })
+        if (message.origin === this.options.context.self) this.options.echo(message.sentAt)
+        continue
       }
-    } catch (error) {
-      logger.error({ err: error }, 'An event from Redis could not be delivered')
+      if (message.kind === 'dropped') {
+        this.dropped(message.reason)
+        continue
+      }
+      if (message.kind === 'own') {
+        continue
+      }
+      const admission = this.sequences.admit(message.origin, message.seq, message.boot)
+      if (admission === 'duplicate') {
+        continue
+      }
+      if (admission === 'after-gap' && !resynced) {
+        resynced = true
+        this.resync(message.origin)
+      }
+      try {
+        if (message.kind === 'sessions-ended') this.options.endedSessions(message.ids)
+        else this.deliver(message)
+      } catch (error) {
+        logger.error({ err: error }, 'An event from Redis could not be delivered')
+      }
     }
-  })
+  }
+
+  private deliver({ event, path, data, owner }: EventMessage) {
+    if (this.options.versions.admit(path, data)) {
+      const emitter = this.options.emitterOf(path)!
+      const { service } = emitter
+      const context = { app: this.app, service, path, event, dispatch: data, result: data, owner }
+      emitSafely(emitter, event, data, context)
+    }
+  }
+
+  private resync(origin: string) {
+    logger.warn({ origin }, 'Events of another instance were lost: sockets told to resync')
+    sendToAuthenticated(this.app, RESYNC_EVENT, { reason: 'events-lost' })
+  }
 }
 
 export interface EventSyncOptions {
   redis: SharedRedis
   heartbeatMs: number
+  queueMaxEvents: number
+  queueMaxBytes: number
+  streamMaxLength: number
 }
 
-/** Configures feathers-sync on the app's Redis client; call before the services are registered. */
-export const eventSync =
-  ({ redis, heartbeatMs }: EventSyncOptions) =>
-  (app: Application) => {
-    const channel = `${redis.namespace}:events`
-    const publisher = redis.client
-    app.configure(
-      redisSync({
-        key: channel,
-        redisClient: publisher,
-        serialize: (event: SyncedEvent) =>
-          serializeEvent({ ...event, owner: ownerOf(app, event.path, event.data) })
-      })
-    )
-    app.hooks({ around: { all: [keepUnpublishedEventsLocal(app)] } })
-
-    const { sub: subscriber, ready } = (app as any).sync as { sub: RedisClient; ready: Promise<unknown> }
-    publisher.listeners('ready').forEach((listener) => subscriber.on('ready', listener as () => void))
-    const heartbeat = heartbeats(publisher, channel, heartbeatMs)
-    const endedSessionListeners: Array<(ids: string[]) => void> = []
-    receiveMessages(app, heartbeat.received, (ids) =>
-      endedSessionListeners.forEach((listener) => listener(ids))
-    )
-    const subscribed = ready.then(() => heartbeat.start())
-    subscribed.catch(() => undefined) // awaited by startServer; not an unhandled rejection meanwhile
-    app.set('eventSync', {
-      channel,
-      ready: subscribed,
-      delivery: () => (publisher.isReady && subscriber.isReady && !heartbeat.overdue() ? 'ok' : 'down'),
-      publishEndedSessions: async (ids) => {
-        for (let start = 0; start < ids.length; start += MAX_ENDED_SESSIONS) {
-          const sessionsEnded = ids.slice(start, start + MAX_ENDED_SESSIONS)
-          await publisher.publish(channel, JSON.stringify({ sessionsEnded }))
-        }
-      },
-      onEndedSessions: (listener) => endedSessionListeners.push(listener),
-      close: async () => {
-        heartbeat.stop()
-        await closeRedis(subscriber)
-      }
-    })
+const warnOverflow =
+  ({ queueMaxEvents, queueMaxBytes }: EventSyncOptions) =>
+  (dropped: number) => {
+    if (dropped > 0) {
+      logger.warn(
+        { dropped, queueMaxEvents, queueMaxBytes },
+        'Events for the other instances past the queue bound were dropped: their sockets will be told to resync'
+      )
+    }
   }
+
+/** Configures the event sync on the app's Redis; call before the services are registered. */
+export const eventSync = (options: EventSyncOptions) => (app: Application) => {
+  const { redis } = options
+  const self = randomUUID()
+  const boot = Date.now()
+  let seq = 0
+  const stream = `${redis.namespace}:events`
+  const signer = new EntrySigner(app.get('authentication').secret, redis.namespace)
+  const outage = outageLog(
+    "Redis unreachable: events reach this instance's sockets only; the other instances get them once it is back",
+    'Events stream on Redis reachable again'
+  )
+  const connection = { redis: redis.client, key: stream, onReady: outage.recovered, onError: outage.failed }
+  const writer = new StreamWriter({
+    ...connection,
+    maxLength: options.streamMaxLength,
+    maxEntries: options.queueMaxEvents,
+    maxBytes: options.queueMaxBytes,
+    replayMs: REPLAY_MS,
+    fieldsOf: (message) => signer.entry(self, message),
+    onOverflow: warnOverflow(options)
+  })
+  const send = (message: string, numbered: boolean) =>
+    writer.push({ message, bytes: Buffer.byteLength(message), numbered })
+  const sequence = () => ({ boot, seq: ++seq })
+
+  const versions = new RecordVersions()
+  const emitterOf = interceptServiceEvents(app, versions, (event) =>
+    send(serializeEvent(event, sequence()), true)
+  )
+  const heartbeat = heartbeats((message) => {
+    if (writer.connected) send(message, false)
+  }, options.heartbeatMs)
+  const endedSessionListeners: Array<(ids: string[]) => void> = []
+  const receiver = new StreamReceiver(app, {
+    context: { self, signer, isPublished: (path) => emitterOf(path) !== undefined },
+    boot,
+    versions,
+    emitterOf,
+    echo: heartbeat.echo,
+    endedSessions: (ids) => endedSessionListeners.forEach((listener) => listener(ids))
+  })
+  const reader = new StreamReader({ ...connection, onEntries: (entries) => receiver.receive(entries) })
+
+  // The shared client (the login throttle's counts) reconnects by itself; the writer and reader
+  // tell whether Redis can be reached.
+  redis.client.connect().catch(() => undefined)
+  const ready = Promise.all([writer.firstConnection(), reader.start()]).then(() => heartbeat.start())
+  ready.catch(() => undefined) // awaited by startServer; not an unhandled rejection meanwhile
+
+  app.set('eventSync', {
+    stream,
+    ready,
+    delivery: () => (writer.connected && reader.connected && !heartbeat.overdue() ? 'ok' : 'down'),
+    publishEndedSessions: async (ids) => {
+      for (let start = 0; start < ids.length; start += MAX_ENDED_SESSIONS) {
+        send(serializeEndedSessions(ids.slice(start, start + MAX_ENDED_SESSIONS), sequence()), true)
+      }
+    },
+    onEndedSessions: (listener) => endedSessionListeners.push(listener),
+    close: async () => {
+      heartbeat.stop()
+      await reader.stop()
+      const unsent = await writer.close(writer.connected ? CLOSE_WAIT_MS : 0)
+      if (unsent > 0) {
+        logger.error(
+          { unsent },
+          "Stopped before these events reached Redis: the other instances' sockets miss them"
+        )
+      }
+    }
+  })
+}
 
 declare module '../declarations' {
   interface Configuration {

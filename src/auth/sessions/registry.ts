@@ -14,9 +14,9 @@ import type { Ending, SessionStore, Which } from './store'
  * - at start, from the database: the ends of the last access-token lifetime;
  * - when this instance ends a session (logout, `DELETE /api/auth/sessions/:id`, a reused refresh
  *   token, a password change, a removed user): at once, before it answers;
- * - with REDIS_URL, from the deployment's events channel: the instance that ended sessions publishes
- *   their ids there, on the same connection as its service events, so every instance learns of them
- *   a round trip later, in order with the events (src/realtime/event-sync.ts);
+ * - with REDIS_URL, from the deployment's events stream: the instance that ended sessions appends
+ *   their ids there behind its service events, so every other instance learns of them a round trip
+ *   later, in order with the events (src/realtime/event-sync.ts);
  * - every `POLL_MS`, from the database: the safety net for a message that never arrived (Redis
  *   restarted, an instance without Redis). It reads the session ends written since the last poll from
  *   the audit trail (every end writes its record there in the same statement, and the trail outlives
@@ -42,7 +42,7 @@ export const POLL_MS = 500
 const OVERLAP_MS = 5000
 /**
  * A poll logs off the sockets of sessions that ended at least this long ago: long enough for the
- * events channel to deliver first what came before the end (a removed user's `users removed` event).
+ * events stream to deliver first what came before the end (a removed user's `users removed` event).
  */
 const SETTLE_MS = 200
 /** Kept beyond the access-token lifetime for clocks that differ between instances. */
@@ -67,7 +67,7 @@ export interface SessionRegistryOptions {
   store: SessionStore
   /** How long an access token is valid: how long an ended session must be remembered. */
   accessLifetimeMs: number
-  /** With REDIS_URL: tells every instance of the deployment (this one included) of ended sessions. */
+  /** With REDIS_URL: tells the deployment's other instances of ended sessions. */
   publish?: (ids: string[]) => Promise<void>
   pollMs?: number
 }
@@ -155,7 +155,7 @@ export class SessionRegistry {
     }
   }
 
-  /** Ended sessions reported on the events channel (by any instance, this one included). */
+  /** Ended sessions reported on the events stream by another instance. */
   received(ids: string[]) {
     this.learn(ids, Date.now(), true)
   }
@@ -258,7 +258,7 @@ export class SessionRegistry {
         this.ended.set(id, forgetAt)
       }
     }
-    // Bounded whatever the events channel carries: a session forgotten here is not in `open`
+    // Bounded whatever the events stream carries: a session forgotten here is not in `open`
     // either, so its next token is looked up, and the database says it has ended.
     for (const id of this.ended.keys()) {
       if (this.ended.size <= MAX_ENDED) break
@@ -298,7 +298,7 @@ export class SessionRegistry {
   }
 
   /**
-   * Not awaited: while Redis is away the message waits in the client's queue, and the answer does
+   * Not awaited: while Redis is away the message waits in the event sync's queue, and the answer does
    * not wait for it (the other instances' polls find the end meanwhile).
    */
   private announce(ids: string[]) {
