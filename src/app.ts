@@ -16,12 +16,15 @@ import { queryString } from './http/query-string'
 import { corsFor } from './http/cors'
 import { Drain } from './http/drain'
 import { eventSync } from './realtime/event-sync'
+import type { EventSyncOptions } from './realtime/event-sync'
 import { errorHandler } from './http/error-handler'
 import { health } from './http/health'
 import { requestLog } from './http/request-log'
 import { loginLimiters } from './auth/login-throttle'
 import { loggerOf } from './logger'
 import { createRedis, redisNamespace } from './database/redis'
+import type { RedisClient } from './database/redis'
+import type { RateLimiterRedis } from 'rate-limiter-flexible'
 import { routesWithoutPrototype } from './http/routes-without-prototype'
 import { resources as declaredResources } from './services'
 import { services } from './declarative/runtime'
@@ -38,16 +41,42 @@ const publicErrors = async (context: HookContext, next: NextFunction) => {
   }
 }
 
+/** What the app needs of Redis (see `loadRedis`). */
+export interface RedisParts {
+  client: RedisClient
+  feathersSync: EventSyncOptions['feathersSync']
+  RateLimiterRedis: typeof RateLimiterRedis
+}
+
+/**
+ * The Redis client, the event sync (feathers-sync, which brings the clients of two other brokers
+ * too) and the Redis login limiter: loaded only with REDIS_URL, so that a server without it never
+ * loads them (test/lifecycle.test.ts).
+ */
+export async function loadRedis(url: string): Promise<RedisParts> {
+  const [client, feathersSync, { default: RateLimiterRedis }] = await Promise.all([
+    createRedis(url),
+    import('feathers-sync'),
+    import('rate-limiter-flexible/lib/RateLimiterRedis.js')
+  ])
+  // A CommonJS module: import() gives its module.exports as `default` (the init function, with
+  // `redis` and `SYNC` on it), while its types describe an ES module with them as named exports.
+  const { redis, SYNC } = feathersSync.default as unknown as typeof feathersSync
+  return { client, feathersSync: { redis, SYNC }, RateLimiterRedis }
+}
+
 /**
  * Builds the application on an open, migrated database; `listen` (or `setup`) starts it.
  * `deploymentId` (src/database/deployment.ts) names what the app shares on Redis; `resources` are
- * the declared resources it serves (src/services).
+ * the declared resources it serves (src/services). With `redis` (`loadRedis`, when REDIS_URL is
+ * set) the login counts and the events are shared with the deployment's other instances.
  */
 export function createApp(
   settings: ApplicationConfiguration,
   db: Knex,
   deploymentId: string,
-  resources: readonly AnyResource[] = declaredResources
+  resources: readonly AnyResource[] = declaredResources,
+  redis?: RedisParts
 ): Application {
   const app: Application = koa(feathers())
   for (const [name, value] of Object.entries(settings)) {
@@ -78,14 +107,17 @@ export function createApp(
   app.configure(socketio({ cors: { origin: settings.origins }, maxHttpBufferSize }, socketSetup(app)))
   app.configure(closedConnections)
   app.configure(routesWithoutPrototype)
-  const redis = settings.redisUrl
-    ? { client: createRedis(settings.redisUrl), namespace: redisNamespace(deploymentId) }
-    : undefined
-  app.set('redis', redis?.client)
-  app.set('loginLimiters', loginLimiters(settings.loginThrottle, redis))
-  if (redis) {
+  const shared = redis && { client: redis.client, namespace: redisNamespace(deploymentId) }
+  app.set('redis', shared?.client)
+  app.set(
+    'loginLimiters',
+    loginLimiters(settings.loginThrottle, shared && { ...shared, RateLimiterRedis: redis.RateLimiterRedis })
+  )
+  if (redis && shared) {
     // Before the services: feathers-sync wraps the event emitter of each service as it is registered.
-    app.configure(eventSync({ redis, heartbeatMs: settings.events.heartbeatMs }))
+    app.configure(
+      eventSync({ redis: shared, heartbeatMs: settings.events.heartbeatMs, feathersSync: redis.feathersSync })
+    )
   }
 
   app.configure(openApi(apiRoutesOf(resources)))

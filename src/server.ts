@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import http from 'node:http'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createApp } from './app'
+import { createApp, loadRedis } from './app'
 import type { ApplicationConfiguration } from './configuration'
 import { startDatabase } from './database'
 import type { DatabaseServer } from './database'
@@ -118,7 +118,8 @@ export async function startServer(
   try {
     await migrateToLatest(db, migrations)
     await checkTables(db, resources)
-    app = createApp(settings, db, await deploymentId(db), resources)
+    const redis = settings.redisUrl ? await loadRedis(settings.redisUrl) : undefined
+    app = createApp(settings, db, await deploymentId(db), resources, redis)
     await app.get('eventSync')?.ready.catch((error: Error) => {
       throw new Error(`Redis at REDIS_URL cannot be reached: ${error.message}`)
     })

@@ -1,4 +1,5 @@
-import { createClient } from 'redis'
+// Types only: the redis package is loaded by `createRedis`, which runs only with REDIS_URL.
+import type { createClient } from 'redis'
 import { outageLog } from '../logger'
 
 export type RedisClient = ReturnType<typeof createClient>
@@ -16,7 +17,8 @@ export const redisNamespace = (deploymentId: string) => `healthcare-api:${deploy
  * It connects when the event sync starts (feathers-sync connects the client it is given and gives
  * its duplicate, the subscriber, the same listeners).
  */
-export function createRedis(url: string): RedisClient {
+export async function createRedis(url: string): Promise<RedisClient> {
+  const { createClient } = await import('redis')
   const client = createClient({ url })
   const outages = outageLog(
     'Redis unreachable: events wait and logins are refused until it is back',

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { getDispatch } from '@feathersjs/schema'
-import { SYNC, redis as redisSync } from 'feathers-sync'
+// Types only: feathers-sync is loaded with the Redis client, only with REDIS_URL (`loadRedis` in src/app.ts).
+import type * as FeathersSync from 'feathers-sync'
 import { isDeclaredPublisher, ownerOfEvent } from './channels'
 import type { Application, HookContext, NextFunction } from '../declarations'
 import { logger } from '../logger'
@@ -168,12 +169,13 @@ export function parseMessage(
  * all `authentication created`, which carries the access token: the authentication service
  * registers a publisher of its own that publishes nothing.
  */
-const keepUnpublishedEventsLocal = (app: Application) => async (context: HookContext, next: NextFunction) => {
-  if (!hasPublisher(app, context.service)) {
-    ;(context as any)[SYNC] = false
+const keepUnpublishedEventsLocal =
+  (app: Application, SYNC: symbol) => async (context: HookContext, next: NextFunction) => {
+    if (!hasPublisher(app, context.service)) {
+      ;(context as any)[SYNC] = false
+    }
+    await next()
   }
-  await next()
-}
 
 /**
  * One warning a second at most: the first drop at once, the ones after it counted and warned of
@@ -264,23 +266,25 @@ function receiveMessages(
 export interface EventSyncOptions {
   redis: SharedRedis
   heartbeatMs: number
+  /** The feathers-sync package, loaded with the Redis client. */
+  feathersSync: Pick<typeof FeathersSync, 'redis' | 'SYNC'>
 }
 
 /** Configures feathers-sync on the app's Redis client; call before the services are registered. */
 export const eventSync =
-  ({ redis, heartbeatMs }: EventSyncOptions) =>
+  ({ redis, heartbeatMs, feathersSync }: EventSyncOptions) =>
   (app: Application) => {
     const channel = `${redis.namespace}:events`
     const publisher = redis.client
     app.configure(
-      redisSync({
+      feathersSync.redis({
         key: channel,
         redisClient: publisher,
         serialize: (event: SyncedEvent) =>
           serializeEvent({ ...event, owner: ownerOf(app, event.path, event.data) })
       })
     )
-    app.hooks({ around: { all: [keepUnpublishedEventsLocal(app)] } })
+    app.hooks({ around: { all: [keepUnpublishedEventsLocal(app, feathersSync.SYNC)] } })
 
     const { sub: subscriber, ready } = (app as any).sync as { sub: RedisClient; ready: Promise<unknown> }
     publisher.listeners('ready').forEach((listener) => subscriber.on('ready', listener as () => void))
