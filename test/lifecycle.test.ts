@@ -1,8 +1,11 @@
-// The server's process: what it loads. Each test runs the server as a child process.
+// The server's process: what it loads, and that it stops (and stops its embedded PostgreSQL) when
+// it is told to, however the signal reaches it. Each test runs the server as a child process.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
 import { once } from 'node:events'
+import net from 'node:net'
 import path from 'node:path'
 import { testContext } from './setup'
 
@@ -35,6 +38,31 @@ function output(child: ChildProcessWithoutNullStreams) {
   }
 }
 
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function gone(pid: number, ms: number) {
+  for (const deadline = Date.now() + ms; Date.now() < deadline;) {
+    if (!isAlive(pid)) return true
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return false
+}
+
+async function freePort() {
+  const server = net.createServer().listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as net.AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
 describe('the server process', function () {
   this.timeout(90_000)
 
@@ -56,6 +84,57 @@ describe('the server process', function () {
       'rate-limiter-flexible/lib/RateLimiterRedis.js'
     ]) {
       assert.ok(withRedis.includes(name), `${name} in ${withRedis}`)
+    }
+  })
+
+  it('Ctrl-C on `npm run dev` (SIGINT to the process group: npm, the watcher, the server) stops the server and its embedded PostgreSQL', async () => {
+    // A cluster of its own, kept between runs (the first run initialises it), on a free port.
+    const dataDir = path.join(ROOT, '.data', 'postgres-lifecycle')
+    const { DATABASE_URL: _url, ...env } = childEnvironment({
+      EMBEDDED_PG_DIR: dataDir,
+      EMBEDDED_PG_PORT: String(await freePort())
+    })
+    const npm = spawn('npm', ['run', 'dev'], { cwd: ROOT, env, detached: true })
+    const log = output(npm)
+    try {
+      await log.waitFor(/listening on http/, 80_000)
+      const postmaster = Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0])
+      assert.ok(isAlive(postmaster))
+      process.kill(-npm.pid!, 'SIGINT')
+      const [code] = await once(npm, 'exit')
+      assert.equal(code, 0, log.text())
+      assert.ok(
+        await gone(postmaster, 10_000),
+        `PostgreSQL (pid ${postmaster}) is still running:\n${log.text()}`
+      )
+      assert.equal(existsSync(path.join(dataDir, 'postmaster.pid')), false)
+      assert.match(log.text(), /SIGINT received, shutting down[\s\S]*Stopped/)
+    } finally {
+      if (isAlive(npm.pid!)) process.kill(-npm.pid!, 'SIGKILL')
+    }
+  })
+
+  it('started by npm, it stops when npm is gone without passing a signal on (killed)', async () => {
+    // A shell in npm's place: it starts the server, says its pid, and is killed.
+    const launcher = spawn('sh', ['-c', 'node --require tsx/cjs src/index.ts & echo "server pid $!"; wait'], {
+      cwd: ROOT,
+      env: childEnvironment({
+        DATABASE_URL: testContext().database.connectionString,
+        npm_lifecycle_event: 'start'
+      })
+    })
+    const log = output(launcher)
+    await log.waitFor(/listening on http/, 60_000)
+    const server = Number(/server pid (\d+)/.exec(log.text())![1])
+    try {
+      launcher.kill('SIGKILL')
+      assert.ok(await gone(server, 15_000), `the server (pid ${server}) is still running:\n${log.text()}`)
+      assert.match(
+        log.text(),
+        /The process that started the server \(pid \d+\) has exited, shutting down[\s\S]*Stopped/
+      )
+    } finally {
+      if (isAlive(server)) process.kill(server, 'SIGKILL')
     }
   })
 })
