@@ -95,6 +95,10 @@ describe('configuration', () => {
         'authentication.entity: "patient" in NODE_CONFIG is refused; allowed: only user'
       ],
       [
+        { NODE_CONFIG: '{"__proto__": {"polluted": true}, "http": {"__proto__": {"polluted": true}}}' },
+        '__proto__: not a setting ({"polluted":true} in NODE_CONFIG); allowed here: host, port, origins, logLevel, logFormat, http, loginThrottle, paginate, database, redisUrl, events, authentication | http.__proto__: not a setting ({"polluted":true} in NODE_CONFIG); allowed here: trustProxy, requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs, shutdownTimeoutMs'
+      ],
+      [
         { NODE_ENV: 'prod' },
         'NODE_ENV: "prod" has no config/prod.json; allowed: development, production, test'
       ],
@@ -103,6 +107,7 @@ describe('configuration', () => {
         'port: PORT="-1" is refused; allowed: a whole number from 0 to 65535 | logLevel: LOG_LEVEL="loud" is refused; allowed: debug, info, warn, error, silent'
       ]
     ]
+    afterEach(() => assert.equal(({} as Record<string, unknown>).polluted, undefined))
     for (const [env, message] of cases) {
       it(
         Object.entries(env)

@@ -153,7 +153,7 @@ class Layers implements SettingsOrigin {
   add(values: Settings, source: string, prefix: SettingPath = [], target = this.settings) {
     for (const [name, value] of Object.entries(values)) {
       const at = [...prefix, name]
-      if (isPlainObject(value) && isPlainObject(target[name])) {
+      if (isPlainObject(value) && Object.hasOwn(target, name) && isPlainObject(target[name])) {
         this.add(value, source, at, target[name] as Settings)
       } else {
         define(target, name, isPlainObject(value) ? this.copy(value, source, at) : value)
@@ -166,7 +166,7 @@ class Layers implements SettingsOrigin {
   set(at: SettingPath, value: unknown, variable: string, text: string) {
     let target = this.settings
     for (const name of at.slice(0, -1)) {
-      if (!isPlainObject(target[name])) define(target, name, {})
+      if (!Object.hasOwn(target, name) || !isPlainObject(target[name])) define(target, name, {})
       target = target[name] as Settings
     }
     define(target, at[at.length - 1], value)
