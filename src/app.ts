@@ -29,6 +29,8 @@ import { requestLog } from './http/request-log'
 import { loginLimiters } from './auth/login-throttle'
 import { loggerOf } from './logger'
 import { createRedis, redisNamespace } from './database/redis'
+import type { RedisClient } from './database/redis'
+import type { RateLimiterRedis } from 'rate-limiter-flexible'
 import { routesWithoutPrototype } from './http/routes-without-prototype'
 import { resources as declaredResources } from './services'
 import { fhirMappings } from './services/fhir'
@@ -53,18 +55,39 @@ const pagesOf = (): Pages => ({
   ...Object.fromEntries(DOCS_PAGES.map((path) => [path, ['GET', 'HEAD']]))
 })
 
+/** What the app needs of Redis (see `loadRedis`). */
+export interface RedisParts {
+  client: RedisClient
+  RateLimiterRedis: typeof RateLimiterRedis
+}
+
+/**
+ * The Redis client and the Redis login limiter: loaded only with REDIS_URL, so that a server without
+ * it never loads them (test/lifecycle.test.ts).
+ */
+export async function loadRedis(url: string): Promise<RedisParts> {
+  const [client, { default: RateLimiterRedis }] = await Promise.all([
+    createRedis(url),
+    import('rate-limiter-flexible/lib/RateLimiterRedis.js')
+  ])
+  return { client, RateLimiterRedis }
+}
+
 /**
  * Builds the application on an open, migrated database; `listen` (or `setup`) starts it.
  * `deploymentId` (src/database/deployment.ts) names what the app shares on Redis; `resources` are
  * the declared resources it serves (src/services), `fhir` the FHIR mappings served under /fhir
- * (by default those of src/services/fhir.ts whose resource is served).
+ * (by default those of src/services/fhir.ts whose resource is served). With `redis` (`loadRedis`,
+ * when REDIS_URL is set) the login counts and the events are shared with the deployment's other
+ * instances.
  */
 export function createApp(
   settings: ApplicationConfiguration,
   db: Knex,
   deploymentId: string,
   resources: readonly AnyResource[] = declaredResources,
-  fhir: readonly FhirMapping[] = fhirMappings.filter((mapping) => resources.includes(mapping.resource))
+  fhir: readonly FhirMapping[] = fhirMappings.filter((mapping) => resources.includes(mapping.resource)),
+  redis?: RedisParts
 ): Application {
   const app: Application = koa(feathers())
   for (const [name, value] of Object.entries(settings)) {
@@ -102,14 +125,15 @@ export function createApp(
   app.configure(closedConnections)
   app.configure(socketCaps)
   app.configure(routesWithoutPrototype)
-  const redis = settings.redisUrl
-    ? { client: createRedis(settings.redisUrl), namespace: redisNamespace(deploymentId) }
-    : undefined
-  app.set('redis', redis?.client)
-  app.set('loginLimiters', loginLimiters(settings.loginThrottle, redis))
-  if (redis) {
+  const shared = redis && { client: redis.client, namespace: redisNamespace(deploymentId) }
+  app.set('redis', shared?.client)
+  app.set(
+    'loginLimiters',
+    loginLimiters(settings.loginThrottle, shared && { ...shared, RateLimiterRedis: redis.RateLimiterRedis })
+  )
+  if (shared) {
     // Before the services: the event sync wraps the event emitter of each service as it is registered.
-    app.configure(eventSync({ redis, ...settings.events }))
+    app.configure(eventSync({ redis: shared, ...settings.events }))
   }
 
   app.configure(openApi(apiRoutesOf(resources)))

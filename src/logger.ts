@@ -121,10 +121,17 @@ const censorObject = (object: Record<string, unknown>) => censor(object) as Reco
 
 /** Where lines go: stdout, unless the dev format or a test says otherwise (`redirectLogs`). */
 const stdout = pino.destination({ dest: 1, sync: true })
+// Once the terminal is gone (it closed: SIGHUP), writing to it fails (EIO). The line is lost; the
+// server must not die of it, least of all while it shuts down and stops its database.
+stdout.on('error', () => undefined)
 const output = {
   stream: stdout as DestinationStream,
   write(line: string) {
-    this.stream.write(line)
+    try {
+      this.stream.write(line)
+    } catch {
+      // See above: a log line that cannot be written is dropped.
+    }
   }
 }
 
@@ -181,13 +188,15 @@ export async function configureLogger({ level, format }: { level: LogLevel; form
         'logFormat "pretty" (LOG_FORMAT=pretty) needs the pino-pretty package, a devDependency: npm install --include=dev'
       )
     })
-    pretty = pinoPretty({
+    const stream = pinoPretty({
       sync: true,
       singleLine: true,
       translateTime: 'SYS:HH:MM:ss.l',
       ignore: 'pid,hostname'
     })
-    output.stream = pretty
+    stream.on('error', () => undefined) // as stdout's, above
+    pretty = stream
+    output.stream = stream
   }
 }
 

@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import http from 'node:http'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createApp } from './app'
+import { createApp, loadRedis } from './app'
 import type { FhirMapping } from './fhir/vocabulary'
 import type { ApplicationConfiguration } from './configuration'
 import { startDatabase } from './database'
@@ -131,7 +131,8 @@ export async function startServer(
   try {
     await migrateToLatest(db, migrations)
     await checkTables(db, resources, tables)
-    app = createApp(settings, db, await deploymentId(db), resources, fhir)
+    const redis = settings.redisUrl ? await loadRedis(settings.redisUrl) : undefined
+    app = createApp(settings, db, await deploymentId(db), resources, fhir, redis)
     await app.get('eventSync')?.ready.catch((error: Error) => {
       throw new Error(`Redis at REDIS_URL cannot be reached: ${error.message}`)
     })

@@ -16,10 +16,6 @@ const PAGES = [
     .map((name) => `docs/${name}`)
 ]
 
-// Pages another branch is writing (the settings table is generated there): a link to one of them is
-// accepted while it is missing, and checked like any other once it exists.
-const PAGES_WRITTEN_ELSEWHERE = new Set(['docs/configuration.md'])
-
 const read = (page: string) => readFileSync(path.join(ROOT, page), 'utf8')
 
 /** The page without its fenced code blocks and inline code, where brackets are not links. */
@@ -64,11 +60,7 @@ function relativeLinks(page: string): Link[] {
 function brokenLink({ page, target }: Link): string | undefined {
   const [file, anchor] = target.split('#', 2)
   const targetPage = file ? path.posix.normalize(path.posix.join(path.posix.dirname(page), file)) : page
-  if (!existsSync(path.join(ROOT, targetPage))) {
-    return PAGES_WRITTEN_ELSEWHERE.has(targetPage) && !anchor
-      ? undefined
-      : `${page}: ${target} (no such file)`
-  }
+  if (!existsSync(path.join(ROOT, targetPage))) return `${page}: ${target} (no such file)`
   if (anchor === undefined) return undefined
   if (statSync(path.join(ROOT, targetPage)).isDirectory() || !targetPage.endsWith('.md')) {
     return `${page}: ${target} (an anchor into something that is not a page)`

@@ -32,7 +32,14 @@ export class CachedEntityJWTStrategy extends JWTStrategy {
     const users = this.entityService as unknown as EventEmitter
     users.on('patched', forget)
     users.on('removed', forget)
-    this.registry.onUserChanged((id) => this.entities.delete(id))
+    // Only a cached record older than the change is stale: the poll hears of each change for a few
+    // seconds, and of changes this instance made or has already read.
+    this.registry.onUserChanged((id, updatedAt) => {
+      const cached = this.entities.get(id)
+      if (cached && !(new Date(cached.entity.updatedAt).getTime() >= updatedAt.getTime())) {
+        this.entities.delete(id)
+      }
+    })
   }
 
   /**

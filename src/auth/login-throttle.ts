@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto'
 import { FeathersError, Unavailable } from '@feathersjs/errors'
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible'
-import type { RateLimiterAbstract } from 'rate-limiter-flexible'
+// Its files, not its entry, which loads every store it has (Redis among them): see rate-limiter-flexible.d.ts.
+import RateLimiterMemory from 'rate-limiter-flexible/lib/RateLimiterMemory.js'
+import RateLimiterRes from 'rate-limiter-flexible/lib/RateLimiterRes.js'
+import type { RateLimiterAbstract, RateLimiterRedis } from 'rate-limiter-flexible'
 import type { ApplicationConfiguration } from '../configuration'
 import type { HookContext, NextFunction } from '../declarations'
 import { clientAddress } from '../hooks/audit-trail'
@@ -32,14 +34,14 @@ export interface LoginLimiters {
  */
 export function loginLimiters(
   settings: ThrottleSettings,
-  redis?: { client: RedisClient; namespace: string }
+  redis?: { client: RedisClient; namespace: string; RateLimiterRedis: typeof RateLimiterRedis }
 ): LoginLimiters {
   const limiter = (kind: 'email' | 'ip', points: number) => {
     const options = { points, duration: settings.windowSeconds, keyPrefix: `login-${kind}` }
     if (!redis) {
       return new RateLimiterMemory(options)
     }
-    return new RateLimiterRedis({
+    return new redis.RateLimiterRedis({
       ...options,
       keyPrefix: `${redis.namespace}:login-${kind}`,
       storeClient: redis.client,

@@ -1,4 +1,5 @@
-import { createClient } from 'redis'
+// Types only: the redis package is loaded by `createRedis`, which runs only with REDIS_URL.
+import type { createClient } from 'redis'
 import { outageLog } from '../logger'
 
 export type RedisClient = ReturnType<typeof createClient>
@@ -15,7 +16,8 @@ export const redisNamespace = (deploymentId: string) => `healthcare-api:${deploy
  * The app's one Redis client (node-redis) for the login throttle's counts. It connects when the
  * event sync starts, which opens connections of its own beside it (`dedicatedRedis`).
  */
-export function createRedis(url: string): RedisClient {
+export async function createRedis(url: string): Promise<RedisClient> {
+  const { createClient } = await import('redis')
   const client = createClient({ url })
   const outages = outageLog('Redis unreachable: logins are refused until it is back', 'Redis connected again')
   client.on('error', outages.failed)

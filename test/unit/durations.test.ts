@@ -56,7 +56,7 @@ describe('unit: what a lifetime setting accepts', () => {
     it(`refuses ${name}: ${JSON.stringify(value)}`, async () => {
       await assert.rejects(
         withLifetime(value),
-        /^Error: Invalid configuration: authentication\.jwtOptions\.expiresIn/
+        /^ConfigurationError: Invalid configuration: authentication\.jwtOptions\.expiresIn/
       )
     })
   }

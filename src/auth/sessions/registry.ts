@@ -80,7 +80,7 @@ export class SessionRegistry {
   private readonly open = new Map<string, { userId: string; expires: number }>()
   private readonly connections = new Map<string, Set<RealTimeConnection>>()
   private readonly sessionOfConnection = new WeakMap<RealTimeConnection, string>()
-  private readonly userListeners: Array<(userId: string) => void> = []
+  private readonly userListeners: Array<(userId: string, updatedAt: Date) => void> = []
   private readonly outage = outageLog(
     'Could not read ended sessions; trying again',
     'Reading ended sessions again',
@@ -128,8 +128,11 @@ export class SessionRegistry {
     return true
   }
 
-  /** `listener` hears of users changed on another instance (found by the poll). */
-  onUserChanged(listener: (userId: string) => void) {
+  /**
+   * `listener` hears of users changed (found by the poll), with the time of their last change. Each
+   * poll reads again the last few seconds, so a change may be heard of more than once.
+   */
+  onUserChanged(listener: (userId: string, updatedAt: Date) => void) {
     this.userListeners.push(listener)
   }
 
@@ -231,8 +234,8 @@ export class SessionRegistry {
       const settled = now.getTime() - endedAt.getTime() >= SETTLE_MS
       this.learn([id], endedAt.getTime(), settled)
     }
-    for (const userId of users) {
-      this.userListeners.forEach((listener) => listener(userId))
+    for (const { id, updatedAt } of users) {
+      this.userListeners.forEach((listener) => listener(id, updatedAt))
     }
     this.forgetExpired()
   }

@@ -175,7 +175,7 @@ const CHANGES = `${BACKGROUND}
   SELECT now() AS now,
     (SELECT coalesce(json_agg(json_build_array(${a.recordId}, ${a.createdAt}) ORDER BY ${a.createdAt}), '[]') FROM ${AUDIT}
       WHERE ${a.action} IN ('logout', 'session-ended') AND ${a.createdAt} > ? AND ${a.recordId} IS NOT NULL) AS sessions,
-    (SELECT coalesce(json_agg(${u.id}), '[]') FROM ${USERS} WHERE ${u.updatedAt} > ?) AS users`
+    (SELECT coalesce(json_agg(json_build_array(${u.id}, ${u.updatedAt})), '[]') FROM ${USERS} WHERE ${u.updatedAt} > ?) AS users`
 
 // Not ended: a session past its refresh lifetime still serves the access tokens it issued until they expire.
 const IS_OPEN = `SELECT 1 FROM ${SESSIONS} WHERE ${s.id} = ? AND ${s.userId} = ? AND ${s.endedAt} IS NULL`
@@ -190,8 +190,8 @@ export interface Changes {
   now: Date
   /** Sessions ended since, with when. */
   sessions: Array<{ id: string; endedAt: Date }>
-  /** Users changed since. */
-  users: string[]
+  /** Users changed since, with the time of their last change. */
+  users: Array<{ id: string; updatedAt: Date }>
 }
 
 export class SessionStore {
@@ -283,7 +283,10 @@ export class SessionStore {
         id,
         endedAt: new Date(endedAt)
       })),
-      users
+      users: (users as Array<[string, string]>).map(([id, updatedAt]) => ({
+        id,
+        updatedAt: new Date(updatedAt)
+      }))
     }
   }
 
