@@ -26,6 +26,20 @@ const VERIFIED_TOKEN_CACHE_SIZE = 10_000
  */
 export class KeyedAuthenticationService extends AuthenticationService {
   private key?: KeyObject
+  private merged?: { settings: unknown; configuration: AuthenticationService['configuration'] }
+
+  /**
+   * The library merges its defaults into the settings on every read, several times per request;
+   * the merge is made again only when the settings object is replaced (`app.set`). Frozen, so that
+   * no caller can change what the next one reads.
+   */
+  get configuration() {
+    const settings: unknown = this.app.get(this.configKey)
+    if (this.merged === undefined || this.merged.settings !== settings) {
+      this.merged = { settings, configuration: Object.freeze(super.configuration) }
+    }
+    return this.merged.configuration
+  }
 
   private secretKey() {
     return (this.key ??= createSecretKey(Buffer.from(this.configuration.secret)))

@@ -22,6 +22,16 @@ const ENTITY_CACHE_SIZE = 10_000
  */
 export class CachedEntityJWTStrategy extends JWTStrategy {
   private entities = new Map<string, { entity: any; expires: number }>()
+  private merged?: { settings: unknown; configuration: JWTStrategy['configuration'] }
+
+  /** Built again only when the authentication's configuration is (see KeyedAuthenticationService). */
+  get configuration() {
+    const settings: unknown = this.authentication?.configuration
+    if (this.merged === undefined || this.merged.settings !== settings) {
+      this.merged = { settings, configuration: Object.freeze(super.configuration) }
+    }
+    return this.merged.configuration
+  }
 
   constructor(private readonly registry: SessionRegistry) {
     super()
