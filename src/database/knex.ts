@@ -42,10 +42,13 @@ function camelCaseRow(row: unknown): unknown {
   return result
 }
 
+/** Rows as the API names their columns: what knex answers for a query it built. */
+export const rowsFromDatabase = (rows: unknown[]) => rows.map(camelCaseRow)
+
 /** Columns are snake_case in PostgreSQL and camelCase in the API. */
 const namingConvention: Pick<Knex.Config, 'wrapIdentifier' | 'postProcessResponse'> = {
   wrapIdentifier: (value, wrap) => wrap(value === '*' ? value : snakeCaseOf(value)),
-  postProcessResponse: (result) => (Array.isArray(result) ? result.map(camelCaseRow) : result)
+  postProcessResponse: (result) => (Array.isArray(result) ? rowsFromDatabase(result) : result)
 }
 
 const MIGRATIONS_DIR = path.join(__dirname, '..', '..', 'migrations')

@@ -49,7 +49,9 @@ export interface AuditStamp {
 
 const insertFrom = (source: string) => `${AUDIT_INSERT} SELECT ?::uuid, ?, ?, ${source}`
 
-const stampBindings = ({ userId, action, service, ip }: AuditStamp) => [userId, action, service, ip]
+type AuditValues = Omit<AuditStamp, 'written'>
+
+const stampBindings = ({ userId, action, service, ip }: AuditValues) => [userId, action, service, ip]
 
 /**
  * A statement that yields records with an `id` (INSERT / UPDATE / DELETE … RETURNING, or a SELECT
@@ -59,9 +61,8 @@ const stampBindings = ({ userId, action, service, ip }: AuditStamp) => [userId, 
 export function withAuditRecord(
   db: Knex | Knex.Transaction,
   statement: Knex.QueryBuilder,
-  stamp: AuditStamp
+  stamp: AuditValues
 ): Knex.QueryBuilder {
-  stamp.written = true
   return db
     .with('touched', statement)
     .with('audited', db.raw(`${insertFrom('id, ? FROM touched')}`, stampBindings(stamp)))

@@ -8,6 +8,7 @@ import { withAuditRecord } from './audit-statement'
 import type { AuditStamp } from './audit-statement'
 import { appendAuditOfRead } from './audit-batch'
 import { ACTION_SETTING, ACTOR_SETTING } from '../database/history-table'
+import { StatementShapes, isPlainValue } from '../../database/statement-shapes'
 import { relationColumn } from './relations'
 import type { Relation, RelationColumn } from './relations'
 import type { Method } from '../declaration'
@@ -64,6 +65,25 @@ function recordId(id: unknown): string {
  */
 const CHANGE_SETTINGS = `set_config('${ACTOR_SETTING}', ?, true) IS NOT NULL AND set_config('${ACTION_SETTING}', ?, true) IS NOT NULL`
 
+const NOTHING = new Set<string>()
+
+/** What a kept page names in its shape besides its conditions (src/database/statement-shapes.ts). */
+const PAGING = new Set(['$sort', '$limit', '$skip'])
+
+/**
+ * The fields of a query that holds nothing but equalities of plain values (an owner's scope, say)
+ * and the parameters `besides`; none for any other query.
+ */
+function equalityFields(query: Record<string, unknown> = {}, besides = NOTHING): string[] | undefined {
+  const fields: string[] = []
+  for (const [key, value] of Object.entries(query)) {
+    if (besides.has(key)) continue
+    if (key.startsWith('$') || value === null || !isPlainValue(value)) return undefined
+    fields.push(key)
+  }
+  return fields
+}
+
 /** Why a conditional write of a record at `version` wrote nothing. */
 function preconditionFailure(version: number, { ifMatch, ifNoneMatch }: Params) {
   if (ifMatch && !ifMatch.includes(version)) {
@@ -86,6 +106,12 @@ function databaseError(error: Error): never {
  * full `update` that never nulls server-owned columns, pages in a stable order whose total is
  * counted in the page's own statement, and related records embedded in the same statement.
  */
+/** `params` whose query holds `fields` equal to `values` instead. */
+const withQuery = <P extends Params>(params: P, fields: readonly string[], values: readonly unknown[]): P => ({
+  ...params,
+  query: { ...params.query, ...Object.fromEntries(fields.map((field, index) => [field, values[index]])) }
+})
+
 export class RecordService<
   Result extends Row,
   Data extends Row,
@@ -98,6 +124,7 @@ export class RecordService<
   private readonly qualifiedColumns: string[]
   private readonly versioned: boolean
   private readonly leftOut: Array<[string, 'null' | 'default']>
+  private readonly shapes = new StatementShapes()
 
   constructor(options: RecordServiceOptions) {
     super(options)
@@ -160,12 +187,23 @@ export class RecordService<
    * settings that tell the history triggers who made it (CHANGE_SETTINGS).
    */
   private written(statement: Knex.QueryBuilder, params: ServiceParams | undefined, action: Method) {
-    const db = this.connection(params)
     const stamp: AuditStamp | undefined = params?.audit
+    if (stamp) stamp.written = true
+    const actor = params?.user?.id ?? ''
+    return this.writeStatement(this.connection(params), statement, stamp, actor, action).catch(databaseError)
+  }
+
+  private writeStatement(
+    db: Knex | Knex.Transaction,
+    statement: Knex.QueryBuilder,
+    stamp: Omit<AuditStamp, 'written'> | undefined,
+    actor: unknown,
+    action: Method
+  ): Knex.QueryBuilder {
     const change: Knex.QueryBuilder = stamp
       ? withAuditRecord(db, statement, stamp)
       : db.with('touched', statement).select('*').from('touched')
-    return change.whereRaw(CHANGE_SETTINGS, [params?.user?.id ?? '', action]).catch(databaseError)
+    return change.whereRaw(CHANGE_SETTINGS, [actor as string, action])
   }
 
   /** The caller's scope (the hooks' query, minus paging) applied to a write statement. */
@@ -254,9 +292,22 @@ export class RecordService<
    * runs once for the statement (one round trip instead of two).
    */
   private async pageWithTotal(params: ServiceParams, limit: number, skip: number) {
-    const builder = this.createQuery(params).select(this.countQuery(params).as(TOTAL_COLUMN)).limit(limit)
-    if (skip) builder.offset(skip)
-    const rows: Row[] = await builder.catch(databaseError)
+    const build = (given: ServiceParams) => {
+      const builder = this.createQuery(given).select(this.countQuery(given).as(TOTAL_COLUMN)).limit(limit)
+      return skip ? builder.offset(skip) : builder
+    }
+    const query = params.query ?? {}
+    const fields = equalityFields(query, PAGING)
+    const rows: Row[] = await (
+      fields
+        ? this.shapes.rows(
+            this.connection(params),
+            `page ${fields.join(',')} ${JSON.stringify(query.$sort)} ${limit} ${skip}`,
+            fields.map((field) => query[field]),
+            (values) => build(withQuery(params, fields, values))
+          )
+        : build(params)
+    ).catch(databaseError)
     // An empty first page means there is nothing; past the end, the total must be counted alone.
     const total = rows.length > 0 ? Number(rows[0][TOTAL_COLUMN]) : skip === 0 ? 0 : undefined
     const data = rows.map(({ [TOTAL_COLUMN]: _total, ...record }) => record as Result)
@@ -270,16 +321,31 @@ export class RecordService<
   }
 
   async _get(id: Id, params: ServiceParams = {} as ServiceParams): Promise<Result> {
+    const key = recordId(id)
+    const fields = equalityFields(params.query)
+    const rows: Result[] = await (
+      fields
+        ? this.shapes.rows<Result>(
+            this.connection(params),
+            `get ${fields.join(',')}`,
+            [...fields.map((field) => params.query[field]), key],
+            (values) => this.getQuery(withQuery(params, fields, values), values[fields.length])
+          )
+        : this.getQuery(params, key)
+    ).catch(databaseError)
+    const record = this.onlyRow(rows, id)
+    await this.recordRead(params, String(record[this.id]))
+    return record
+  }
+
+  private getQuery(params: ServiceParams, id: unknown) {
     const { name } = this.getOptions(params)
-    const builder = this.recordQuery(params).andWhere(`${name}.${this.id}`, recordId(id))
+    const builder = this.recordQuery(params).andWhere(`${name}.${this.id}`, id as string)
     const $select: string[] | undefined = params.query?.$select
     if (this.versioned && $select && !$select.includes(VERSION)) {
       builder.select(`${name}.${VERSION}`)
     }
-    const rows: Result[] = await builder.catch(databaseError)
-    const record = this.onlyRow(rows, id)
-    await this.recordRead(params, String(record[this.id]))
-    return record
+    return builder
   }
 
   /**
@@ -300,11 +366,39 @@ export class RecordService<
   async _create(data: Data[], params?: ServiceParams): Promise<Result[]>
   async _create(data: Data | Data[], params?: ServiceParams): Promise<Result | Result[]>
   async _create(data: Data | Data[], params?: ServiceParams): Promise<Result | Result[]> {
+    if (!Array.isArray(data) && !params?.query?.$select) {
+      return this.createOne(data, params)
+    }
     const insert = this.db(params)
       .insert(data)
       .returning(this.returningColumns(params) as string[])
     const rows: Result[] = await this.written(insert, params, 'create')
     return Array.isArray(data) ? rows : rows[0]
+  }
+
+  /**
+   * One record as a create of its shape (its fields, audited or not) has always been written: the
+   * same statement as `written` makes, built once per shape (src/database/statement-shapes.ts).
+   */
+  private async createOne(data: Data, params?: ServiceParams): Promise<Result> {
+    const fields = Object.keys(data).sort()
+    const stamp: AuditStamp | undefined = params?.audit
+    const audited = stamp ? [stamp.userId, stamp.action, stamp.service, stamp.ip] : []
+    if (stamp) stamp.written = true
+    const db = this.connection(params)
+    const build = (values: readonly unknown[]) => {
+      const [actor, userId, action, service, ip] = values.slice(fields.length) as Array<string | null>
+      const row = Object.fromEntries(fields.map((field, index) => [field, values[index]]))
+      const insert = this.db(params)
+        .insert(row)
+        .returning(this.returningColumns(params) as string[])
+      const audit = stamp ? { userId, action: action!, service: service!, ip } : undefined
+      return this.writeStatement(db, insert, audit, actor, 'create')
+    }
+    const values = [...fields.map((field) => data[field]), params?.user?.id ?? '', ...audited]
+    const shape = `create ${fields.join(',')}${stamp ? ' audited' : ''}`
+    const rows = await this.shapes.rows<Result>(db, shape, values, build).catch(databaseError)
+    return rows[0]
   }
 
   async _patch(id: null, data: PatchData | Partial<Result>, params?: ServiceParams): Promise<Result[]>
