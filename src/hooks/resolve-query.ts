@@ -3,6 +3,9 @@ import { hooks as schemaHooks } from '@feathersjs/schema'
 import type { Resolver } from '@feathersjs/schema'
 import type { HookContext } from '../declarations'
 
+const isValidated = (query: object | undefined) =>
+  query !== undefined && VALIDATED in query && query[VALIDATED] === true
+
 /**
  * `resolveQuery` that keeps the mark `validateQuery` put on the query. The stock hook returns a new
  * object without it, so the adapter would filter the whole query again on every call. Place it
@@ -12,10 +15,10 @@ import type { HookContext } from '../declarations'
 export const resolveValidatedQuery = <T>(resolver: Resolver<T, HookContext>) => {
   const resolveQuery = schemaHooks.resolveQuery(resolver)
   return async (context: HookContext) => {
-    const validated = context.params.query?.[VALIDATED] === true
+    const validated = isValidated(context.params.query)
     await resolveQuery(context)
     const { query } = context.params
-    if (validated && query && query[VALIDATED] !== true) {
+    if (validated && query && !isValidated(query)) {
       Object.defineProperty(query, VALIDATED, { value: true })
     }
   }
