@@ -59,7 +59,7 @@ export const withApiAliases = (paths: Paths, routes: ApiRoute[]): Paths => ({
 /** Once every service is registered: the `/api/...` routes, listed first. */
 const documentApiAliases =
   (app: Application, routes: ApiRoute[]) => async (_context: HookContext, next: NextFunction) => {
-    const document = (app as any).docs as { paths: Paths }
+    const document = (app as Application & { docs: { paths: Paths } }).docs
     document.paths = withApiAliases(document.paths, routes)
     await next()
   }

@@ -40,7 +40,7 @@ export interface RecordServiceOptions extends KnexAdapterOptions {
   leftOut?: Readonly<Record<string, 'null' | 'default'>>
 }
 
-type Row = Record<string, any>
+type Row = Record<string, unknown>
 
 const VERSION = 'version'
 
@@ -89,7 +89,7 @@ function databaseError(error: Error): never {
 export class RecordService<
   Result extends Row,
   Data extends Row,
-  ServiceParams extends Params<any> = KnexAdapterParams,
+  ServiceParams extends Params = KnexAdapterParams,
   PatchData extends Row = Partial<Data>
 > extends KnexService<Result, Data, ServiceParams, PatchData> {
   private readonly relations: RelationColumn[]
@@ -199,7 +199,9 @@ export class RecordService<
    */
   private async notWritten(id: Id, params?: ServiceParams): Promise<never> {
     if (this.versioned && (params?.ifMatch || params?.ifNoneMatch)) {
-      const current: Row | undefined = await this.scopedTo(id, params).first(VERSION).catch(databaseError)
+      const current: { version: number } | undefined = await this.scopedTo(id, params)
+        .first(VERSION)
+        .catch(databaseError)
       if (current) {
         throw new PreconditionFailed(preconditionFailure(current[VERSION], params))
       }
