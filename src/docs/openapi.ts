@@ -74,6 +74,8 @@ export const openApi = (routes: ApiRoute[]) => (app: Application) => {
     swagger({
       specs: specs(),
       docsJsonPath: OPENAPI_PATH,
+      // The document is kept as `app.docs`: the /api routes and the /fhir ones (src/fhir/openapi.ts) are added there.
+      appProperty: 'docs',
       idType: 'string',
       // Only services that declare their docs (a service without schemas would document nothing).
       ignore: { filter: (service) => !getServiceOptions(service)?.docs },

@@ -11,6 +11,7 @@ const isValidated = (query: object | undefined) =>
  * object without it, so the adapter would filter the whole query again on every call. Place it
  * after `validateQuery`: our query resolvers only write server-chosen values (the caller's id)
  * into fields the query schema allows, so what they return is as valid as what they were given.
+ * (What the mark does and that the stock hook drops it: test/unit/library-internals.test.ts.)
  */
 export const resolveValidatedQuery = <T>(resolver: Resolver<T, HookContext>) => {
   const resolveQuery = schemaHooks.resolveQuery(resolver)

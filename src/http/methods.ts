@@ -50,6 +50,8 @@ function serviceTarget(app: Application, path: string, httpMethod: string): Targ
   const lookup = app.lookup(path)
   if (!lookup) return undefined
   const { service, params } = lookup
+  // The transports register a record's route as `<path>/:__id`, so its id is `__id`: not
+  // documented (test/unit/library-internals.test.ts checks it).
   const id: unknown = params.__id
   // HEAD is a GET without a body: `find` or `get` as well.
   const method = http.getServiceMethod(httpMethod, id ?? null)

@@ -42,13 +42,15 @@ export function ownerOfEvent(publisher: unknown, record: unknown): string | unde
   return typeof owner === 'string' ? owner : undefined
 }
 
-// Where @feathersjs/transport-commons keeps the app's channels by name.
+// Where @feathersjs/transport-commons keeps the app's channels by name (its `keys.CHANNELS`, not
+// exported by the package). Its public `app.channels` lists the names, a new array on every call.
 const CHANNELS = Symbol.for('@feathersjs/transport-commons/channels')
 
 /**
  * The channel if someone is in it. `app.channel(name)` would create it, and an empty channel is
  * only dropped when its last connection leaves: one would pile up for every user who ever had an
  * event while offline, and every logout and disconnect goes through all channels.
+ * (test/unit/library-internals.test.ts checks where the channels are kept.)
  */
 const existingChannel = (app: Application, name: string): Channel | undefined =>
   (app as { [CHANNELS]?: Record<string, Channel> })[CHANNELS]?.[name]
@@ -75,7 +77,9 @@ export const publishToAuthenticated = () =>
 
 /**
  * Sends `event` (not a service's: no path) with `payload` to every authenticated connection of this
- * instance, through Feathers' dispatcher as service events go.
+ * instance, through Feathers' dispatcher as service events go: the app's `publish` event, which
+ * @feathersjs/transport-commons sends to each socket of the channel as `<context.path> <event>` with
+ * `context.dispatch`. Undocumented; test/unit/library-internals.test.ts checks it.
  */
 export function sendToAuthenticated(app: Application, event: string, payload: Record<string, unknown>) {
   const channel = existingChannel(app, AUTHENTICATED_CHANNEL)

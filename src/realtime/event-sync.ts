@@ -68,7 +68,9 @@ const REPLAY_MS = 10_000
 /** How long a stopping instance waits for its queued events to reach Redis. */
 const CLOSE_WAIT_MS = 2000
 
-// Where @feathersjs/transport-commons keeps the publishers of a service and of the app.
+// Where @feathersjs/transport-commons keeps the publishers of a service and of the app, by event
+// (its `keys.PUBLISHERS`, not exported by the package): no public API lists them
+// (test/unit/library-internals.test.ts checks where they are kept).
 const PUBLISHERS = Symbol.for('@feathersjs/transport-commons/publishers')
 
 type WithPublishers = { [PUBLISHERS]?: Record<PropertyKey, unknown> }
@@ -126,7 +128,9 @@ function emitSafely({ service, emit }: Emitter, event: string, data: unknown, co
 /**
  * Wraps the `emit` of every service registered from now on: a service event of a published
  * service is delivered here (in version order) and handed to `share`. Answers the emitters by
- * path, to emit what comes from the stream.
+ * path, to emit what comes from the stream. Feathers sends every service event through the `emit`
+ * of the service its mixins were given, once per record, as `(event, record, context)`; no public
+ * hook sees them all before the publishers do (test/unit/library-internals.test.ts checks it).
  */
 function interceptServiceEvents(
   app: Application,

@@ -147,7 +147,8 @@ function publicErrors(socket: FeathersSocket, methods: ReadonlySet<unknown>) {
 
 /**
  * Socket.io refuses a bad handshake request itself, before the app sees it, with a body of its own
- * (`{"code":0,"message":"Transport unknown"}`): the same refusal is sent as a Feathers error.
+ * (`{"code":0,"message":"Transport unknown"}`): the same refusal is sent as a Feathers error. That
+ * engine.io writes it with one `res.end(<text>)` is not documented (test/unit/library-internals.test.ts).
  */
 function feathersShapedRefusals(_req: unknown, res: ServerResponse, next: () => void) {
   const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse
@@ -166,10 +167,12 @@ function feathersShapedRefusals(_req: unknown, res: ServerResponse, next: () => 
 /**
  * The client's address of a handshake request, by the rule that gives REST its `ctx.ip`: Koa's own
  * `request.ip` getter, so behind a trusted proxy (`app.proxy`, `app.maxIpsCount`, src/app.ts) it is
- * the last X-Forwarded-For entry, and otherwise the connection's address.
+ * the last X-Forwarded-For entry, and otherwise the connection's address. `app.request` is the
+ * documented prototype of every Koa request; that its `ip` needs no more of one than `app` and
+ * `req` is not documented (test/unit/library-internals.test.ts checks it).
  */
 function clientIp(app: Application, req: IncomingMessage): string {
-  const request = Object.assign(Object.create(app.request), { app, req })
+  const request: { ip: string } = Object.assign(Object.create(app.request), { app, req })
   return request.ip
 }
 

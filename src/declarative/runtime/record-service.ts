@@ -137,7 +137,11 @@ export class RecordService<
     return relations.length ? builder.select(...relations) : builder
   }
 
-  /** The query of a page: in a stable order, so that pages never overlap. */
+  /**
+   * The query of a page: in a stable order, so that pages never overlap. The adapter's own `_find`
+   * (unpaged, and under a multi patch or remove) builds its query here too, which it does not
+   * document (test/unit/library-internals.test.ts checks it).
+   */
   createQuery(params: ServiceParams = {} as ServiceParams) {
     const builder = this.recordQuery(params)
     const $sort: Record<string, number> = params.query?.$sort ?? {}
