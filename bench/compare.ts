@@ -247,7 +247,9 @@ async function measure(target: Target, round: number): Promise<Measurement[]> {
     .map((line) => {
       const [from, to] = [Date.parse(line.ts), Date.parse(line.ts) + line.duration_s * 1000]
       const per = (key: 'server' | 'database') =>
-        line.requests ? Math.round((cpuAt(samples, to, key) - cpuAt(samples, from, key)) / line.requests) : undefined
+        line.requests
+          ? Math.round((cpuAt(samples, to, key) - cpuAt(samples, from, key)) / line.requests)
+          : undefined
       return {
         target: target.label,
         round,
@@ -307,7 +309,12 @@ async function main() {
   }
   const file = resolve(WORK, `compare-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`)
   writeFileSync(file, measurements.map((m) => JSON.stringify(m)).join('\n') + '\n')
-  console.log(table(measurements, list.map((target) => target.label)))
+  console.log(
+    table(
+      measurements,
+      list.map((target) => target.label)
+    )
+  )
   console.log(`\nEach measurement: ${file}`)
 }
 

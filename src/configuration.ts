@@ -294,9 +294,10 @@ export async function checkConfiguration(
   const settings = JSON.parse(JSON.stringify(raw ?? {}))
   try {
     await validateConfiguration(settings)
-  } catch (error: any) {
-    if (!Array.isArray(error?.errors)) throw error
-    const problems = validationProblems(configurationSchema, settings, error.errors, origin)
+  } catch (error) {
+    const errors = typeof error === 'object' && error !== null && 'errors' in error ? error.errors : undefined
+    if (!Array.isArray(errors)) throw error
+    const problems = validationProblems(configurationSchema, settings, errors, origin)
     throw new ConfigurationError(describeProblems(problems))
   }
   if (environment === 'production') {

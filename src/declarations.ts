@@ -1,4 +1,9 @@
-import type { HookContext as FeathersHookContext, NextFunction } from '@feathersjs/feathers'
+import type {
+  Application as FeathersBaseApplication,
+  HookContext as FeathersHookContext,
+  NextFunction,
+  ServiceInterface
+} from '@feathersjs/feathers'
 import type { Application as FeathersApplication } from '@feathersjs/koa'
 import type { ServiceSwaggerOptions } from 'feathers-swagger'
 import type { Knex } from 'knex'
@@ -25,7 +30,15 @@ export interface ServiceTypes {}
 
 export type Application = FeathersApplication<ServiceTypes, Configuration>
 
-export type HookContext<S = any> = FeathersHookContext<Application, S>
+/**
+ * The app, where a service's path is known only at run time (a declaration's, a reference's): every
+ * path names an `S`, by default a service of records the compiler does not know.
+ */
+export type ApplicationByPath<S = ServiceInterface<unknown>> = Application &
+  FeathersBaseApplication<Record<string, S>, Configuration>
+
+/** A hook's context; `S`, the service, when the hook needs more of it than its path and method. */
+export type HookContext<S = ServiceInterface<unknown>> = FeathersHookContext<Application, S>
 
 declare module '@feathersjs/feathers' {
   interface Params {

@@ -163,7 +163,8 @@ const options: LoggerOptions = {
 export const logger: Logger = pino(options, output)
 
 // pino leaves bindings alone (its `formatters.bindings` is not applied to children): censor them here.
-// Children inherit these from the root logger.
+// Children inherit these from the root logger: pino makes a child with Object.create(parent), which
+// it does not document (test/unit/library-internals.test.ts checks it).
 const { child, setBindings } = logger
 Object.assign(logger, {
   child(this: Logger, bindings: pino.Bindings, childOptions?: pino.ChildLoggerOptions) {

@@ -107,7 +107,8 @@ async function drainAndClose(app: Application, server: Server, shutdownTimeoutMs
   app.io?.disconnectSockets(true)
   server.closeAllConnections()
   await closed
-  // Feathers' Koa teardown closes `app.server` too, and fails on one that is already closed.
+  // Feathers' Koa teardown closes `app.server` too, and fails on one that is already closed (not
+  // documented: test/unit/library-internals.test.ts).
   const closedServer: { server?: Server } = app
   closedServer.server = undefined
   await app.teardown()

@@ -19,6 +19,11 @@ import type { SessionRegistry } from './sessions/registry'
 
 const VERIFIED_TOKEN_CACHE_SIZE = 10_000
 
+// jsonwebtoken's option and secret types, as the authentication service takes them.
+type SignOptions = Parameters<AuthenticationService['createAccessToken']>[1]
+type VerifyOptions = Parameters<AuthenticationService['verifyAccessToken']>[1]
+type Secret = Parameters<AuthenticationService['verifyAccessToken']>[2]
+
 /**
  * Signs and verifies with a KeyObject: given the secret as a string, jsonwebtoken first tries
  * createPublicKey() on it, which throws on every call before it falls back (about a third of the
@@ -45,17 +50,17 @@ export class KeyedAuthenticationService extends AuthenticationService {
     return (this.key ??= createSecretKey(Buffer.from(this.configuration.secret)))
   }
 
-  async createAccessToken(payload: string | Buffer | object, options?: any, secret?: string) {
-    return super.createAccessToken(payload, options, secret ?? (this.secretKey() as any))
+  async createAccessToken(payload: string | Buffer | object, options?: SignOptions, secret?: Secret) {
+    return super.createAccessToken(payload, options, secret ?? this.secretKey())
   }
 
-  async verifyAccessToken(accessToken: string, options?: any, secret?: string) {
+  async verifyAccessToken(accessToken: string, options?: VerifyOptions, secret?: Secret) {
     const cacheable = !options && !secret
     const known = cacheable ? this.verified.get(accessToken) : undefined
     if (known && known.exp * 1000 > Date.now()) {
       return { ...known }
     }
-    const payload = await super.verifyAccessToken(accessToken, options, secret ?? (this.secretKey() as any))
+    const payload = await super.verifyAccessToken(accessToken, options, secret ?? this.secretKey())
     // Every token this server issues expires; one that never does was not made by it.
     if (typeof payload?.exp !== 'number') {
       throw new NotAuthenticated('Invalid access token')

@@ -1,6 +1,6 @@
 import type { AuthenticationResult } from '@feathersjs/authentication'
 import { NotAuthenticated } from '@feathersjs/errors'
-import type { Params } from '@feathersjs/feathers'
+import type { Params, RealTimeConnection } from '@feathersjs/feathers'
 import { hooks as schemaHooks } from '@feathersjs/schema'
 import { Type } from '@feathersjs/typebox'
 import { durationSeconds } from '../configuration'
@@ -68,7 +68,7 @@ function sessionRegistry(app: Application) {
     'logout',
     (_authResult: unknown, { connection }: Params) => connection && registry.untrack(connection)
   )
-  app.on('disconnect', (connection: any) => registry.untrack(connection))
+  app.on('disconnect', (connection: RealTimeConnection) => registry.untrack(connection))
   // Ended sessions are read before the first request and polled from then on.
   app.hooks({
     setup: [

@@ -5,6 +5,7 @@ import { NotAuthenticated, NotFound } from '@feathersjs/errors'
 import type { Params, RealTimeConnection } from '@feathersjs/feathers'
 import { isUuid } from '../declarative/fields'
 import { isClosed } from '../realtime/connections'
+import type { User } from '../services/users'
 import type { SessionRegistry } from './sessions/registry'
 
 /** The form our sessions' ids take: another spelling of one would miss the ended sessions. */
@@ -21,7 +22,7 @@ const ENTITY_CACHE_SIZE = 10_000
  * ended sessions this instance knows of (src/auth/sessions/registry.ts), no query.
  */
 export class CachedEntityJWTStrategy extends JWTStrategy {
-  private entities = new Map<string, { entity: any; expires: number }>()
+  private entities = new Map<string, { entity: Omit<User, 'password'>; expires: number }>()
   private merged?: { settings: unknown; configuration: JWTStrategy['configuration'] }
 
   /** Built again only when the authentication's configuration is (see KeyedAuthenticationService). */
@@ -86,10 +87,11 @@ export class CachedEntityJWTStrategy extends JWTStrategy {
     if (cached && cached.expires > Date.now()) {
       return cached.entity
     }
-    const { password: _hash, ...entity } = await super.getEntity(id, params).catch((error) => {
+    const user: User = await super.getEntity(id, params).catch((error) => {
       // A valid token of a user who no longer exists is no longer a credential.
       throw error instanceof NotFound ? new NotAuthenticated('Not authenticated') : error
     })
+    const { password: _hash, ...entity } = user
     this.entities.delete(id)
     if (this.entities.size >= ENTITY_CACHE_SIZE) {
       this.entities.delete(this.entities.keys().next().value as string)

@@ -2,6 +2,7 @@ import type { AuthenticationRequest } from '@feathersjs/authentication'
 import { LocalStrategy } from '@feathersjs/authentication-local'
 import { NotAuthenticated } from '@feathersjs/errors'
 import type { Params } from '@feathersjs/feathers'
+import { fieldOf } from '../errors'
 import { MAX_EMAIL_LENGTH, normalisedEmail } from '../declarative/fields'
 import { dummyHash, hashPassword, verifyPassword } from './passwords'
 
@@ -16,9 +17,9 @@ export class Argon2LocalStrategy extends LocalStrategy {
     return hashPassword(password)
   }
 
-  async comparePassword(entity: any, password: string) {
+  async comparePassword(entity: unknown, password: string) {
     const { entityPasswordField, errorMessage } = this.configuration
-    const stored = entity?.[entityPasswordField]
+    const stored = fieldOf(entity, entityPasswordField)
     const matches = typeof stored === 'string' && (await verifyPassword(stored, password).catch(() => false))
     if (!matches) {
       throw new NotAuthenticated(errorMessage)
@@ -50,7 +51,7 @@ export class Argon2LocalStrategy extends LocalStrategy {
       throw new NotAuthenticated(errorMessage)
     }
     const { provider: _provider, ...paramsWithoutProvider } = params
-    const found = await this.findEntity(username, paramsWithoutProvider)
+    const found: Record<string, unknown> = await this.findEntity(username, paramsWithoutProvider)
     await this.comparePassword(found, password)
     return {
       authentication: { strategy: this.name as string },

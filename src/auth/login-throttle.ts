@@ -6,6 +6,7 @@ import RateLimiterRes from 'rate-limiter-flexible/lib/RateLimiterRes.js'
 import type { RateLimiterAbstract, RateLimiterRedis } from 'rate-limiter-flexible'
 import type { ApplicationConfiguration } from '../configuration'
 import type { HookContext, NextFunction } from '../declarations'
+import { fieldOf } from '../errors'
 import { clientAddress } from '../hooks/audit-trail'
 import { logger } from '../logger'
 import { normalisedEmail } from '../declarative/fields'
@@ -118,8 +119,8 @@ export const loginThrottle =
     await reserve(reservations)
     try {
       await next()
-    } catch (error: any) {
-      if (error?.code !== 401) {
+    } catch (error) {
+      if (fieldOf(error, 'code') !== 401) {
         await release(reservations)
       }
       throw error

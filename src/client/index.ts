@@ -1,5 +1,5 @@
 import { feathers } from '@feathersjs/feathers'
-import type { TransportConnection, Application } from '@feathersjs/feathers'
+import type { TransportConnection, Application, ServiceInterface } from '@feathersjs/feathers'
 import authenticationClient, { AuthenticationClient } from '@feathersjs/authentication-client'
 import { resources } from '../services'
 import type { Resources } from '../services'
@@ -48,9 +48,11 @@ export const createClient = (
     authenticationClient({ Authentication: SessionAuthenticationClient, ...authenticationOptions })
   )
   client.set('connection', connection)
+  // A loop over the declarations cannot name each one's service type: by path, as a service.
+  const byPath = client as ClientApplication & Application<Record<string, ServiceInterface<unknown>>>
   for (const { path, methods } of resources) {
-    client.use(path as any, connection.service(path as any) as any, { methods: [...methods] as any })
+    byPath.use(path, connection.service(path), { methods: [...methods] })
   }
-  client.use('sessions', connection.service('sessions') as any, { methods: ['find', 'remove'] })
+  client.use('sessions', connection.service('sessions'), { methods: ['find', 'remove'] })
   return client
 }

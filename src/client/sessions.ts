@@ -13,7 +13,9 @@ export interface SessionClientOptions extends AuthenticationClientOptions {
   renewAt: number
 }
 
-// A mixin's base: any constructor of an AuthenticationClient (app, options).
+// A mixin's base: a constructor of an AuthenticationClient (app, options). TypeScript accepts no
+// other type for the arguments of a mixin's base (TS2545).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type ClientClass = new (...args: any[]) => AuthenticationClient
 
 const DEFAULT_RENEW_AT = 0.75
@@ -26,6 +28,16 @@ const notAuthenticated = (message: string) =>
   Object.assign(new Error(message), { name: 'NotAuthenticated', code: 401, className: 'not-authenticated' })
 
 const stripSlashes = (path: string) => path.replace(/^\/+|\/+$/g, '')
+
+/** An error's `code` (the HTTP status of a Feathers error), whatever was thrown. */
+const codeOf = (error: unknown) =>
+  typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined
+
+/** What the client needs of its Socket.io socket. */
+interface ClientSocket {
+  on(event: 'disconnect', listener: (reason: string) => void): unknown
+  connect(): unknown
+}
 
 /** The arguments of a call again, with other params: for its retry. */
 function argumentsOf(context: HookContext, params: Params) {
@@ -62,6 +74,8 @@ export function withSessions<B extends ClientClass>(Base: B) {
     /** One more on every login or renewal: a 401 of a call made before one needs no new renewal. */
     generation = 0
 
+    // As its base (ClientClass).
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     constructor(...args: any[]) {
       super(...args)
       // Before authentication-client's own hooks, so around them: a retry starts from the caller's params.
@@ -86,7 +100,7 @@ export function withSessions<B extends ClientClass>(Base: B) {
      * once connected, going on with the refresh token if the access token is refused; one the server
      * closed (its token expired, or its session ended) is connected again first.
      */
-    handleSocket(socket: any) {
+    handleSocket(socket: ClientSocket) {
       socket.on('disconnect', (reason: string) => {
         if (!this.authenticated || reason === 'io client disconnect') {
           return
@@ -113,8 +127,8 @@ export function withSessions<B extends ClientClass>(Base: B) {
         }
         this.scheduleRenewal(result)
         return result
-      } catch (error: any) {
-        if (authentication.strategy === 'refresh' && error?.code === 401) {
+      } catch (error) {
+        if (authentication.strategy === 'refresh' && codeOf(error) === 401) {
           await this.forgetSession()
         }
         throw error
@@ -126,8 +140,8 @@ export function withSessions<B extends ClientClass>(Base: B) {
       if (current && !force) {
         return current
       }
-      const attempt = super.reAuthenticate(true, strategy, authParams).catch(async (error: any) => {
-        if (error?.code !== 401 || !(await this.tokens.getItem(this.refreshTokenKey))) {
+      const attempt = super.reAuthenticate(true, strategy, authParams).catch(async (error: unknown) => {
+        if (codeOf(error) !== 401 || !(await this.tokens.getItem(this.refreshTokenKey))) {
           throw error
         }
         return this.renew()
@@ -187,14 +201,14 @@ export function withSessions<B extends ClientClass>(Base: B) {
     renewOnNotAuthenticated() {
       return async (context: HookContext, next: NextFunction) => {
         const { path, method, params } = context
-        if ((path === stripSlashes(this.options.path) && method === 'create') || params[RETRIED as any]) {
+        if ((path === stripSlashes(this.options.path) && method === 'create') || RETRIED in params) {
           return next()
         }
         const generation = this.generation
         try {
           await next()
-        } catch (error: any) {
-          if (error?.code !== 401 || !(await this.tokens.getItem(this.refreshTokenKey))) {
+        } catch (error) {
+          if (codeOf(error) !== 401 || !(await this.tokens.getItem(this.refreshTokenKey))) {
             throw error
           }
           if (this.generation === generation) {
@@ -202,7 +216,7 @@ export function withSessions<B extends ClientClass>(Base: B) {
               throw error
             })
           }
-          const service = context.service as any
+          const service = context.service as Record<string, (...args: unknown[]) => Promise<unknown>>
           context.result = await service[method](...argumentsOf(context, { ...params, [RETRIED]: true }))
         }
       }

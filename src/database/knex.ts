@@ -106,7 +106,8 @@ interface QueryRunner {
 
 type PostgresClientClass = new (config: Knex.Config) => Knex.Client & QueryRunner
 
-// knex's own PostgreSQL dialect (no typings for its internals).
+// knex's own PostgreSQL dialect (no typings for its internals), whose `_query` hands `options` to pg
+// with the statement: neither is documented (test/unit/library-internals.test.ts checks both).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const PostgresClient: PostgresClientClass = require('knex/lib/dialects/postgres')
 

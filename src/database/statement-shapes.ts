@@ -1,7 +1,7 @@
 import type { Knex } from 'knex'
 import { rowsFromDatabase } from './knex'
 
-type Row = Record<string, any>
+type Row = Record<string, unknown>
 
 /** A value that knex binds as it is: anything else is built by knex on every call. */
 export type PlainValue = string | number | boolean | null
@@ -23,6 +23,7 @@ const MAX_SHAPES = 500
  * Stands for the n-th value while a shape is built: a string or a number as the value is, so that
  * the builder takes the path it takes for the value. Booleans and nulls are part of the shape.
  */
+// eslint-disable-next-line no-control-regex -- a NUL, which no SQL text and no constant of ours holds
 const STRING_MARK = /^\u0000value (\d+)\u0000$/
 const FIRST_NUMBER_MARK = Number.MIN_SAFE_INTEGER
 

@@ -83,8 +83,13 @@ export interface IndexDeclaration<N extends string = string> {
   readonly where?: string
 }
 
-/** A property resolver of the declaration's own: `(value, data, context) => the value stored`. */
-export type PropertyResolver = (value: any, data: any, context: HookContext) => Promise<unknown>
+/**
+ * A property resolver of the declaration's own: `(value, data, context) => the value stored`. Written
+ * as a method's type so that a resolver may take its field's own type (`password: string | undefined`).
+ */
+export type PropertyResolver = {
+  resolve(value: unknown, data: unknown, context: HookContext): Promise<unknown>
+}['resolve']
 
 /**
  * Everything a declaration may say. `F` is its fields, `O` its owner rule and `N` the names a
@@ -211,7 +216,13 @@ export type RecordProperties<D extends Declaration> = { id: TString } & {
 export type RecordOf<D extends Declaration> = Static<TObject<RecordProperties<D>>>
 export type DataOf<D extends Declaration> = Static<TObject<D['fields']>>
 export type PatchOf<D extends Declaration> = Partial<DataOf<D>>
-export type QueryOf<D extends Declaration> = Partial<RecordOf<D>> & Record<string, any>
+/**
+ * A query of `D`'s records: a field equal to a value, or Feathers' operators on it (`{ $gte: 18 }`),
+ * and `$limit`, `$sort`, `$or`, … beside. The query schema says which are allowed (resource.ts).
+ */
+export type QueryOf<D extends Declaration> = {
+  [K in keyof RecordOf<D>]?: RecordOf<D>[K] | { readonly [operator: `$${string}`]: unknown }
+} & Record<string, unknown>
 
 /** The names a record of `D` has: its fields and the server's. */
 export type NamesOf<D extends Declaration> =
@@ -318,14 +329,17 @@ export interface Resource<D extends Declaration = Declaration> {
     query: (query: unknown) => Promise<unknown>
   }
   readonly resolvers: {
-    data: Resolver<any, HookContext>
-    patch: Resolver<any, HookContext>
-    query?: Resolver<any, HookContext>
-    external: Resolver<any, HookContext>
+    data: Resolver<AnyRecord, HookContext>
+    patch: Resolver<AnyRecord, HookContext>
+    query?: Resolver<AnyRecord, HookContext>
+    external: Resolver<AnyRecord, HookContext>
   }
 }
 
-export type AnyResource = Resource<any>
+export type AnyResource = Resource<Declaration>
+
+/** What a resource's resolvers take and give: a record, the data of a write, or a query. */
+export type AnyRecord = Record<string, unknown>
 
 /** The record type of a declared resource: `RecordOfResource<typeof patients>`. */
 export type RecordOfResource<R> = R extends Resource<infer D> ? RecordOf<D> : never

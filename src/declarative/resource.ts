@@ -3,7 +3,8 @@ import { Type } from '@feathersjs/typebox'
 import type { TProperties, TSchema } from '@feathersjs/typebox'
 import { currentUserId, ownerOnly } from '../hooks/owner-scope'
 import { ALL_METHODS } from './declaration'
-import type { Declaration, OwnerRule, Reference, Resource, TypedDeclaration } from './declaration'
+import type { AnyRecord, Declaration, OwnerRule, Reference, Resource, TypedDeclaration } from './declaration'
+import type { HookContext } from '../declarations'
 import { ilike, now, required, shapeOf, timestamp, uuid } from './fields'
 import { querySyntaxFor } from './query'
 import { compileQueryValidator, compileValidator, dataValidator } from './validators'
@@ -280,10 +281,12 @@ export function defineResource<const D extends Declaration>(
       query: compileQueryValidator(query)
     },
     resolvers: {
-      data: resolve({ ...declaration.resolve?.data, ...ownerData }),
-      patch: resolve({ ...declaration.resolve?.patch, ...stamped }),
-      query: scopeField ? resolve({ [scopeField]: ownerOnly }) : undefined,
-      external: resolve(Object.fromEntries(hidden.map((field) => [field, async () => undefined])))
+      data: resolve<AnyRecord, HookContext>({ ...declaration.resolve?.data, ...ownerData }),
+      patch: resolve<AnyRecord, HookContext>({ ...declaration.resolve?.patch, ...stamped }),
+      query: scopeField ? resolve<AnyRecord, HookContext>({ [scopeField]: ownerOnly }) : undefined,
+      external: resolve<AnyRecord, HookContext>(
+        Object.fromEntries(hidden.map((field) => [field, async () => undefined]))
+      )
     }
   }
 }

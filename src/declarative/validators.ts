@@ -49,7 +49,7 @@ const invalid = (keyword: string, message: string) =>
  * collector then pays for on every request. A failure is the same ajv `ValidationError`, which the
  * schema hooks answer with 400.
  */
-export function compileValidator<T = any, R = T>(schema: TSchema, ajv: Ajv): Validator<T, R> {
+export function compileValidator<T = unknown, R = T>(schema: TSchema, ajv: Ajv): Validator<T, R> {
   const validate = ajv.compile(schema)
   return async (data: T) => {
     if (!validate(data)) {
@@ -102,7 +102,7 @@ function holdsNullOrBoolean(value: unknown, depth = 0): boolean {
  * clauses), then the number of values in the whole query, which nested `$and` / `$or` clauses
  * could multiply.
  */
-export function compileQueryValidator<T = any>(schema: TSchema): Validator<T, T> {
+export function compileQueryValidator<T = unknown>(schema: TSchema): Validator<T, T> {
   const validate = compileValidator<T>(schema, queryValidator)
   return async (query: T) => {
     if (holdsNullOrBoolean(query)) {

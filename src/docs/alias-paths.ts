@@ -2,7 +2,16 @@ import { CREATE_ROUTES, LOGOUT_ROUTE, SERVICE_ROUTES } from '../http/api-aliases
 import type { ApiRoute } from '../http/api-aliases'
 import { errorResponseRef } from './schemas'
 
-type Operation = Record<string, any>
+/** An OpenAPI operation: what is read or changed of one here, and whatever else it says. */
+interface Operation {
+  summary?: string
+  description?: string
+  parameters?: Parameter[]
+  requestBody?: unknown
+  responses?: Record<string, unknown>
+  [keyword: string]: unknown
+}
+type Parameter = { name?: string } & Record<string, unknown>
 type PathItem = Record<string, Operation>
 export type Paths = Record<string, PathItem>
 
@@ -36,9 +45,7 @@ function findByPath(find: Operation, service: string, field: string): Operation 
       schema: { type: 'string', format: 'uuid' }
     },
     // The path's `id` is the field's value; a query `id` (the mapping's own) would only confuse.
-    ...(operation.parameters ?? []).filter(
-      (parameter: Operation) => parameter.name !== field && parameter.name !== 'id'
-    )
+    ...(operation.parameters ?? []).filter((parameter) => parameter.name !== field && parameter.name !== 'id')
   ]
   return operation
 }

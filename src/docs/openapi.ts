@@ -59,7 +59,7 @@ export const withApiAliases = (paths: Paths, routes: ApiRoute[]): Paths => ({
 /** Once every service is registered: the `/api/...` routes, listed first. */
 const documentApiAliases =
   (app: Application, routes: ApiRoute[]) => async (_context: HookContext, next: NextFunction) => {
-    const document = (app as any).docs as { paths: Paths }
+    const document = (app as Application & { docs: { paths: Paths } }).docs
     document.paths = withApiAliases(document.paths, routes)
     await next()
   }
@@ -74,6 +74,8 @@ export const openApi = (routes: ApiRoute[]) => (app: Application) => {
     swagger({
       specs: specs(),
       docsJsonPath: OPENAPI_PATH,
+      // The document is kept as `app.docs`: the /api routes and the /fhir ones (src/fhir/openapi.ts) are added there.
+      appProperty: 'docs',
       idType: 'string',
       // Only services that declare their docs (a service without schemas would document nothing).
       ignore: { filter: (service) => !getServiceOptions(service)?.docs },

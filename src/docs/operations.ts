@@ -48,6 +48,11 @@ const idParameter = ({ modelName, idName, idType }: OperationArgs) =>
         schema: { type: 'string', format: 'uuid' }
       }
 
+/** A JSON schema in the document, read keyword by keyword. */
+type Schema = { readonly properties?: Record<string, unknown> } & Record<string, unknown>
+
+const isSchema = (value: unknown): value is Schema => typeof value === 'object' && value !== null
+
 const FIELD_OPERATORS = '`[$ne]`, `[$in][]`, `[$nin][]`, `[$lt]`, `[$lte]`, `[$gt]`, `[$gte]`'
 
 /**
@@ -55,8 +60,8 @@ const FIELD_OPERATORS = '`[$ne]`, `[$in][]`, `[$nin][]`, `[$lt]`, `[$lte]`, `[$g
  * `$select` and equality on each field. Operators on a field (`age[$gte]=18`) and `$or`/`$and`
  * follow the same schema; they are named in the description rather than listed one by one.
  */
-function queryParameters(querySchema: any, paginate?: { default?: number; max?: number }) {
-  const properties: Record<string, any> = querySchema?.properties ?? {}
+function queryParameters(querySchema: unknown, paginate?: { default?: number; max?: number }) {
+  const properties = (isSchema(querySchema) && querySchema.properties) || {}
   const parameters: object[] = [
     {
       in: 'query',
@@ -87,7 +92,7 @@ function queryParameters(querySchema: any, paginate?: { default?: number; max?: 
       })
     } else if (!name.startsWith('$')) {
       // A field: anyOf [the value, its operators]; a query parameter shows the plain value.
-      const value = Array.isArray(schema.anyOf) ? schema.anyOf[0] : schema
+      const value = isSchema(schema) && Array.isArray(schema.anyOf) ? schema.anyOf[0] : schema
       parameters.push({
         in: 'query',
         name,

@@ -25,26 +25,29 @@ export interface ServiceDocsOptions {
  * TypeBox schemas are JSON Schema, which OpenAPI 3.1 takes as they are, except that a `Type.Ref`
  * names a schema by its `$id`: here that becomes a reference to the component of that name.
  */
-export function toOpenApiSchema(schema: unknown): any {
-  if (Array.isArray(schema)) {
-    return schema.map(toOpenApiSchema)
-  }
-  if (schema === null || typeof schema !== 'object') {
-    return schema
-  }
+export function toOpenApiSchema(schema: object): Record<string, unknown> {
   const result: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(schema)) {
     if (key === '$id') continue
     result[key] =
       key === '$ref' && typeof value === 'string' && !value.includes('#')
         ? `#/components/schemas/${value}`
-        : toOpenApiSchema(value)
+        : openApiValue(value)
   }
   return result
 }
 
+const openApiValue = (value: unknown): unknown =>
+  Array.isArray(value)
+    ? value.map(openApiValue)
+    : value !== null && typeof value === 'object'
+      ? toOpenApiSchema(value)
+      : value
+
+type Operations = NonNullable<ServiceSwaggerOptions['operations']>
+
 /** Per method: the extra error responses, then what the service says of that operation. */
-function operations(errors: ServiceDocsOptions['errors'] = {}, declared: Record<string, any> = {}) {
+function operations(errors: ServiceDocsOptions['errors'] = {}, declared: Operations = {}) {
   const methods = new Set([...Object.keys(errors), ...Object.keys(declared)])
   return Object.fromEntries(
     [...methods].map((method) => {

@@ -7,11 +7,10 @@ import {
   NotFound,
   Unavailable
 } from '@feathersjs/errors'
+import { ERROR as KNEX_ORIGINAL_ERROR } from '@feathersjs/knex'
 import { logger } from '../logger'
 import type { Logger } from '../logger'
 import { camelCase } from '../database/naming'
-
-const KNEX_ORIGINAL_ERROR = Symbol.for('@feathersjs/knex/error')
 
 export class PayloadTooLarge extends FeathersError {
   constructor(message = 'Request body is too large') {
@@ -47,8 +46,16 @@ interface PostgresError {
   constraint?: string
 }
 
-function isPostgresError(error: any): error is PostgresError {
-  return typeof error?.code === 'string' && error.code.length === 5 && typeof error.severity === 'string'
+/** A field of a thrown value of any shape: undefined unless the value is an object. */
+export const fieldOf = (value: unknown, key: PropertyKey): unknown =>
+  typeof value === 'object' && value !== null ? (value as Record<PropertyKey, unknown>)[key] : undefined
+
+/** The error the Knex adapter's error was made from (it keeps it under its `ERROR` key), else `error`. */
+export const originalError = (error: unknown): unknown => fieldOf(error, KNEX_ORIGINAL_ERROR) ?? error
+
+function isPostgresError(error: unknown): error is PostgresError {
+  const code = fieldOf(error, 'code')
+  return typeof code === 'string' && code.length === 5 && typeof fieldOf(error, 'severity') === 'string'
 }
 
 /** `Key (patient_id, doctor_id)=(…)` names the columns; the values stay on the server. */
@@ -85,24 +92,25 @@ function fromPostgres(error: PostgresError): FeathersError | undefined {
 
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'])
 
-function isConnectionFailure(error: any) {
+function isConnectionFailure(error: unknown) {
+  const code = fieldOf(error, 'code')
   return (
-    UNAVAILABLE_CODES.has(error?.code) ||
+    (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) ||
     /^Knex: Timeout acquiring a connection|Connection terminated|Query read timeout$/.test(
-      String(error?.message ?? '')
+      String(fieldOf(error, 'message') ?? '')
     )
   )
 }
 
 /** Whether the database could not be reached or did not answer in time: a 503. */
-export function isDatabaseUnavailable(error: any): boolean {
-  const original = error?.[KNEX_ORIGINAL_ERROR] ?? error
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const original = originalError(error)
   return (isPostgresError(original) && fromPostgres(original)?.code === 503) || isConnectionFailure(original)
 }
 
 /** Koa middleware errors (koa-body and friends) carry an HTTP status. */
-function fromHttpError(error: any): FeathersError | undefined {
-  const status = error?.status ?? error?.statusCode
+function fromHttpError(error: unknown): FeathersError | undefined {
+  const status = fieldOf(error, 'status') ?? fieldOf(error, 'statusCode')
   if (typeof status !== 'number' || status < 400 || status >= 500) {
     return undefined
   }
@@ -111,11 +119,12 @@ function fromHttpError(error: any): FeathersError | undefined {
   if (status === 404) return new NotFound('Not found')
   if (status === 403) return new Forbidden('Forbidden')
   if (error instanceof SyntaxError) return new BadRequest('Malformed JSON in request body')
-  return new BadRequest(error.expose ? error.message : 'Bad request')
+  const message = fieldOf(error, 'message')
+  return new BadRequest(fieldOf(error, 'expose') && typeof message === 'string' ? message : 'Bad request')
 }
 
 /** What the database said, or what was said while talking to it: only what is mapped on purpose gets out. */
-function fromDatabase(original: any): FeathersError | undefined {
+function fromDatabase(original: unknown): FeathersError | undefined {
   return (
     (isPostgresError(original) && fromPostgres(original)) ||
     (isConnectionFailure(original) && new Unavailable('Database unavailable')) ||
@@ -132,7 +141,7 @@ function fromFeathers(error: unknown): FeathersError | undefined {
 }
 
 // Mapped and logged once, whichever layer (service hook, socket, then Koa) sees it again.
-const alreadyPublic = new WeakSet<object>()
+const alreadyPublic = new WeakSet<FeathersError>()
 
 /**
  * Every error leaves the server through here: database errors become what they mean (409, 400,
@@ -141,11 +150,11 @@ const alreadyPublic = new WeakSet<object>()
  * never sent: `log` is the logger of the request or socket call (src/logger.ts `loggerOf`), and a
  * database error's line has its SQLSTATE and constraint in `err.code` and `err.constraint`.
  */
-export function toPublicError(error: any, log: Logger = logger): FeathersError {
-  if (alreadyPublic.has(error)) {
+export function toPublicError(error: unknown, log: Logger = logger): FeathersError {
+  if (error instanceof FeathersError && alreadyPublic.has(error)) {
     return error
   }
-  const original = error?.[KNEX_ORIGINAL_ERROR] ?? error
+  const original = originalError(error)
   const touchedDatabase = original !== error || isPostgresError(original)
   const mapped = touchedDatabase
     ? fromDatabase(original)

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net'
 import { FeathersError, Gone, MethodNotAllowed, NotAuthenticated, NotFound } from '@feathersjs/errors'
 import type { Paginated, Params } from '@feathersjs/feathers'
 import type { Middleware } from '@feathersjs/koa'
-import type { Application } from '../declarations'
+import type { Application, ApplicationByPath } from '../declarations'
 import { isUuid } from '../declarative/fields'
 import { parseVersion } from '../declarative/versions'
 import { historyPath } from '../declarative/runtime/history-service'
@@ -14,10 +14,28 @@ import { FHIR_PREFIX, isStrict, knownParameters, negotiate, pagingOf, parameters
 import type { Given, KnownParameters, Route } from './request'
 import { isUnderFhir, sendFhir } from './outcome'
 import { MATCHES_NOTHING } from './vocabulary'
-import type { FhirContext, FhirMapping, FhirType, Interaction } from './vocabulary'
+import type { FhirContext, FhirMapping, FhirRecord, FhirType, Interaction } from './vocabulary'
 
 type KoaContext = Parameters<Middleware>[0]
-type Row = Record<string, any>
+
+/** A record of a mapped resource, as its service answers it. */
+type Row = FhirRecord
+
+/** A service query. */
+type Query = Record<string, unknown>
+
+/** The record a version holds: all of it, its id included. */
+const recordOf = (entry: HistoryEntry) => entry.data as Row
+
+/** What the facade calls of a mapped resource's service, and of its history's. */
+interface ResourceReads {
+  get(id: string, params: Params): Promise<Row>
+  find(params: Params): Promise<Paginated<Row>>
+}
+interface HistoryReads {
+  get(version: string, params: Params): Promise<HistoryEntry>
+  find(params: Params): Promise<Paginated<HistoryEntry>>
+}
 
 /** A FHIR type this server serves: its mapping, and the parameters each of its interactions takes. */
 interface Served {
@@ -43,9 +61,9 @@ const NOTHING = { id: { $in: [] } }
  * The service query of a search's parameters: each value's query, AND-ed (a field named twice goes
  * into `$and`); a value that can match nothing makes the whole search match nothing.
  */
-function searchQuery(type: FhirType<Row>, given: Given): Row {
-  const query: Row = {}
-  const and: Row[] = []
+function searchQuery(type: FhirType<Row>, given: Given): Query {
+  const query: Query = {}
+  const and: Query[] = []
   for (const [name, value] of given) {
     const parameter = type.search[name]
     if (!parameter) continue
@@ -192,7 +210,8 @@ export class FhirFacade {
   private resourceOf(served: Served, record: Row, version?: number): FhirResource {
     const { name, type, versioned } = served
     const resource: FhirResource = { resourceType: name, id: record.id }
-    const lastUpdated: string | undefined = type.lastUpdated && record[type.lastUpdated]
+    // The field is a timestamp: text.
+    const lastUpdated = (type.lastUpdated && record[type.lastUpdated]) as string | undefined
     if (versioned) {
       const versionId = String(version ?? record.version)
       resource.meta = lastUpdated ? { versionId, lastUpdated } : { versionId }
@@ -203,11 +222,11 @@ export class FhirFacade {
   }
 
   private service(served: Served) {
-    return this.app.service(served.mapping.resource.path as any) as any
+    return (this.app as ApplicationByPath<ResourceReads>).service(served.mapping.resource.path)
   }
 
   private historyService(served: Served) {
-    return this.app.service(historyPath(served.mapping.resource) as any) as any
+    return (this.app as ApplicationByPath<HistoryReads>).service(historyPath(served.mapping.resource))
   }
 
   private async read(served: Served, id: string, params: Params): Promise<Answer> {
@@ -253,7 +272,7 @@ export class FhirFacade {
     if (entry.action === 'remove') {
       throw new Gone(`Version ${entry.version} of this ${served.name} is its removal`)
     }
-    return { body: this.resourceOf(served, entry.data, entry.version), etag: `W/"${entry.version}"` }
+    return { body: this.resourceOf(served, recordOf(entry), entry.version), etag: `W/"${entry.version}"` }
   }
 
   private async history(served: Served, id: string, given: Given, params: Params): Promise<Answer> {
@@ -265,7 +284,8 @@ export class FhirFacade {
       version: entry.version,
       action: entry.action,
       at: entry.at,
-      resource: entry.action === 'remove' ? undefined : this.resourceOf(served, entry.data, entry.version)
+      resource:
+        entry.action === 'remove' ? undefined : this.resourceOf(served, recordOf(entry), entry.version)
     }))
     const base = this.base()
     const recordId = id.toLowerCase()

@@ -1,6 +1,6 @@
 import type { Application } from '../declarations'
 import { DEFAULT_COUNT, MAX_COUNT } from './request'
-import type { FhirMapping, FhirType, Interaction } from './vocabulary'
+import type { FhirMapping, FhirRecord, FhirType, Interaction } from './vocabulary'
 
 /**
  * The /fhir routes in /openapi.json, made from the same mappings the facade serves: each type's
@@ -116,7 +116,7 @@ function operation(summary: string, parameters: object[], success: object, error
   }
 }
 
-function typePaths(name: string, type: FhirType<any>): Record<string, { get: Operation }> {
+function typePaths(name: string, type: FhirType<FhirRecord>): Record<string, { get: Operation }> {
   const offers = (interaction: Interaction) => type.interactions.includes(interaction)
   const id = pathId('id', `The ${name}'s id`)
   const version = pathId('vid', 'The version: an integer from 1')

@@ -62,16 +62,22 @@ export interface FhirType<Record> {
   readonly search: Readonly<{ [name: string]: SearchParameter<keyof Record & string> }>
 }
 
+/** A record, whatever its resource: what the machinery of this folder knows of one. */
+export interface FhirRecord {
+  readonly id: string
+  readonly [field: string]: unknown
+}
+
 /** A resource's FHIR mapping: the types one of its records makes (each with the record's id). */
 export interface FhirMapping {
   readonly resource: AnyResource
-  readonly types: Readonly<Record<string, FhirType<any>>>
+  readonly types: Readonly<Record<string, FhirType<FhirRecord>>>
 }
 
 const TYPE_NAME = /^[A-Z][A-Za-z]{1,63}$/
 
 /** A mapping that cannot be served as declared stops the server here, naming what is wrong. */
-function checkMapping(resource: AnyResource, types: Record<string, FhirType<any>>) {
+function checkMapping(resource: AnyResource, types: FhirMapping['types']) {
   const where = `The FHIR mapping of '${resource.path}'`
   for (const [name, type] of Object.entries(types)) {
     if (!TYPE_NAME.test(name)) {
@@ -109,6 +115,8 @@ export function defineFhir<R extends AnyResource>(
   resource: R,
   types: Readonly<Record<string, FhirType<RecordOfResource<R>>>>
 ): FhirMapping {
-  checkMapping(resource, types)
-  return { resource, types }
+  // Kept beside the mappings of other resources: the facade hands each type only records of its own.
+  const erased = types as unknown as FhirMapping['types']
+  checkMapping(resource, erased)
+  return { resource, types: erased }
 }

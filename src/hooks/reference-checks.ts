@@ -1,7 +1,8 @@
 import { NotFound } from '@feathersjs/errors'
-import type { HookContext, NextFunction } from '../declarations'
+import type { Id, Params } from '@feathersjs/feathers'
+import type { ApplicationByPath, HookContext, NextFunction } from '../declarations'
+import { fieldOf, originalError } from '../errors'
 
-const KNEX_ORIGINAL_ERROR = Symbol.for('@feathersjs/knex/error')
 const FOREIGN_KEY_VIOLATION = '23503'
 
 /**
@@ -12,9 +13,11 @@ export const referencesNotFound =
   (messages: Record<string, string>) => async (_context: HookContext, next: NextFunction) => {
     try {
       await next()
-    } catch (error: any) {
-      const original = error?.[KNEX_ORIGINAL_ERROR] ?? error
-      const message = original?.code === FOREIGN_KEY_VIOLATION ? messages[original.constraint] : undefined
+    } catch (error) {
+      const original = originalError(error)
+      const constraint =
+        fieldOf(original, 'code') === FOREIGN_KEY_VIOLATION ? fieldOf(original, 'constraint') : undefined
+      const message = typeof constraint === 'string' ? messages[constraint] : undefined
       throw message ? new NotFound(message) : error
     }
   }
@@ -29,6 +32,14 @@ export interface OwnReference {
   message: string
 }
 
+/** What the check needs of the referenced service (a RecordService): reading a record without hooks. */
+interface RecordReader {
+  _get(id: Id, params: Params): Promise<unknown>
+}
+
+const isRecordReader = (service: object): service is RecordReader =>
+  typeof (service as Partial<RecordReader>)._get === 'function'
+
 /**
  * Before a create, the record that `field` names must be the caller's: a 404 otherwise, the same
  * as for a missing record, and before any other constraint can reveal that it exists.
@@ -39,7 +50,10 @@ export const requireOwnReference =
     const { user } = context.params
     const id = (context.data as Record<string, unknown> | undefined)?.[field]
     if (user && typeof id === 'string') {
-      const target = context.app.service(service as any) as any
+      const target = (context.app as ApplicationByPath).service(service)
+      if (!isRecordReader(target)) {
+        throw new Error(`'${service}' is not a service of records`)
+      }
       await target._get(id, { query: { [ownerField]: user.id } }).catch(() => {
         throw new NotFound(message)
       })

@@ -45,7 +45,10 @@ function decodedSegment(segment: string) {
   }
 }
 
-function withStrategy(body: any, { strategy, forced }: { strategy: string; forced: boolean }) {
+/** A request's body as Koa's body parser leaves it: JSON. */
+type RequestBody = Parameters<Middleware>[0]['request']['body']
+
+function withStrategy(body: RequestBody, { strategy, forced }: { strategy: string; forced: boolean }) {
   if (
     body !== null &&
     typeof body === 'object' &&

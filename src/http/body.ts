@@ -1,6 +1,7 @@
 import { BadRequest } from '@feathersjs/errors'
 import { bodyParser } from '@feathersjs/koa'
 import type { Middleware } from '@feathersjs/koa'
+import { fieldOf } from '../errors'
 
 /** The largest JSON body, over REST and (as a call's data) over a socket: 100 kB. */
 export const JSON_BODY_LIMIT = 100 * 1024
@@ -20,8 +21,8 @@ export const jsonBody = (): Middleware => {
         read = true
         await next()
       })
-    } catch (error: any) {
-      if (read || typeof (error?.status ?? error?.statusCode) === 'number') {
+    } catch (error) {
+      if (read || typeof (fieldOf(error, 'status') ?? fieldOf(error, 'statusCode')) === 'number') {
         throw error
       }
       throw new BadRequest('The body could not be read: it does not match its Content-Encoding')

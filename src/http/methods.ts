@@ -3,6 +3,7 @@ import { getServiceOptions } from '@feathersjs/feathers'
 import type { FeathersKoaContext, Middleware } from '@feathersjs/koa'
 import { http } from '@feathersjs/transport-commons'
 import type { Application, ConditionHeader } from '../declarations'
+import { fieldOf } from '../errors'
 import type { AliasResolver } from './api-aliases'
 
 /**
@@ -29,10 +30,18 @@ export type TargetOf = (path: string, method: string) => Target | undefined
 
 const PAGE: Target = { conditions: [] }
 
+/** What an adapter (AdapterBase) adds to a service: whether a method may change several records. */
+interface MultiOption {
+  allowsMulti(method: string): boolean
+}
+
+const hasMultiOption = (service: object): service is MultiOption =>
+  typeof (service as Partial<MultiOption>).allowsMulti === 'function'
+
 /** Whether a service answers `method` at its path without an id: adapters say so by their `multi`. */
-function servedWithoutId(service: any, method: string, withoutId: readonly string[] = []) {
+function servedWithoutId(service: object, method: string, withoutId: readonly string[] = []) {
   if (method === 'find' || method === 'create') return true
-  if (typeof service.allowsMulti === 'function') return Boolean(service.allowsMulti(method))
+  if (hasMultiOption(service)) return Boolean(service.allowsMulti(method))
   return withoutId.includes(method)
 }
 
@@ -41,6 +50,8 @@ function serviceTarget(app: Application, path: string, httpMethod: string): Targ
   const lookup = app.lookup(path)
   if (!lookup) return undefined
   const { service, params } = lookup
+  // The transports register a record's route as `<path>/:__id`, so its id is `__id`: not
+  // documented (test/unit/library-internals.test.ts checks it).
   const id: unknown = params.__id
   // HEAD is a GET without a body: `find` or `get` as well.
   const method = http.getServiceMethod(httpMethod, id ?? null)
@@ -127,9 +138,9 @@ export const methodsAndConditions =
     }
     try {
       await next()
-    } catch (error: any) {
+    } catch (error) {
       // A 405 from further in (a method named by X-Service-Method) names the methods too.
-      if (error?.code === 405) ctx.set('Allow', allowedMethods(targetOf, path).join(', '))
+      if (fieldOf(error, 'code') === 405) ctx.set('Allow', allowedMethods(targetOf, path).join(', '))
       throw error
     }
   }

@@ -30,7 +30,8 @@ export const requestLog = (): Middleware => async (ctx, next) => {
       {
         res: { statusCode: ctx.status },
         responseTime: Math.round((performance.now() - started) * 10) / 10,
-        // The service call's context (kept by the REST transport) names the authenticated caller.
+        // The service call's context names the authenticated caller: the REST transport keeps it as
+        // `ctx.hook`, undocumented (test/unit/library-internals.test.ts); the FHIR facade sets it too.
         userId: (ctx as { hook?: { params?: { user?: { id?: string } } } }).hook?.params?.user?.id ?? null
       },
       'request completed'

@@ -53,7 +53,8 @@ const socketIoRefusal = (status: number): RawError =>
 /**
  * engine.io and ws refuse a WebSocket handshake by writing an answer of their own on the socket
  * (text, none of the security headers): the first thing written there, when it is such a refusal,
- * is replaced by the API's JSON error with the security headers. The `101` passes as it is.
+ * is replaced by the API's JSON error with the security headers. The `101` passes as it is. How
+ * they write it is not documented (test/unit/library-internals.test.ts checks it).
  */
 function refusalsAsJson(socket: Duplex, lines: string) {
   const { write, end } = socket
@@ -79,9 +80,10 @@ function refusalsAsJson(socket: Duplex, lines: string) {
 }
 
 /**
- * After Socket.io has attached itself: its WebSocket handshakes go to it (its refusals answered
- * as JSON with the security headers), every other upgrade request is answered as a plain request.
- * Without this, Socket.io leaves any other upgrade unanswered and closes it after a second.
+ * After Socket.io has attached itself (as the server's one `upgrade` listener): its WebSocket
+ * handshakes go to it (its refusals answered as JSON with the security headers), every other
+ * upgrade request is answered as a plain request. Without this, Socket.io leaves any other upgrade
+ * unanswered and closes it after a second.
  */
 export function answerOtherUpgradesAsRequests(server: Server, socketIoPath: string, headers: Headers) {
   const socketIo = server.listeners('upgrade') as UpgradeListener[]

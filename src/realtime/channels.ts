@@ -1,6 +1,7 @@
 import type { RealTimeConnection } from '@feathersjs/feathers'
 import type { AuthenticationResult } from '@feathersjs/authentication'
 import { CombinedChannel } from '@feathersjs/transport-commons'
+import type { Channel } from '@feathersjs/transport-commons'
 import { isClosed } from './connections'
 import type { Application, HookContext } from '../declarations'
 
@@ -17,13 +18,13 @@ export const AUTHENTICATED_CHANNEL = 'authenticated'
 export const userChannel = (userId: string) => `users/${userId}`
 
 type OwnerOf<T> = (record: T) => string | null | undefined
-type Publisher = (record: any, context: HookContext) => ReturnType<Application['channel']> | undefined
+type Publisher = (record: unknown, context: HookContext) => Channel | undefined
 
 // The publishers made here, with the owner each reads off a record (none for the authenticated
 // channel): what they publish may be shared with other instances (see event-sync.ts).
-const declaredPublishers = new WeakMap<Publisher, OwnerOf<any> | null>()
+const declaredPublishers = new WeakMap<Publisher, OwnerOf<unknown> | null>()
 
-const declared = (publisher: Publisher, ownerOf: OwnerOf<any> | null = null) => {
+const declared = (publisher: Publisher, ownerOf: OwnerOf<unknown> | null = null) => {
   declaredPublishers.set(publisher, ownerOf)
   return publisher
 }
@@ -41,16 +42,18 @@ export function ownerOfEvent(publisher: unknown, record: unknown): string | unde
   return typeof owner === 'string' ? owner : undefined
 }
 
-// Where @feathersjs/transport-commons keeps the app's channels by name.
+// Where @feathersjs/transport-commons keeps the app's channels by name (its `keys.CHANNELS`, not
+// exported by the package). Its public `app.channels` lists the names, a new array on every call.
 const CHANNELS = Symbol.for('@feathersjs/transport-commons/channels')
 
 /**
  * The channel if someone is in it. `app.channel(name)` would create it, and an empty channel is
  * only dropped when its last connection leaves: one would pile up for every user who ever had an
  * event while offline, and every logout and disconnect goes through all channels.
+ * (test/unit/library-internals.test.ts checks where the channels are kept.)
  */
-const existingChannel = (app: Application, name: string) =>
-  (app as any)[CHANNELS]?.[name] as ReturnType<Application['channel']> | undefined
+const existingChannel = (app: Application, name: string): Channel | undefined =>
+  (app as { [CHANNELS]?: Record<string, Channel> })[CHANNELS]?.[name]
 
 /**
  * A publisher that sends an event to the connections of the user who owns the record; the owner is
@@ -58,12 +61,15 @@ const existingChannel = (app: Application, name: string) =>
  * calls and calls from other instances publish right too. Events are emitted one record at a time,
  * whatever the method returned.
  */
-export const publishToOwner = <T>(ownerOf: OwnerOf<T>) =>
-  declared((record, context) => {
+export const publishToOwner = <T>(ownerOf: OwnerOf<T>) => {
+  // The service's records are `T`s.
+  const ownerOfRecord: OwnerOf<unknown> = (record) => ownerOf(record as T)
+  return declared((record, context) => {
     const sent = (context as { owner?: unknown }).owner
-    const owner = sent !== undefined ? sent : record ? ownerOf(record as T) : undefined
+    const owner = sent !== undefined ? sent : record ? ownerOfRecord(record) : undefined
     return typeof owner === 'string' ? existingChannel(context.app, userChannel(owner)) : undefined
-  }, ownerOf)
+  }, ownerOfRecord)
+}
 
 /** A publisher that sends an event to every authenticated connection. */
 export const publishToAuthenticated = () =>
@@ -71,7 +77,9 @@ export const publishToAuthenticated = () =>
 
 /**
  * Sends `event` (not a service's: no path) with `payload` to every authenticated connection of this
- * instance, through Feathers' dispatcher as service events go.
+ * instance, through Feathers' dispatcher as service events go: the app's `publish` event, which
+ * @feathersjs/transport-commons sends to each socket of the channel as `<context.path> <event>` with
+ * `context.dispatch`. Undocumented; test/unit/library-internals.test.ts checks it.
  */
 export function sendToAuthenticated(app: Application, event: string, payload: Record<string, unknown>) {
   const channel = existingChannel(app, AUTHENTICATED_CHANNEL)

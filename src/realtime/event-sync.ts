@@ -13,7 +13,7 @@ import {
 import type { Message, ParseContext, SyncedEvent } from './event-messages'
 import { OriginSequences, RecordVersions } from './event-order'
 import { StreamReader, StreamWriter } from './event-stream'
-import type { Application } from '../declarations'
+import type { Application, ApplicationByPath } from '../declarations'
 import { logger, outageLog } from '../logger'
 import type { SharedRedis } from '../database/redis'
 
@@ -68,19 +68,23 @@ const REPLAY_MS = 10_000
 /** How long a stopping instance waits for its queued events to reach Redis. */
 const CLOSE_WAIT_MS = 2000
 
-// Where @feathersjs/transport-commons keeps the publishers of a service and of the app.
+// Where @feathersjs/transport-commons keeps the publishers of a service and of the app, by event
+// (its `keys.PUBLISHERS`, not exported by the package): no public API lists them
+// (test/unit/library-internals.test.ts checks where they are kept).
 const PUBLISHERS = Symbol.for('@feathersjs/transport-commons/publishers')
 
-const declaredPublishersOf = (target: any) => {
-  const publishers = target?.[PUBLISHERS] ?? {}
+type WithPublishers = { [PUBLISHERS]?: Record<PropertyKey, unknown> }
+
+const declaredPublishersOf = (target: unknown) => {
+  const publishers = (target as WithPublishers | undefined)?.[PUBLISHERS] ?? {}
   return Reflect.ownKeys(publishers)
     .map((key) => publishers[key])
     .filter(isDeclaredPublisher)
 }
 
-const declaresPublisher = (target: any) => declaredPublishersOf(target).length > 0
+const declaresPublisher = (target: unknown) => declaredPublishersOf(target).length > 0
 
-const servicesOf = (app: Application) => app.services as unknown as Record<string, any>
+const servicesOf = (app: Application) => (app as ApplicationByPath).services
 
 /** The owner of an event's record, read by the service's own publisher. */
 function ownerOf(app: Application, path: string, data: unknown) {
@@ -97,11 +101,14 @@ function ownerOf(app: Application, path: string, data: unknown) {
 const hasPublisher = (app: Application, service: unknown) =>
   declaresPublisher(service) || declaresPublisher(app)
 
+/** A service as Feathers registers it (what a mixin is given). */
+type RegisteredService = Parameters<Application['mixins'][number]>[0]
+
 type Emit = (this: unknown, event: string | symbol, ...args: unknown[]) => boolean
 
 /** The emit of a service as Feathers made it, and what an event of the stream is emitted with there. */
 interface Emitter {
-  service: any
+  service: RegisteredService
   emit: Emit
 }
 
@@ -121,7 +128,9 @@ function emitSafely({ service, emit }: Emitter, event: string, data: unknown, co
 /**
  * Wraps the `emit` of every service registered from now on: a service event of a published
  * service is delivered here (in version order) and handed to `share`. Answers the emitters by
- * path, to emit what comes from the stream.
+ * path, to emit what comes from the stream. Feathers sends every service event through the `emit`
+ * of the service its mixins were given, once per record, as `(event, record, context)`; no public
+ * hook sees them all before the publishers do (test/unit/library-internals.test.ts checks it).
  */
 function interceptServiceEvents(
   app: Application,
@@ -129,7 +138,7 @@ function interceptServiceEvents(
   share: (event: SyncedEvent) => void
 ) {
   const emitters = new Map<string, Emitter>()
-  app.mixins.push((service: any, path: string) => {
+  app.mixins.push((service, path) => {
     const emitter: Emitter = { service, emit: service.emit }
     emitters.set(path, emitter)
     service.emit = function (event: string | symbol, data: unknown, context: unknown) {

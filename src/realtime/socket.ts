@@ -3,7 +3,7 @@ import { BadRequest, Forbidden, GeneralError, NotFound, TooManyRequests } from '
 import { getServiceOptions } from '@feathersjs/feathers'
 import type { Server, Socket } from 'socket.io'
 import type { Application } from '../declarations'
-import { PayloadTooLarge } from '../errors'
+import { PayloadTooLarge, fieldOf } from '../errors'
 import { JSON_BODY_LIMIT } from '../http/body'
 import { logger } from '../logger'
 import type { Logger } from '../logger'
@@ -21,14 +21,17 @@ const PUBLIC_FIELDS = ['name', 'message', 'code', 'className', 'data', 'errors']
  * `toPublicError`; this also covers those raised before one (by the socket transport itself) and
  * keeps only the fields of a Feathers error: a 4xx as it is, anything else as a bare 500.
  */
-function publicSocketError(error: any, log: Logger): PublicError {
-  const code = error?.code
-  if (typeof code === 'number' && typeof error.className === 'string' && (code < 500 || code === 503)) {
-    return Object.fromEntries(
-      PUBLIC_FIELDS.filter((field) => error[field] !== undefined).map((field) => [field, error[field]])
-    ) as PublicError
+function publicSocketError(error: unknown, log: Logger): PublicError {
+  const code = fieldOf(error, 'code')
+  if (
+    typeof code === 'number' &&
+    typeof fieldOf(error, 'className') === 'string' &&
+    (code < 500 || code === 503)
+  ) {
+    const fields = PUBLIC_FIELDS.map((field) => [field, fieldOf(error, field)])
+    return Object.fromEntries(fields.filter(([, value]) => value !== undefined)) as PublicError
   }
-  if (code !== 500 || error?.message !== 'Internal Server Error') {
+  if (code !== 500 || fieldOf(error, 'message') !== 'Internal Server Error') {
     log.error({ err: error }, 'Unexpected error in a socket call')
   }
   return new GeneralError('Internal Server Error').toJSON()
@@ -144,7 +147,8 @@ function publicErrors(socket: FeathersSocket, methods: ReadonlySet<unknown>) {
 
 /**
  * Socket.io refuses a bad handshake request itself, before the app sees it, with a body of its own
- * (`{"code":0,"message":"Transport unknown"}`): the same refusal is sent as a Feathers error.
+ * (`{"code":0,"message":"Transport unknown"}`): the same refusal is sent as a Feathers error. That
+ * engine.io writes it with one `res.end(<text>)` is not documented (test/unit/library-internals.test.ts).
  */
 function feathersShapedRefusals(_req: unknown, res: ServerResponse, next: () => void) {
   const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse
@@ -163,10 +167,12 @@ function feathersShapedRefusals(_req: unknown, res: ServerResponse, next: () => 
 /**
  * The client's address of a handshake request, by the rule that gives REST its `ctx.ip`: Koa's own
  * `request.ip` getter, so behind a trusted proxy (`app.proxy`, `app.maxIpsCount`, src/app.ts) it is
- * the last X-Forwarded-For entry, and otherwise the connection's address.
+ * the last X-Forwarded-For entry, and otherwise the connection's address. `app.request` is the
+ * documented prototype of every Koa request; that its `ip` needs no more of one than `app` and
+ * `req` is not documented (test/unit/library-internals.test.ts checks it).
  */
 function clientIp(app: Application, req: IncomingMessage): string {
-  const request = Object.assign(Object.create(app.request), { app, req })
+  const request: { ip: string } = Object.assign(Object.create(app.request), { app, req })
   return request.ip
 }
 

@@ -1,4 +1,5 @@
 import { verifyPassword } from '../auth/passwords'
+import type { Params } from '@feathersjs/feathers'
 import type { Application } from '../declarations'
 import type { User } from '../services/users'
 import { DEMO_PASSWORD, demoDoctors, demoMappings, demoPatients, demoUsers } from './demo-data'
@@ -6,12 +7,18 @@ import type { DemoUserKey } from './demo-data'
 
 type Log = (message: string) => void
 
+/** What the seed needs of a service: `find` without paging, and `create`. */
+interface SeedService<T> {
+  find(params: Params & { paginate: false }): Promise<T[]>
+  create(data: Record<string, unknown>, params: Params): Promise<T>
+}
+
 /**
  * Finds the record `query` describes or creates it with `data`: running the seed again creates
  * nothing. Everything goes through the services, so validation, hashing and owners apply.
  */
 async function ensure<T extends { id: string }>(
-  service: { find(params: any): Promise<any>; create(data: any, params: any): Promise<any> },
+  service: SeedService<T>,
   label: string,
   query: Record<string, unknown>,
   data: Record<string, unknown>,

@@ -6,12 +6,26 @@
 
 export type SettingPath = readonly string[]
 
-/** A JSON schema as TypeBox builds it, read keyword by keyword. */
+/** A JSON schema as TypeBox builds it: the keywords read here (`allowed` is the project's own). */
 export interface JsonSchema {
-  [keyword: string]: any
+  type?: string
+  properties?: Record<string, JsonSchema>
+  items?: JsonSchema | JsonSchema[]
+  anyOf?: JsonSchema[]
+  const?: unknown
+  minimum?: number
+  maximum?: number
+  minLength?: number
+  pattern?: string
+  description?: string
+  allowed?: string
+  [keyword: string]: unknown
 }
 
-const isObjectSchema = (schema: JsonSchema) => schema.type === 'object' && schema.properties !== undefined
+type ObjectSchema = JsonSchema & { properties: Record<string, JsonSchema> }
+
+const isObjectSchema = (schema: JsonSchema): schema is ObjectSchema =>
+  schema.type === 'object' && schema.properties !== undefined
 
 /** The schema of the setting at `path`, if the schema declares one there. */
 export function schemaAt(root: JsonSchema, path: SettingPath): JsonSchema | undefined {
@@ -32,7 +46,7 @@ export function settingsOf(
   root: JsonSchema,
   prefix: SettingPath = []
 ): { path: SettingPath; schema: JsonSchema }[] {
-  return Object.entries(root.properties as Record<string, JsonSchema>).flatMap(([key, schema]) =>
+  return Object.entries(root.properties!).flatMap(([key, schema]) =>
     isObjectSchema(schema) ? settingsOf(schema, [...prefix, key]) : [{ path: [...prefix, key], schema }]
   )
 }
@@ -59,7 +73,7 @@ function text({ minLength, pattern }: JsonSchema) {
 
 function list(schema: JsonSchema) {
   if (Array.isArray(schema.items)) return `exactly ${JSON.stringify(schema.items.map((item) => item.const))}`
-  return `a list of ${allowedValues(schema.items)}: comma-separated or a JSON array`
+  return `a list of ${allowedValues(schema.items!)}: comma-separated or a JSON array`
 }
 
 /** In words, what the setting of `schema` allows. */
@@ -67,7 +81,7 @@ export function allowedValues(schema: JsonSchema): string {
   if (typeof schema.allowed === 'string') return schema.allowed
   if ('const' in schema) return `only ${shown(schema.const)}`
   if (Array.isArray(schema.anyOf)) {
-    const choices: JsonSchema[] = schema.anyOf
+    const choices = schema.anyOf
     return choices.every((choice) => 'const' in choice)
       ? choices.map((choice) => shown(choice.const)).join(', ')
       : choices.map(allowedValues).join(', or ')

@@ -86,7 +86,7 @@ export function settingsTable(schema: JsonSchema, dir: string): string {
       code(at.join('.')),
       defaultText(files, at),
       allowedValues(setting),
-      setting.description
+      setting.description ?? ''
     ]
   })
   const header = ['Environment variable', 'Setting (config files)', 'Default', 'Allowed', 'What it does']

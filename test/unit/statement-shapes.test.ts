@@ -53,7 +53,7 @@ describe('unit: statements kept per shape', () => {
     ])
     assert.deepEqual(await shapes.rows(db, 'by name and age', ['eve', 36], byNameAndAge), [])
     assert.equal(builds.length, 1)
-    assert.match(String(builds[0][0]), /^\u0000value 0\u0000$/)
+    assert.equal(builds[0][0], '\u0000value 0\u0000')
   })
 
   it('a null is a shape of its own (knex writes IS NULL where it would bind a value)', async () => {
@@ -89,7 +89,10 @@ describe('unit: statements kept per shape', () => {
     const values = ['ada', new Date(0)]
     const build = (given: readonly unknown[]) => {
       builds.push([...given])
-      return db(TABLE).select('rowId').where({ name: given[0] as string }).andWhere('age', '<>', 0)
+      return db(TABLE)
+        .select('rowId')
+        .where({ name: given[0] as string })
+        .andWhere('age', '<>', 0)
     }
     await shapes.rows(db, 'with a date', values, build)
     await shapes.rows(db, 'with a date', values, build)
@@ -99,7 +102,9 @@ describe('unit: statements kept per shape', () => {
   it('a value written into the SQL text instead of bound is never kept', async () => {
     const literal = (given: readonly unknown[]) => {
       builds.push([...given])
-      return db(TABLE).select('rowId').whereRaw(`name = '${String(given[0])}'`)
+      return db(TABLE)
+        .select('rowId')
+        .whereRaw(`name = '${String(given[0])}'`)
     }
     assert.deepEqual(await shapes.rows(db, 'literal', ['ada'], literal), [{ rowId: 1 }, { rowId: 2 }])
     assert.deepEqual(await shapes.rows(db, 'literal', ['bob'], literal), [{ rowId: 3 }])

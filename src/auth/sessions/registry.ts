@@ -277,7 +277,10 @@ export class SessionRegistry {
    * of the change that ended their session (a password change); at the end of this turn of the
    * event loop (the caller's own answer goes first) they lose their authentication, so a call
    * already on its way is answered 401. `CLOSE_AFTER_MS` later their sockets are closed, as on
-   * token expiry, so that a client notices; not one that logged in again meanwhile.
+   * token expiry, so that a client notices; not one that logged in again meanwhile. (The JWT
+   * strategy's `disconnect` takes the authentication off a connection, and the app's `disconnect`
+   * event closes its socket: what Feathers does on token expiry, undocumented and checked by
+   * test/unit/library-internals.test.ts.)
    */
   private logOff(connections: RealTimeConnection[]) {
     connections.forEach((connection) => this.untrack(connection))

@@ -60,6 +60,9 @@ export interface SessionRecord {
   userAgent: string | null
 }
 
+/** A row of a page: a session and the total of the caller's. */
+type PageRow = SessionRecord & { total: number }
+
 export interface EndedSession extends SessionRecord {
   userId: string
 }
@@ -269,7 +272,7 @@ export class SessionStore {
   async page(userId: string, limit: number, skip: number) {
     const { rows } = limit > 0 ? await this.db.raw(PAGE, [userId, limit, skip]) : { rows: [] }
     const total: number = rows.length > 0 ? rows[0].total : (await this.db.raw(COUNT, [userId])).rows[0].total
-    const data: SessionRecord[] = rows.map(({ total: _total, ...record }: any) => record)
+    const data: SessionRecord[] = rows.map(({ total: _total, ...record }: PageRow) => record)
     return { total, data }
   }
 

@@ -1,4 +1,4 @@
-import type { Application, HookContext, NextFunction } from '../../declarations'
+import type { Application, HookContext, NextFunction, ServiceTypes } from '../../declarations'
 import { sessionIdOf } from '../authentication-service'
 import { clientAddress } from '../../hooks/audit-trail'
 
@@ -42,7 +42,7 @@ const endOtherSessionsOnPasswordChange = async (context: HookContext, next: Next
  * them once the transaction has committed. Their sockets are left to src/realtime/channels.ts, which logs
  * them off once they received the `users removed` event.
  */
-const endSessionsOfRemovedUser = async (context: HookContext, next: NextFunction) => {
+const endSessionsOfRemovedUser = async (context: HookContext<ServiceTypes['users']>, next: NextFunction) => {
   const userId = userOf(context)
   if (!userId) {
     return next()
@@ -52,7 +52,7 @@ const endSessionsOfRemovedUser = async (context: HookContext, next: NextFunction
   const params = context.params
   const ended = await context.app.get('postgresqlClient').transaction(async (trx) => {
     const sessions = await registry.store.end({ userId }, ending, trx)
-    context.params = { ...params, transaction: { trx } }
+    context.params = { ...params, transaction: { starting: false, trx } }
     try {
       await next()
     } finally {

@@ -274,10 +274,7 @@ function resourceTable(resource: AnyResource, users: string, ownedTargets: KeySt
     triggers: [],
     internal: declaration.internal,
     renamed: Object.fromEntries(
-      Object.entries<string>(declaration.renamed ?? {}).map(([field, old]) => [
-        snakeCase(field),
-        snakeCase(old)
-      ])
+      Object.entries(declaration.renamed ?? {}).map(([field, old]) => [snakeCase(field), snakeCase(old!)])
     ),
     of: resource.path
   }

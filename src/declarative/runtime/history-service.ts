@@ -6,7 +6,7 @@ import { Type } from '@feathersjs/typebox'
 import type { TSchema } from '@feathersjs/typebox'
 import { hooks as schemaHooks } from '@feathersjs/schema'
 import type { Knex } from 'knex'
-import type { Application, HookContext } from '../../declarations'
+import type { Application, ApplicationByPath, HookContext } from '../../declarations'
 import { serviceDocs } from '../../docs/service-docs'
 import { audit } from '../../hooks/audit-trail'
 import { isUuid, timestamp, uuid } from '../fields'
@@ -214,9 +214,10 @@ export function registerHistory(app: Application, resource: AnyResource) {
     Model: app.get('postgresqlClient'),
     paginate: app.get('paginate')
   })
-  app.use(path as any, service as any, { methods: ['find', 'get'], docs: historyDocs(resource, schemas) })
+  const byPath = app as ApplicationByPath<HistoryService>
+  byPath.use(path, service, { methods: ['find', 'get'], docs: historyDocs(resource, schemas) })
   const recordId = (context: HookContext) => context.params.route?.id
-  ;(app.service(path as any) as any).hooks({
+  byPath.service(path).hooks({
     around: {
       all: [authenticate('jwt'), audit({ action: 'history', service: resource.path, recordId })]
     },

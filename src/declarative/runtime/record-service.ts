@@ -41,7 +41,7 @@ export interface RecordServiceOptions extends KnexAdapterOptions {
   leftOut?: Readonly<Record<string, 'null' | 'default'>>
 }
 
-type Row = Record<string, any>
+type Row = Record<string, unknown>
 
 const VERSION = 'version'
 
@@ -107,7 +107,11 @@ function databaseError(error: Error): never {
  * counted in the page's own statement, and related records embedded in the same statement.
  */
 /** `params` whose query holds `fields` equal to `values` instead. */
-const withQuery = <P extends Params>(params: P, fields: readonly string[], values: readonly unknown[]): P => ({
+const withQuery = <P extends Params>(
+  params: P,
+  fields: readonly string[],
+  values: readonly unknown[]
+): P => ({
   ...params,
   query: { ...params.query, ...Object.fromEntries(fields.map((field, index) => [field, values[index]])) }
 })
@@ -115,7 +119,7 @@ const withQuery = <P extends Params>(params: P, fields: readonly string[], value
 export class RecordService<
   Result extends Row,
   Data extends Row,
-  ServiceParams extends Params<any> = KnexAdapterParams,
+  ServiceParams extends Params = KnexAdapterParams,
   PatchData extends Row = Partial<Data>
 > extends KnexService<Result, Data, ServiceParams, PatchData> {
   private readonly relations: RelationColumn[]
@@ -164,7 +168,11 @@ export class RecordService<
     return relations.length ? builder.select(...relations) : builder
   }
 
-  /** The query of a page: in a stable order, so that pages never overlap. */
+  /**
+   * The query of a page: in a stable order, so that pages never overlap. The adapter's own `_find`
+   * (unpaged, and under a multi patch or remove) builds its query here too, which it does not
+   * document (test/unit/library-internals.test.ts checks it).
+   */
   createQuery(params: ServiceParams = {} as ServiceParams) {
     const builder = this.recordQuery(params)
     const $sort: Record<string, number> = params.query?.$sort ?? {}
@@ -237,7 +245,9 @@ export class RecordService<
    */
   private async notWritten(id: Id, params?: ServiceParams): Promise<never> {
     if (this.versioned && (params?.ifMatch || params?.ifNoneMatch)) {
-      const current: Row | undefined = await this.scopedTo(id, params).first(VERSION).catch(databaseError)
+      const current: { version: number } | undefined = await this.scopedTo(id, params)
+        .first(VERSION)
+        .catch(databaseError)
       if (current) {
         throw new PreconditionFailed(preconditionFailure(current[VERSION], params))
       }
@@ -322,13 +332,14 @@ export class RecordService<
 
   async _get(id: Id, params: ServiceParams = {} as ServiceParams): Promise<Result> {
     const key = recordId(id)
-    const fields = equalityFields(params.query)
+    const query = params.query ?? {}
+    const fields = equalityFields(query)
     const rows: Result[] = await (
       fields
         ? this.shapes.rows<Result>(
             this.connection(params),
             `get ${fields.join(',')}`,
-            [...fields.map((field) => params.query[field]), key],
+            [...fields.map((field) => query[field]), key],
             (values) => this.getQuery(withQuery(params, fields, values), values[fields.length])
           )
         : this.getQuery(params, key)

@@ -2,7 +2,7 @@ import { authenticate } from '@feathersjs/authentication'
 import { hooks as schemaHooks } from '@feathersjs/schema'
 import type { KnexAdapterParams } from '@feathersjs/knex'
 import { publishToAuthenticated, publishToOwner } from '../../realtime/channels'
-import type { Application, HookContext } from '../../declarations'
+import type { Application, ApplicationByPath, HookContext } from '../../declarations'
 import { serviceDocs } from '../../docs/service-docs'
 import type { ErrorStatus } from '../../docs/schemas'
 import { audit } from '../../hooks/audit-trail'
@@ -68,10 +68,11 @@ function leftOutOf(resource: AnyResource) {
 }
 
 /** Newest first (or whatever the declaration says) when the client does not sort. */
-const defaultSort = (sort: Record<string, 1 | -1>) => async (context: HookContext) => {
-  const query = (context.params.query ??= {})
-  query.$sort ??= { ...sort }
-}
+const defaultSort =
+  (sort: { readonly [field: string]: 1 | -1 | undefined }) => async (context: HookContext) => {
+    const query = (context.params.query ??= {})
+    query.$sort ??= { ...sort }
+  }
 
 const offered = (methods: readonly Method[], writes: Method[]) =>
   writes.filter((method) => methods.includes(method))
@@ -297,12 +298,13 @@ function publisherOf(resource: AnyResource) {
 /** Registers the service of a declared resource, with its hooks, docs and publisher. */
 export function registerResource<D extends Declaration>(app: Application, resource: Resource<D>) {
   const service: ResourceService<D> = new RecordService(serviceOptions(app, resource))
-  app.use(resource.path as any, service as any, {
+  const byPath = app as ApplicationByPath<ResourceService<D>>
+  byPath.use(resource.path, service, {
     methods: [...resource.methods],
     docs: docsOf(resource),
     conditions: conditionsOf(resource)
   })
-  const registered = app.service(resource.path as any) as any
+  const registered = byPath.service(resource.path)
   const publisher = publisherOf(resource)
   if (publisher) registered.publish(publisher)
   if (resource.declaration.hooks) registered.hooks(resource.declaration.hooks)
