@@ -32,6 +32,7 @@ import { createRedis, redisNamespace } from './database/redis'
 import type { RedisClient } from './database/redis'
 import type { RateLimiterRedis } from 'rate-limiter-flexible'
 import { routesWithoutPrototype } from './http/routes-without-prototype'
+import { rememberedLookups, rememberingRecent } from './http/recent-lookups'
 import { resources as declaredResources } from './services'
 import { fhirMappings } from './services/fhir'
 import { services } from './declarative/runtime'
@@ -108,7 +109,7 @@ export function createApp(
   app.use(fhirErrors())
   app.use(refuseUnmetExpectations())
   app.use(drain.middleware())
-  const resolveAlias = aliasResolver(resources)
+  const resolveAlias = rememberingRecent(aliasResolver(resources), (path, method) => `${method} ${path}`)
   app.use(methodsAndConditions(targetsOf(app, resolveAlias, pagesOf())))
   app.use(health(db, settings.database.timeouts.healthMs, () => app.get('eventSync')?.delivery()))
   // Before the body and the query string are read: /fhir reads neither, and answers FHIR's errors.
@@ -125,6 +126,7 @@ export function createApp(
   app.configure(closedConnections)
   app.configure(socketCaps)
   app.configure(routesWithoutPrototype)
+  app.configure(rememberedLookups)
   const shared = redis && { client: redis.client, namespace: redisNamespace(deploymentId) }
   app.set('redis', shared?.client)
   app.set(
