@@ -69,6 +69,9 @@ const run = (command: string, args: string[], cwd: string) =>
 function installedYardstick(source: string) {
   const copy = resolve(WORK, 'yardstick')
   if (!existsSync(resolve(copy, 'baseline/node_modules'))) {
+    if (!existsSync(resolve(source, 'load.mjs')) || !existsSync(resolve(source, 'baseline/server.mjs'))) {
+      throw new Error(`No yardstick in ${resolve(source)}: name its folder with --yardstick <folder>`)
+    }
     cpSync(resolve(source), copy, { recursive: true })
     run('npm', ['ci', '--no-audit', '--no-fund'], copy)
     run('npm', ['ci', '--no-audit', '--no-fund'], resolve(copy, 'baseline'))
@@ -318,7 +321,7 @@ async function main() {
   console.log(`\nEach measurement: ${file}`)
 }
 
-main().catch((error) => {
-  console.error(error)
+main().catch((error: Error) => {
+  console.error(error.message)
   process.exitCode = 1
 })
