@@ -4,7 +4,7 @@ import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['lib/', 'node_modules/', '.data/'] },
+  { ignores: ['lib/', 'node_modules/', '.data/', '.bench/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -20,7 +20,7 @@ describe('unit: recent lookups', () => {
   const app = () => {
     const application = feathers() as unknown as Application
     application.configure(routing())
-    application.use('things' as never, things as never)
+    application.use('fake-things' as never, things as never)
     application.configure(rememberedLookups)
     return application
   }
@@ -28,8 +28,8 @@ describe('unit: recent lookups', () => {
   it('answers what the router answers, again and again', () => {
     const application = app()
     for (let round = 0; round < 3; round++) {
-      const found = application.lookup('things/7')
-      assert.equal(found?.service, application.service('things' as never))
+      const found = application.lookup('fake-things/7')
+      assert.equal(found?.service, application.service('fake-things' as never))
       assert.deepEqual(found?.params, { __id: '7' })
       assert.equal(application.lookup('nothing/7'), null)
     }
@@ -37,20 +37,20 @@ describe('unit: recent lookups', () => {
 
   it('each caller gets its own route parameters: a change to them reaches no other call', () => {
     const application = app()
-    const first = application.lookup('things/7')!
+    const first = application.lookup('fake-things/7')!
     first.params.__id = 'changed'
     first.params.extra = 'added'
-    assert.deepEqual(application.lookup('things/7')?.params, { __id: '7' })
+    assert.deepEqual(application.lookup('fake-things/7')?.params, { __id: '7' })
   })
 
   it('finds a service added after a lookup, and forgets one removed', async () => {
     const application = app()
-    assert.equal(application.lookup('later'), null)
-    application.use('later' as never, things as never)
-    assert.equal(application.lookup('later')?.service, application.service('later' as never))
-    assert.ok(application.lookup('things'))
-    await application.unuse('things' as never)
-    assert.equal(application.lookup('things'), null)
+    assert.equal(application.lookup('fake-later'), null)
+    application.use('fake-later' as never, things as never)
+    assert.equal(application.lookup('fake-later')?.service, application.service('fake-later' as never))
+    assert.ok(application.lookup('fake-things'))
+    await application.unuse('fake-things' as never)
+    assert.equal(application.lookup('fake-things'), null)
   })
 
   it('remembers at most `size` keys, and never a computation that threw', () => {
