@@ -27,8 +27,11 @@ export interface BenchServerOptions {
   poolMax?: number
 }
 
-/** The Node.js options of `npm start` (`node <options> lib/src/index.js`), so the bench measures what runs. */
-const startOptions = packageJson.scripts.start.split(' ').slice(1, -1)
+/** The Node.js options of a `start` script (`exec node <options> lib/src/index.js`). */
+export const nodeOptionsOf = (start = '') => start.split(' ').filter((word) => word.startsWith('--'))
+
+/** Those of `npm start`, so the bench measures what runs. */
+const startOptions = nodeOptionsOf(packageJson.scripts.start)
 
 /**
  * The compiled app in a process of its own (so the load driver does not share its event loop),

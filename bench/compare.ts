@@ -19,6 +19,7 @@ import { cpSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } 
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
+import { nodeOptionsOf } from './bench-server'
 import { processCpuMicros } from './process-cpu'
 
 const { values: options } = parseArgs({
@@ -154,12 +155,9 @@ function targets(): Target[] {
   return list.map((target, index) => ({ ...target, port: 3191 + index }))
 }
 
-/** The Node.js options of `npm start`, so every build runs as it would in production. */
+/** The Node.js options of a build's `npm start`, so every build runs as it would in production. */
 const startOptions = (cwd: string) =>
-  JSON.parse(readFileSync(resolve(cwd, 'package.json'), 'utf8'))
-    .scripts.start?.replace(/^exec /, '')
-    .split(' ')
-    .filter((word: string) => word.startsWith('--')) ?? []
+  nodeOptionsOf(JSON.parse(readFileSync(resolve(cwd, 'package.json'), 'utf8')).scripts.start)
 
 async function start(target: Target) {
   await recreateDatabase(target.database)
