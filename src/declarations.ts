@@ -11,7 +11,7 @@ import type { ApplicationConfiguration } from './configuration'
 import type { Drain } from './http/drain'
 import type { Logger } from './logger'
 import type { RedisClient } from './database/redis'
-import type { AuditStamp } from './declarative/runtime/audit-statement'
+import type { AuditStamp } from './declarative/runtime/audit-records'
 
 export type { NextFunction }
 

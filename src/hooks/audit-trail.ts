@@ -5,7 +5,7 @@ import { loggerOf } from '../logger'
 import type { Logger } from '../logger'
 import { appendAudit } from '../declarative/runtime/audit-statement'
 import { users } from '../services/users'
-import type { AuditEntry, AuditStamp } from '../declarative/runtime/audit-statement'
+import type { AuditEntry, AuditStamp } from '../declarative/runtime/audit-records'
 import { isUuid, normalisedEmail } from '../declarative/fields'
 
 const asUuid = (value: unknown) => (isUuid(value) ? value.toLowerCase() : null)

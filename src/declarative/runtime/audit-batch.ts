@@ -1,6 +1,6 @@
 import type { Knex } from 'knex'
 import { AUDIT_TABLE } from './audit-statement'
-import type { AuditEntry } from './audit-statement'
+import type { AuditEntry } from './audit-records'
 
 const MAX_BATCH = 100
 

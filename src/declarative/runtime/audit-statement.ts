@@ -1,6 +1,7 @@
 import type { Knex } from 'knex'
 import { audit } from '../../services/audit'
 import { namesOf } from '../names'
+import type { AuditEntry, AuditStamp } from './audit-records'
 
 /** The audit trail's table and columns (src/services/audit.ts). */
 const { table: AUDIT, columns } = namesOf(audit)
@@ -8,16 +9,6 @@ export const AUDIT_TABLE = AUDIT
 
 /** `INSERT INTO audit (user_id, action, service, record_id, ip)`: every way into the trail. */
 export const AUDIT_INSERT = `INSERT INTO ${AUDIT} (${columns.userId}, ${columns.action}, ${columns.service}, ${columns.recordId}, ${columns.ip})`
-
-/** What a hook hands over; id and createdAt are the database's. */
-export interface AuditEntry {
-  userId: string | null
-  /** The method (`find`, `get`, `create`, …), `<method>-failed`, `login` or `login-failed`. */
-  action: string
-  service: string
-  recordId: string | null
-  ip: string | null
-}
 
 // Written on every audited call of a service that cannot write it in its own statement: a fixed
 // statement skips the query builder, and PostgreSQL plans it once.
@@ -32,19 +23,6 @@ export async function appendAudit(
   { userId, action, service, recordId, ip }: AuditEntry
 ): Promise<void> {
   await db.raw(INSERT, [userId, action, service, recordId, ip])
-}
-
-/**
- * Who did what, where from: an audit record but for the record id, which the statement yields.
- * The service that writes it into its own statement sets `written`; otherwise the audit hook
- * writes it after the call.
- */
-export interface AuditStamp {
-  userId: string | null
-  action: string
-  service: string
-  ip: string | null
-  written: boolean
 }
 
 const insertFrom = (source: string) => `${AUDIT_INSERT} SELECT ?::uuid, ?, ?, ${source}`
