@@ -199,7 +199,8 @@ const steps = (alice: () => TestUser, doctor: () => string): Step[] => [
       /^create the function zz_trials_version\(\)$/,
       /^create the function zz_trials_history_write\(\)$/,
       /^create the function zz_trials_history_append_only\(\)$/,
-      /^create the function zz_trial_counts_follow\(\)$/,
+      /^create the function zz_trial_counts_add\(\)$/,
+      /^create the function zz_trial_counts_subtract\(\)$/,
       /^create the function zz_trial_counts_move\(\)$/,
       /^zz_trials: drop the foreign key zz_trials_doctor_id_foreign .* ON DELETE SET NULL, to make it again$/,
       /^create the table zz_trials_history \(record_id, version, action, user_id, owner_id, at, data\)$/,
@@ -211,8 +212,8 @@ const steps = (alice: () => TestUser, doctor: () => string): Step[] => [
       /^zz_trials: create the trigger zz_trials_first_version$/,
       /^zz_trials: create the trigger zz_trials_next_version$/,
       /^zz_trials: create the trigger zz_trials_versioned$/,
-      /^zz_trials: create the trigger zz_trials_counted_insert$/,
-      /^zz_trials: create the trigger zz_trials_counted_delete$/,
+      /^zz_trials: create the trigger zz_trials_counted_add$/,
+      /^zz_trials: create the trigger zz_trials_counted_subtract$/,
       /^zz_trials: create the trigger zz_trials_counted_move$/,
       /^fill zz_trials_history from the rows of zz_trials$/,
       /^fill zz_trial_counts from the rows of zz_trials$/
@@ -262,9 +263,9 @@ const steps = (alice: () => TestUser, doctor: () => string): Step[] => [
     }),
     summaries: [
       // The database's triggers, in the order of their names.
-      /^zz_trials: drop the trigger zz_trials_counted_delete$/,
-      /^zz_trials: drop the trigger zz_trials_counted_insert$/,
+      /^zz_trials: drop the trigger zz_trials_counted_add$/,
       /^zz_trials: drop the trigger zz_trials_counted_move$/,
+      /^zz_trials: drop the trigger zz_trials_counted_subtract$/,
       /^zz_trials: drop the trigger zz_trials_first_version$/,
       /^zz_trials: drop the trigger zz_trials_next_version$/,
       /^zz_trials: drop the trigger zz_trials_versioned$/,
@@ -275,8 +276,9 @@ const steps = (alice: () => TestUser, doctor: () => string): Step[] => [
       /^zz_trials\.version: drop the column \(integer, not null, default 1, between 1 and 2147483647\)$/,
       /^drop the table zz_trial_counts$/,
       /^drop the table zz_trials_history$/,
-      /^drop the function zz_trial_counts_follow\(\)$/,
+      /^drop the function zz_trial_counts_add\(\)$/,
       /^drop the function zz_trial_counts_move\(\)$/,
+      /^drop the function zz_trial_counts_subtract\(\)$/,
       /^drop the function zz_trials_history_append_only\(\)$/,
       /^drop the function zz_trials_history_write\(\)$/,
       /^drop the function zz_trials_version\(\)$/

@@ -541,8 +541,8 @@ describe('the declared state', () => {
         'differ_trials_first_version',
         'differ_trials_next_version',
         'differ_trials_versioned',
-        'differ_trials_counted_insert',
-        'differ_trials_counted_delete',
+        'differ_trials_counted_add',
+        'differ_trials_counted_subtract',
         'differ_trials_counted_move'
       ]
     )
@@ -554,7 +554,8 @@ describe('the declared state', () => {
         'differ_trials_version',
         'differ_trials_history_write',
         'differ_trials_history_append_only',
-        'differ_trial_counts_follow',
+        'differ_trial_counts_add',
+        'differ_trial_counts_subtract',
         'differ_trial_counts_move'
       ]
     )
