@@ -27,33 +27,19 @@ export function countsStateOf(resource: AnyResource) {
   const upsert = (rows: string) => `INSERT INTO ${counts} AS counts (${owner}, slot, total)
       ${rows}
       ON CONFLICT (${owner}, slot) DO UPDATE SET total = counts.total + excluded.total;`
-  const add: FunctionState = {
-    name: `${counts}_add`,
+  const counting = (suffix: string, rows: string): FunctionState => ({
+    name: `${counts}_${suffix}`,
     of: path,
-    sql: `CREATE FUNCTION ${counts}_add() RETURNS trigger LANGUAGE plpgsql AS $$
+    sql: `CREATE FUNCTION ${counts}_${suffix}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  ${upsert(`VALUES (NEW.${owner}, pg_backend_pid() % ${SLOTS}, 1)`)}
+  ${upsert(rows)}
   RETURN NULL;
 END $$`
-  }
-  const subtract: FunctionState = {
-    name: `${counts}_subtract`,
-    of: path,
-    sql: `CREATE FUNCTION ${counts}_subtract() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  ${upsert(`SELECT ${owner}, pg_backend_pid() % ${SLOTS}, -count(*) FROM removed GROUP BY ${owner}`)}
-  RETURN NULL;
-END $$`
-  }
-  const move: FunctionState = {
-    name: `${counts}_move`,
-    of: path,
-    sql: `CREATE FUNCTION ${counts}_move() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  ${upsert(`VALUES (OLD.${owner}, pg_backend_pid() % ${SLOTS}, -1), (NEW.${owner}, pg_backend_pid() % ${SLOTS}, 1)`)}
-  RETURN NULL;
-END $$`
-  }
+  })
+  const slot = `pg_backend_pid() % ${SLOTS}`
+  const add = counting('add', `VALUES (NEW.${owner}, ${slot}, 1)`)
+  const subtract = counting('subtract', `SELECT ${owner}, ${slot}, -count(*) FROM removed GROUP BY ${owner}`)
+  const move = counting('move', `VALUES (OLD.${owner}, ${slot}, -1), (NEW.${owner}, ${slot}, 1)`)
   const triggers: TriggerState[] = [
     {
       table,
