@@ -100,12 +100,6 @@ function databaseError(error: Error): never {
   throw error
 }
 
-/**
- * The Knex adapter with single-statement writes: INSERT / UPDATE / DELETE … RETURNING instead of
- * the stock write-then-select (one round trip, and the scope check is part of the statement), a
- * full `update` that never nulls server-owned columns, pages in a stable order whose total is
- * counted in the page's own statement, and related records embedded in the same statement.
- */
 /** `params` whose query holds `fields` equal to `values` instead. */
 const withQuery = <P extends Params>(
   params: P,
@@ -116,6 +110,14 @@ const withQuery = <P extends Params>(
   query: { ...params.query, ...Object.fromEntries(fields.map((field, index) => [field, values[index]])) }
 })
 
+/**
+ * The Knex adapter with single-statement writes: INSERT / UPDATE / DELETE … RETURNING instead of
+ * the stock write-then-select (one round trip, and the scope check is part of the statement), a
+ * full `update` that never nulls server-owned columns, pages in a stable order whose total is
+ * counted in the page's own statement, and related records embedded in the same statement. A get,
+ * a create of one record and a page of plain equalities are built by knex once per shape of call
+ * (src/database/statement-shapes.ts).
+ */
 export class RecordService<
   Result extends Row,
   Data extends Row,
@@ -388,8 +390,8 @@ export class RecordService<
   }
 
   /**
-   * One record as a create of its shape (its fields, audited or not) has always been written: the
-   * same statement as `written` makes, built once per shape (src/database/statement-shapes.ts).
+   * A create of one record: the statement `written` makes, kept per shape (its fields, audited or
+   * not) by src/database/statement-shapes.ts.
    */
   private async createOne(data: Data, params?: ServiceParams): Promise<Result> {
     const fields = Object.keys(data).sort()
