@@ -27,6 +27,9 @@ const MAX_SHAPES = 500
 const STRING_MARK = /^\u0000value (\d+)\u0000$/
 const FIRST_NUMBER_MARK = Number.MIN_SAFE_INTEGER
 
+/** A string mark's NUL, or the digits of a number mark, in SQL text. */
+const WRITTEN_MARK = new RegExp(`\u0000|${String(-FIRST_NUMBER_MARK).slice(0, 12)}`)
+
 function placeholder(value: PlainValue, index: number): PlainValue {
   if (typeof value === 'string') return `\u0000value ${index}\u0000`
   if (typeof value === 'number') return FIRST_NUMBER_MARK + index
@@ -93,8 +96,10 @@ export class StatementShapes {
 
 function templateOf(builder: Knex.QueryBuilder, count: number): Kept | null {
   const { sql, bindings } = builder.toSQL()
-  // knex.raw reads every `?` as a binding: SQL with another `?` (or a value written into it) is rebuilt each time.
-  if (sql.includes('\u0000') || sql.split('?').length - 1 !== bindings.length) return null
+  // A value knex wrote into the text instead of binding it would stay in the kept SQL for every
+  // later call: such a shape is built each time. So is SQL with a `?` that is not a binding (knex.raw
+  // reads every `?` as one).
+  if (WRITTEN_MARK.test(sql) || sql.split('?').length - 1 !== bindings.length) return null
   const slots = bindings.map((binding): Slot => {
     const index = markedIndex(binding, count)
     return index === undefined ? { constant: binding } : { value: index }

@@ -1,5 +1,7 @@
 import type { Application } from '../declarations'
 
+const MAX_KEY_LENGTH = 256
+
 /**
  * `compute` remembered for the most recent keys: each request's path is resolved on its way by
  * the method check, the `/api` aliases and the REST transport, and concurrent requests interleave.
@@ -15,6 +17,8 @@ export function rememberingRecent<A extends unknown[], V>(
     const key = keyOf(...args)
     if (recent.has(key)) return recent.get(key) as V
     const value = compute(...args)
+    // A path as long as a request line may be would make the remembered ones megabytes.
+    if (key.length > MAX_KEY_LENGTH) return value
     if (recent.size >= size) recent.delete(recent.keys().next().value as string)
     recent.set(key, value)
     return value

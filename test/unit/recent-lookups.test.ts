@@ -73,4 +73,18 @@ describe('unit: recent lookups', () => {
     remembered('a')
     assert.deepEqual(calls, ['a', 'bad', 'bad', 'bb', 'ccc', 'a'])
   })
+
+  it('never remembers a key longer than 256 characters (a request line may be kilobytes)', () => {
+    let calls = 0
+    const remembered = rememberingRecent(
+      (key: string) => ++calls && key.length,
+      (key) => key
+    )
+    const long = 'x'.repeat(257)
+    assert.equal(remembered(long), 257)
+    assert.equal(remembered(long), 257)
+    assert.equal(remembered('x'.repeat(256)), 256)
+    assert.equal(remembered('x'.repeat(256)), 256)
+    assert.equal(calls, 3)
+  })
 })

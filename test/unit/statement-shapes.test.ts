@@ -85,6 +85,22 @@ describe('unit: statements kept per shape', () => {
     )
   })
 
+  it('a number written into the SQL text instead of bound is never kept either', async () => {
+    const olderThan = (given: readonly unknown[]) => {
+      builds.push([...given])
+      return db(TABLE)
+        .select('rowId')
+        .whereRaw(`age > ${Number(given[0])}`)
+        .orderBy('rowId')
+    }
+    assert.deepEqual(await shapes.rows(db, 'written age', [30], olderThan), [{ rowId: 1 }, { rowId: 3 }])
+    assert.deepEqual(await shapes.rows(db, 'written age', [40], olderThan), [])
+    assert.deepEqual(
+      builds.map(([age]) => age),
+      [Number.MIN_SAFE_INTEGER, 30, 40]
+    )
+  })
+
   it('values that are not plain are built by knex every time, with the values themselves', async () => {
     const values = ['ada', new Date(0)]
     const build = (given: readonly unknown[]) => {

@@ -309,12 +309,13 @@ export class RecordService<
       return skip ? builder.offset(skip) : builder
     }
     const query = params.query ?? {}
-    const fields = equalityFields(query, PAGING)
+    // Later pages are built each time: an offset of every size would fill the kept shapes.
+    const fields = skip === 0 ? equalityFields(query, PAGING) : undefined
     const rows: Row[] = await (
       fields
         ? this.shapes.rows(
             this.connection(params),
-            `page ${fields.join(',')} ${JSON.stringify(query.$sort)} ${limit} ${skip}`,
+            `page ${fields.join(',')} ${JSON.stringify(query.$sort)} ${limit}`,
             fields.map((field) => query[field]),
             (values) => build(withQuery(params, fields, values))
           )
