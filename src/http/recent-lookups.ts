@@ -34,6 +34,8 @@ export const rememberedLookups = (app: Application) => {
   const lookup = app.lookup.bind(app)
   const remembered = rememberingRecent(lookup, (path) => path)
   app.lookup = (path: string) => {
+    // A socket names its service with whatever it sends (42, null): the router finds nothing for it.
+    if (typeof path !== 'string') return lookup(path)
     const found = remembered(path)
     return found && { ...found, params: { ...found.params } }
   }

@@ -35,6 +35,13 @@ describe('unit: recent lookups', () => {
     }
   })
 
+  it('a path that is not a string (a socket may send 42 or null) finds nothing, as from the router', () => {
+    const application = app()
+    for (const path of [42, null, undefined, { toString: () => 'fake-things' }]) {
+      assert.equal(application.lookup(path as unknown as string), null)
+    }
+  })
+
   it('each caller gets its own route parameters: a change to them reaches no other call', () => {
     const application = app()
     const first = application.lookup('fake-things/7')!

@@ -115,7 +115,7 @@ const withQuery = <P extends Params>(
  * the stock write-then-select (one round trip, and the scope check is part of the statement), a
  * full `update` that never nulls server-owned columns, pages in a stable order whose total is
  * counted in the page's own statement, and related records embedded in the same statement. A get,
- * a create of one record and a page of plain equalities are built by knex once per shape of call
+ * a create of one record and a first page of plain equalities are built by knex once per shape of call
  * (src/database/statement-shapes.ts).
  */
 export class RecordService<
